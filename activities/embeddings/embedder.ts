@@ -1,0 +1,11 @@
+export interface Embedding {
+  vectors: number[][];
+  /** Tokens billed, where the provider reports them (0 for the embedded encoder). */
+  tokens: number;
+}
+
+export interface Embedder {
+  /** `provider:model`; part of the collection name, so vectors of different models never mix. */
+  readonly id: string;
+  embed(texts: string[]): Promise<Embedding>;
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * The run config: the one input of `nanofluxRun`, from a file, the CLI or `temporal workflow start`.
+ * Every field has a documented default; unknown keys are refused so a typo never silently becomes
+ * a default.
+ */
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SLUG = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+
+export const ModelRefSchema = z
+  .strictObject({
+    provider: z.enum(['openai', 'local']).describe('`openai`: any OpenAI-compatible endpoint; `local`: the embedded model'),
+    model: z.string().min(1).describe('Model name at the endpoint, or for `local` a GGUF path or the alias `smollm2-135m`'),
+    baseURL: z.url().optional().describe('Endpoint base URL (e.g. http://localhost:8000/v1); default: the OpenAI API'),
+    apiKeyEnv: z
+      .string()
+      .regex(ENV_NAME, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key')
+      .optional()
+      .describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
+    temperature: z.number().min(0).max(2).optional().describe('Sampling temperature; default: the role default'),
+    maxOutputTokens: z.int().min(16).max(32768).optional().describe('Cap on tokens per answer'),
+  })
+  .superRefine((m, ctx) => {
+    if (m.apiKeyEnv && /^(sk-|Bearer )/.test(m.apiKeyEnv)) {
+      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'looks like a secret; put the key in an environment variable and name the variable here' });
+    }
+  });
+export type ModelRef = z.infer<typeof ModelRefSchema>;
+
+export const DomainSchema = z.strictObject({
+  name: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters'),
+  brief: z.string().min(1).describe('What the domain is about, shown to the Attacker'),
+  topics: z.array(z.string().min(1)).min(1).describe('Topics the Attacker draws from, round-robin by episode'),
+  benchmark: z
+    .enum(['gsm8k', 'pubmedqa', 'none'])
+    .default('none')
+    .describe("Benchmark whose test questions are a decontamination set for novelty checks"),
+});
+export type DomainConfig = z.infer<typeof DomainSchema>;
+
+export const GenerationSchema = z.strictObject({
+  targetAccepted: z.int().min(1).max(100000).default(200).describe('Stop a domain once this many examples are accepted'),
+  maxEpisodes: z.int().min(1).max(1000000).default(1000).describe('Stop a domain after this many episodes'),
+  concurrency: z.int().min(1).max(256).default(4).describe('Episodes in flight per domain'),
+  noveltyThreshold: z.number().gt(0).max(1).default(0.85).describe('Cosine similarity at or above which a question is a duplicate'),
+  targetComplexity: z.int().min(1).max(5).default(3).describe('Complexity (1–5) the Attacker is asked for'),
+  targetHops: z.int().min(1).max(10).default(2).describe('Reasoning hops the Attacker is asked for'),
+  maxSchemaRetries: z.int().min(0).max(10).default(2).describe('Retries of a model answer that fails its schema, then the episode fails'),
+  continueAsNewEvery: z
+    .int()
+    .min(1)
+    .max(100000)
+    .default(250)
+    .describe('The domain loop continues as new after this many episodes (sooner if Temporal suggests it)'),
+});
+
+export const BudgetSchema = z.strictObject({
+  maxTokens: z.int().min(1).optional().describe('Stop generation once this many tokens (all roles, all domains) are used'),
+});
+
+export const RunConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    runId: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters'),
+    domains: z.array(DomainSchema).min(1),
+    models: z.strictObject({ a: ModelRefSchema, b: ModelRefSchema, judge: ModelRefSchema, embedding: ModelRefSchema }),
+    generation: GenerationSchema.default(GenerationSchema.parse({})),
+    budget: BudgetSchema.default({}),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.domains.forEach((d, i) => {
+      if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['domains', i, 'name'], message: `duplicate domain name "${d.name}"` });
+      seen.add(d.name);
+    });
+  });
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+export type ParseResult = { ok: true; config: RunConfig } | { ok: false; problems: ConfigProblem[] };
+
+/** Validates a run config; every problem is reported with its field path, not just the first. */
+export function parseRunConfig(input: unknown): ParseResult {
+  const r = RunConfigSchema.safeParse(input);
+  if (r.success) return { ok: true, config: r.data };
+  return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+}
+
+export function describeProblems(problems: ConfigProblem[]): string {
+  return `invalid run config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+    problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+}

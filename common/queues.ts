@@ -1,0 +1,9 @@
+/** One task queue per kind of resource, so limits hold across every worker (DESIGN.md §3). */
+export const TaskQueue = {
+  /** Workflows and light activities (novelty, storage, export). */
+  main: 'nanoflux',
+  /** Model calls: rate-limited, concurrency-bounded. */
+  llm: 'nanoflux-llm',
+  /** Fine-tune and evaluation (later issue). */
+  train: 'nanoflux-train',
+} as const;

