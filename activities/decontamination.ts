@@ -1,0 +1,113 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../common/env.js';
+import type { Embedder } from './embeddings/embedder.js';
+import { collectionName, pointId } from './vector/point-id.js';
+import type { VectorStore } from './vector/vector-store.js';
+
+export type Benchmark = 'gsm8k' | 'pubmedqa';
+
+export interface BenchmarkQuestion {
+  id: string;
+  text: string;
+}
+
+/** NANOFLUX_DATASETS_DIR, else the shared datasets beside the project, else `<project>/datasets`. */
+export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NANOFLUX_DATASETS_DIR) return resolve(env.NANOFLUX_DATASETS_DIR);
+  const shared = resolve(PROJECT_ROOT, '..', 'shared', 'datasets');
+  return existsSync(shared) ? shared : join(PROJECT_ROOT, 'datasets');
+}
+
+function readJson(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** One object per line; a broken line names its file and line so the dataset can be fixed. */
+export function readJsonl(file: string): unknown[] {
+  const out: unknown[] = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        out.push(JSON.parse(line));
+      } catch (e) {
+        throw new Error(`${file}:${i + 1}: invalid JSON line: ${(e as Error).message}`);
+      }
+    });
+  return out;
+}
+
+/** The test split only: those are the questions a generated dataset must not leak. */
+export function loadBenchmarkQuestions(benchmark: Benchmark, datasetsDir: string): BenchmarkQuestion[] {
+  if (benchmark === 'gsm8k') {
+    const file = join(datasetsDir, 'gsm8k', 'test.jsonl');
+    return readJsonl(file).map((row, i) => {
+      const q = (row as { question?: unknown }).question;
+      if (typeof q !== 'string') throw new Error(`${file}:${i + 1}: no "question" string`);
+      // GSM8K has no ids: the line index is stable as long as the file is.
+      return { id: `test-${i}`, text: q };
+    });
+  }
+  const dir = join(datasetsDir, 'pubmedqa');
+  const all = readJson(join(dir, 'ori_pqal.json')) as Record<string, { QUESTION?: unknown }>;
+  const testIds = Object.keys(readJson(join(dir, 'test_ground_truth.json')) as Record<string, unknown>);
+  return testIds.map((pmid) => {
+    const q = all[pmid]?.QUESTION;
+    if (typeof q !== 'string') throw new Error(`${join(dir, 'ori_pqal.json')}: no QUESTION for PMID ${pmid}`);
+    return { id: pmid, text: q };
+  });
+}
+
+const BATCH = 64;
+
+/**
+ * Embeds the benchmark's test questions into its `decontam` collection, so the novelty check can
+ * reject generated questions that copy a test item. Idempotent: deterministic point ids make a
+ * retried or concurrent run overwrite rather than duplicate, and a complete collection is left
+ * alone, so the second call costs one count. Returns the collection name.
+ */
+export async function ensureDecontaminationSet(
+  store: VectorStore,
+  embedder: Embedder,
+  benchmark: Benchmark,
+  datasetsDir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<string> {
+  const questions = loadBenchmarkQuestions(benchmark, datasetsDir);
+  const collection = collectionName('decontam', benchmark, embedder.id);
+  const total = questions.length;
+  if ((await store.count(collection)) >= total) {
+    onProgress?.(total, total);
+    return collection;
+  }
+  for (let i = 0; i < total; i += BATCH) {
+    const batch = questions
+      .slice(i, i + BATCH)
+      .map((q) => ({ ...q, pointId: pointId(`decontam/${benchmark}/${q.id}`) }));
+    // A retried activity resumes where the last attempt stopped instead of re-embedding it all.
+    const present = new Set((await store.retrieve(collection, batch.map((q) => q.pointId))).map((p) => p.id));
+    const todo = batch.filter((q) => !present.has(q.pointId));
+    if (todo.length > 0) {
+      const { vectors } = await embedder.embed(todo.map((q) => q.text));
+      // The dimensions are known only once the embedder has answered; the call is idempotent.
+      await store.ensureCollection(collection, vectors[0]!.length);
+      await store.upsert(
+        collection,
+        todo.map((q, j) => ({
+          id: q.pointId,
+          vector: vectors[j]!,
+          payload: { benchmark, itemId: q.id, text: q.text },
+        })),
+      );
+    }
+    onProgress?.(Math.min(i + BATCH, total), total);
+  }
+  return collection;
+}

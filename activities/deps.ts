@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { type NanofluxEnv, readEnv } from '../common/env.js';
+import { defaultDatasetsDir } from './decontamination.js';
+import { buildEmbedder } from './embeddings/build.js';
+import type { ActivityDeps } from './index.js';
+import { Ledger } from './ledger.js';
+import { buildChatModel } from './models/build.js';
+import { openVectorStore } from './vector/open-store.js';
+
+/** The real dependencies of every activity, from the environment: what a worker process runs with. */
+export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & { close(): Promise<void> } {
+  const store = openVectorStore(env);
+  const ledger = new Ledger(join(env.home, 'ledger.sqlite'));
+  return {
+    store,
+    ledger,
+    home: env.home,
+    datasetsDir: defaultDatasetsDir(),
+    chatModel: (ref) => buildChatModel(ref),
+    embedder: (ref) => buildEmbedder(ref),
+    async close() {
+      ledger.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { all, create, type MathJsInstance } from 'mathjs';
+import type { ToolSpec } from '../models/chat-model.js';
+
+/**
+ * The judge's calculator: mathjs with units, fractions and big numbers, hardened for expressions
+ * written by a model (untrusted). Follows mathjs's security guide: a private instance whose
+ * meta-functions (which could define functions, parse new code or change the instance) are replaced
+ * by functions that throw. mathjs's own evaluator already blocks constructor/prototype access.
+ */
+
+export const MAX_EXPRESSION_LENGTH = 2000;
+
+// BigNumber by default: the judge checks exact answers, and 0.1 + 0.2 must be 0.3.
+const math: MathJsInstance = create(all!, { number: 'BigNumber', precision: 64 });
+// Keep a private reference before the public name is disabled.
+const evaluate = math.evaluate.bind(math);
+
+// In BigNumber mode `fraction(1, 3)` has no matching signature; models write it that way, so add it.
+const fraction = math.fraction;
+math.import(
+  {
+    fraction: math.typed('fraction', {
+      'BigNumber, BigNumber': (n: { toString(): string }, d: { toString(): string }) => fraction(`${n.toString()}/${d.toString()}`),
+    }),
+  },
+  { override: false },
+);
+
+const DISABLED = [
+  'import', 'createUnit', 'reviver', 'evaluate', 'parse', 'compile', 'parser', 'simplify',
+  'simplifyConstant', 'simplifyCore', 'derivative', 'resolve', 'rationalize', 'chain', 'config',
+] as const;
+math.import(
+  Object.fromEntries(
+    DISABLED.map((name) => [name, () => { throw new Error(`function ${name} is disabled`); }]),
+  ),
+  { override: true },
+);
+
+function format(value: unknown): string {
+  if (math.isBigNumber(value) && value.isInteger() && value.abs().lt('1e60')) return value.toFixed();
+  if (typeof value === 'function') throw new Error('calculator: the expression evaluates to a function, not a value');
+  // ResultSet (several statements): report the last value, as a calculator would.
+  if (value && typeof value === 'object' && 'entries' in value && Array.isArray((value as { entries: unknown[] }).entries)) {
+    const entries = (value as { entries: unknown[] }).entries;
+    return entries.length ? format(entries[entries.length - 1]) : '';
+  }
+  return math.format(value, { precision: 20 });
+}
+
+export function calculate(expression: string): { result: string } {
+  if (typeof expression !== 'string' || expression.trim() === '') throw new Error('calculator: empty expression');
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    throw new Error(`calculator: expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
+  }
+  let value: unknown;
+  try {
+    // A fresh scope per call: assignments never leak between calls (or between episodes).
+    value = evaluate(expression, new Map());
+  } catch (e) {
+    throw new Error(`calculator: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { result: format(value) };
+}
+
+export const calculatorTool: ToolSpec = {
+  name: 'calculate',
+  description:
+    'Evaluate a math expression exactly (mathjs syntax). Supports units and conversion ("5 km/h * 2 h to m"), ' +
+    'fractions ("fraction(1,3) + fraction(1,6)"), big numbers, and functions such as sqrt, log, sin, combinations.',
+  parameters: {
+    type: 'object',
+    properties: { expression: { type: 'string', description: 'The expression to evaluate' } },
+    required: ['expression'],
+    additionalProperties: false,
+  },
+  async run(args: unknown): Promise<string> {
+    // Never throws: an error is text the model can read and correct.
+    try {
+      const expression = (args as { expression?: unknown } | null)?.expression;
+      if (typeof expression !== 'string') throw new Error('calculator: argument "expression" (string) is required');
+      return JSON.stringify(calculate(expression));
+    } catch (e) {
+      return JSON.stringify({ error: e instanceof Error ? e.message : String(e) });
+    }
+  },
+};

@@ -1,0 +1,114 @@
+import { Context } from '@temporalio/activity';
+import { join } from 'node:path';
+import type { ModelRef } from '../common/config.js';
+import type { TrainingExample } from '../common/game.js';
+import type { EpisodeSummary } from '../workflows/logic/progress.js';
+import { ensureDecontaminationSet } from './decontamination.js';
+import type { Embedder } from './embeddings/embedder.js';
+import { translateErrors } from './errors.js';
+import { runDir, toOpenAIChat, writeJsonl } from './export.js';
+import type { EpisodeRecord, Ledger } from './ledger.js';
+import { collectionName, pointId } from './vector/point-id.js';
+import type { VectorStore } from './vector/vector-store.js';
+
+export interface StoreDeps {
+  store: VectorStore;
+  ledger: Ledger;
+  embedder(ref: ModelRef): Embedder;
+  home: string;
+  datasetsDir: string;
+}
+
+export interface Nearest {
+  id: string;
+  score: number;
+  source: string;
+  text: string;
+}
+
+type Benchmark = 'gsm8k' | 'pubmedqa' | 'none';
+
+function heartbeat(details: unknown): void {
+  // Outside an activity (direct calls in tests) there is nobody to tell.
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    /* not in an activity context */
+  }
+}
+
+/** Novelty, storage, the episode ledger and export, on the `nanoflux` queue. Every write is keyed, so retries never duplicate. */
+export function createStoreActivities(deps: StoreDeps) {
+  const examples = (domain: string, e: Embedder) => collectionName('examples', domain, e.id);
+  const decontam = (benchmark: string, e: Embedder) => collectionName('decontam', benchmark, e.id);
+
+  async function nearestOf(collection: string, vector: number[], excludeId: string | undefined, source: (p: Record<string, unknown>) => string): Promise<Nearest | undefined> {
+    const hits = await deps.store.search(collection, vector, 2);
+    const hit = hits.find((h) => h.id !== excludeId);
+    if (!hit) return undefined;
+    return { id: String(hit.payload.id ?? hit.payload.itemId ?? hit.id), score: hit.score, source: source(hit.payload), text: String(hit.payload.question ?? hit.payload.text ?? '').slice(0, 300) };
+  }
+
+  return {
+    ensureDecontamination: translateErrors(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
+      const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, (done, total) => heartbeat({ done, total }));
+      return { collection };
+    }),
+
+    checkNovelty: translateErrors(
+      async (a: { domain: string; benchmark: Benchmark; embedding: ModelRef; question: string; selfKey: string }): Promise<{ nearest?: Nearest; tokens: number }> => {
+        const e = deps.embedder(a.embedding);
+        const { vectors, tokens } = await e.embed([a.question]);
+        const v = vectors[0]!;
+        const candidates = [await nearestOf(examples(a.domain, e), v, pointId(a.selfKey), (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`)];
+        if (a.benchmark !== 'none') candidates.push(await nearestOf(decontam(a.benchmark, e), v, undefined, () => `${a.benchmark} test set`));
+        const nearest = candidates.filter((c): c is Nearest => !!c).sort((x, y) => y.score - x.score)[0];
+        return { nearest, tokens };
+      },
+    ),
+
+    storeExample: translateErrors(
+      async (a: { example: TrainingExample; embedding: ModelRef; threshold: number }): Promise<{ id: string; duplicateOf?: Nearest }> => {
+        const e = deps.embedder(a.embedding);
+        const id = pointId(a.example.id);
+        const collection = examples(a.example.domain, e);
+        if ((await deps.store.retrieve(collection, [id])).length > 0) return { id }; // a retry after the write landed
+        const { vectors } = await e.embed([a.example.question]);
+        const v = vectors[0]!;
+        await deps.store.ensureCollection(collection, v.length);
+        const rival = await nearestOf(collection, v, id, (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`);
+        if (rival && rival.score >= a.threshold) return { id, duplicateOf: rival };
+        await deps.store.upsert(collection, [{ id, vector: v, payload: { ...a.example, runId: a.example.provenance.runId } }]);
+        return { id };
+      },
+    ),
+
+    recordEpisode: translateErrors(async (r: EpisodeRecord): Promise<void> => deps.ledger.record(r)),
+
+    loadEpisodeSummary: translateErrors(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),
+
+    exportDataset: translateErrors(async (a: { runId: string; domains: string[]; embedding: ModelRef }): Promise<{ path: string; examples: number; episodesPath: string }> => {
+      const e = deps.embedder(a.embedding);
+      const rows: TrainingExample[] = [];
+      for (const d of a.domains) {
+        const points = await deps.store.list(examples(d, e), { runId: a.runId });
+        rows.push(...points.map((p) => stripRunId(p.payload)));
+      }
+      rows.sort((x, y) => x.domain.localeCompare(y.domain) || x.provenance.episode - y.provenance.episode);
+      const dir = runDir(deps.home, a.runId);
+      const path = join(dir, 'dataset.openai.jsonl');
+      writeJsonl(path, rows.map(toOpenAIChat));
+      writeJsonl(join(dir, 'examples.jsonl'), rows);
+      const episodesPath = join(dir, 'episodes.jsonl');
+      writeJsonl(episodesPath, deps.ledger.episodes(a.runId));
+      return { path, examples: rows.length, episodesPath };
+    }),
+  };
+}
+
+function stripRunId(payload: Record<string, unknown>): TrainingExample {
+  const { runId: _runId, ...rest } = payload;
+  return rest as unknown as TrainingExample;
+}
+
+export type StoreActivities = ReturnType<typeof createStoreActivities>;

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { readEnv } from '../common/env.js';
+import { runWorkflowId } from '../workflows/logic/ids.js';
+import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
+import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
+
+const HELP = `nanoflux — adversarial dataset generation on Temporal
+
+Usage:
+  nanoflux validate --config <file.json>         check a run config; lists every problem by field path
+  nanoflux run --config <file.json> [--json]     start a run (needs a server and a worker)
+  nanoflux status <runId> [--json]               accepted, rejections by reason, episodes, tokens by role
+  nanoflux pause|resume|stop <runId>             control a running run
+  nanoflux set-concurrency <runId> <n>           change episodes in flight per domain
+
+Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NANOFLUX_HOME (.nanoflux).
+Exit codes: 0 ok, 1 failure, 2 bad usage or invalid config.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
+  const needRun = () => {
+    if (!rest[0]) throw new UserError(`\`nanoflux ${command}\` needs a run id`);
+    return rest[0];
+  };
+
+  switch (command) {
+    case 'validate': {
+      if (!values.config) throw new UserError('--config <file> is required');
+      const c = loadRunConfig(values.config);
+      out(`${values.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
+      return 0;
+    }
+    case 'run': {
+      if (!values.config) throw new UserError('--config <file> is required');
+      const c = loadRunConfig(values.config);
+      const { client, close } = await connectClient();
+      try {
+        const h = await startRun(client, c.raw, c);
+        const links = uiLinks(readEnv(), c.runId);
+        out(`started run ${c.runId} (workflow ${h.workflowId})\nweb UI: ${links.run}`, { runId: c.runId, workflowId: h.workflowId, ui: links.run });
+      } finally {
+        await close();
+      }
+      return 0;
+    }
+    case 'status':
+    case 'pause':
+    case 'resume':
+    case 'stop':
+    case 'set-concurrency': {
+      const runId = needRun();
+      const { client, close } = await connectClient();
+      try {
+        const h = client.workflow.getHandle(runWorkflowId(runId));
+        if (command === 'status') {
+          const s = await h.query(statusQuery);
+          out(formatStatus(s), s);
+        } else if (command === 'set-concurrency') {
+          const n = Number(rest[1]);
+          if (!Number.isInteger(n) || n < 1) throw new UserError('set-concurrency needs a positive integer');
+          const r = await h.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: n }] });
+          out(`concurrency of ${runId} is now ${r.concurrency}`, r);
+        } else {
+          await h.signal(command === 'pause' ? pauseSignal : command === 'resume' ? resumeSignal : stopSignal);
+          out(`${command} sent to ${runId}`, { runId, signal: command });
+        }
+      } finally {
+        await close();
+      }
+      return 0;
+    }
+    default:
+      throw new UserError(`unknown command "${command}" (see nanoflux --help)`);
+  }
+}
+
+function formatStatus(s: RunStatus): string {
+  const lines = [`run ${s.runId}: ${s.stage}${s.paused ? ' (paused)' : ''} — ${s.accepted} accepted, ${s.episodes} episodes, ${s.tokens.total} tokens`];
+  for (const d of Object.values(s.domains)) {
+    const rej = Object.entries(d.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    lines.push(`  ${d.domain}: ${d.stage}, ${d.accepted} accepted, ${d.episodesFinished} episodes, rejected: ${rej}; tokens A/D/J ${d.tokens.attacker}/${d.tokens.defender}/${d.tokens.judge}`);
+  }
+  if (s.dataset) lines.push(`  dataset: ${s.dataset.path} (${s.dataset.examples} examples)`);
+  return lines.join('\n');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const isUsage = err instanceof UserError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`nanoflux: ${msg}`);
+    process.exit(isUsage ? 2 : 1);
+  },
+);

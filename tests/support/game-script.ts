@@ -1,0 +1,60 @@
+import type { RunConfigInput } from '../../common/config.js';
+import type { ScriptedOpenAI, ScriptedRequest, ScriptedResponse } from './scripted-openai.js';
+
+/**
+ * A scripted three-role game over the scripted OpenAI-compatible server: the Attacker writes
+ * questions from disjoint vocabularies (so novelty never rejects them by accident), the Defender
+ * is right or wrong by a rule, the Judge verifies and passes the Defender's correctness through.
+ */
+const WORDS = 'amber basil cedar delta ember fjord garnet harbor indigo juniper kestrel lagoon maple nectar onyx prairie quartz raven saffron tundra umber violet willow xenon yarrow zephyr'.split(' ');
+
+let questionCounter = 0;
+export function uniqueQuestion(): string {
+  const n = questionCounter++;
+  // A different word set per question keeps bag-of-words similarity low between any two questions.
+  const words = Array.from({ length: 6 }, (_, i) => `${WORDS[(n * 7 + i * 3) % WORDS.length]}${n}x${i}`);
+  return `Question ${n}: ${words.join(' ')} — how many ${words[0]} remain after 3 steps?`;
+}
+
+export interface GameRules {
+  /** Whether the Defender answers this question correctly (default: every other question). */
+  defenderRight?: (question: string, call: number) => boolean;
+  delayMs?: number;
+}
+
+export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { calls: Record<string, number> } {
+  const calls: Record<string, number> = { attacker: 0, defender: 0, judge: 0 };
+  const right = rules.defenderRight ?? ((_q, n) => n % 2 === 0);
+  server.script((req: ScriptedRequest): ScriptedResponse => {
+    const delay = rules.delayMs ? { delayMs: rules.delayMs } : {};
+    if (req.role === 'attacker') {
+      calls.attacker! += 1;
+      return { ...delay, json: { question: uniqueQuestion(), referenceAnswer: '42', solutionSteps: ['Add the parts.', 'Subtract the loss.'], skill: 'multi-step arithmetic', annotation: 'The loss is easy to apply twice.' } };
+    }
+    if (req.role === 'defender') {
+      const n = calls.defender!++;
+      const q = String(req.messages.at(-1)?.content ?? '');
+      return { ...delay, json: { reasoning: 'I added and subtracted.', answer: right(q, n) ? '42' : '41' } };
+    }
+    if (req.role === 'judge') {
+      calls.judge! += 1;
+      const user = String(req.messages.find((m) => m.role === 'user')?.content ?? '');
+      const defenderRight = /<<<DEFENDER_ANSWER\n42\n/.test(user);
+      return { ...delay, json: { questionValid: true, referenceCorrect: true, defenderCorrect: defenderRight, complexity: 3, hops: 2, quality: 4.0, explanation: 'Recomputed: 42.' } };
+    }
+    return { status: 400, message: `unexpected role ${req.role}` };
+  });
+  return { calls };
+}
+
+export function testConfig(baseURL: string, runId: string, overrides: Partial<RunConfigInput> = {}): RunConfigInput {
+  const model = (name: string) => ({ provider: 'openai' as const, model: name, baseURL, apiKeyEnv: 'NANOFLUX_TEST_KEY' });
+  return {
+    runId,
+    domains: [{ name: 'math', brief: 'Multi-step arithmetic word problems.', topics: ['rates', 'fractions'], benchmark: 'none' }],
+    models: { a: model('model-a'), b: model('model-b'), judge: model('judge'), embedding: model('embed') },
+    generation: { targetAccepted: 3, maxEpisodes: 30, concurrency: 2, noveltyThreshold: 0.85 },
+    budget: {},
+    ...overrides,
+  };
+}

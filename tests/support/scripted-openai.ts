@@ -1,0 +1,188 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A real HTTP server that speaks enough of the OpenAI API (chat completions, embeddings) for tests:
+ * the production client, its serialisation and its error classes are exercised end to end, and
+ * each test scripts what the "model" answers per role.
+ */
+
+export type ScriptRole = 'attacker' | 'defender' | 'judge' | 'unknown';
+
+export interface ChatBody {
+  model: string;
+  messages: Array<{ role: string; content?: string | null; tool_calls?: unknown[]; tool_call_id?: string }>;
+  tools?: Array<{ type: string; function: { name: string; parameters?: unknown } }>;
+  response_format?: { type: string; json_schema?: { name: string; schema: unknown; strict?: boolean } };
+  [k: string]: unknown;
+}
+
+export interface ScriptedRequest extends ChatBody {
+  role: ScriptRole;
+}
+
+export type ScriptedResponse = { delayMs?: number; usage?: { prompt_tokens: number; completion_tokens: number } } & (
+  | { json: unknown }
+  | { content: string }
+  | { toolCalls: Array<{ name: string; arguments: string }> }
+  | { status: number; retryAfter?: string; retryAfterMs?: string; message?: string }
+  | Record<never, never>
+);
+
+export type ScriptHandler = (req: ScriptedRequest) => ScriptedResponse | Promise<ScriptedResponse>;
+
+export interface RecordedRequest {
+  path: string;
+  method: string;
+  /** Date.now() when the request arrived (for Retry-After checks). */
+  at: number;
+  headers: IncomingMessage['headers'];
+  body: any;
+  role: ScriptRole;
+}
+
+export interface ScriptedOpenAI {
+  baseURL: string;
+  requests: RecordedRequest[];
+  /** Chat completion requests only. */
+  chatRequests(): RecordedRequest[];
+  /** Replaces the default handler (used when a role's queue is empty). */
+  script(handler: ScriptHandler): void;
+  /** Queues responses for a role, consumed in order before the default handler. */
+  enqueue(role: ScriptRole, ...responses: ScriptedResponse[]): void;
+  close(): Promise<void>;
+}
+
+/** The game's prompts begin their system message with `ROLE: attacker|defender|judge`. */
+export function roleOf(body: Pick<ChatBody, 'messages'>): ScriptRole {
+  const system = body.messages?.find((m) => m.role === 'system' || m.role === 'developer');
+  const m = /^\s*ROLE:\s*(attacker|defender|judge)\b/i.exec(system?.content ?? '');
+  return m ? (m[1]!.toLowerCase() as ScriptRole) : 'unknown';
+}
+
+const DIM = 64;
+
+/** Deterministic bag-of-words embedding: words hashed (FNV-1a) into 64 buckets, L2-normalised. */
+export function bagOfWordsVector(text: string): number[] {
+  const v = new Array<number>(DIM).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+    v[(h >>> 0) % DIM]! += 1;
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+}
+
+const approxTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${Math.random().toString(36).slice(2, 10)}`, ...headers });
+  res.end(JSON.stringify(body));
+}
+
+let completionSeq = 0;
+
+function completion(body: ChatBody, r: ScriptedResponse) {
+  const promptTokens = approxTokens(JSON.stringify(body.messages));
+  let message: Record<string, unknown>;
+  let finish = 'stop';
+  if ('toolCalls' in r) {
+    message = {
+      role: 'assistant',
+      content: null,
+      tool_calls: r.toolCalls.map((c, i) => ({ id: `call_${++completionSeq}_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    };
+    finish = 'tool_calls';
+  } else {
+    const content = 'json' in r ? JSON.stringify(r.json) : 'content' in r ? r.content : '';
+    message = { role: 'assistant', content };
+  }
+  const completionTokens = approxTokens(JSON.stringify(message));
+  return {
+    id: `chatcmpl-${++completionSeq}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+    choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
+    usage: r.usage ?? { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+  };
+}
+
+export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promise<ScriptedOpenAI> {
+  const requests: RecordedRequest[] = [];
+  const queues = new Map<ScriptRole, ScriptedResponse[]>();
+  let handler: ScriptHandler = defaultHandler ?? (() => ({ status: 500, message: 'no script for this request' }));
+
+  const server = createServer((req, res) => {
+    const at = Date.now();
+    void (async () => {
+      const raw = await readBody(req);
+      let body: any = undefined;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        return send(res, 400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
+      }
+      const path = (req.url ?? '').replace(/\?.*$/, '');
+      const role = body?.messages ? roleOf(body) : 'unknown';
+      requests.push({ path, method: req.method ?? '', at, headers: req.headers, body, role });
+
+      if (req.method === 'POST' && path.endsWith('/embeddings')) {
+        const inputs: string[] = Array.isArray(body?.input) ? body.input : [String(body?.input ?? '')];
+        const tokens = inputs.reduce((n, s) => n + approxTokens(s), 0);
+        return send(res, 200, {
+          object: 'list',
+          model: body?.model,
+          data: inputs.map((s, index) => ({ object: 'embedding', index, embedding: bagOfWordsVector(s) })),
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        });
+      }
+      if (!(req.method === 'POST' && path.endsWith('/chat/completions'))) {
+        return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
+      }
+
+      const queued = queues.get(role)?.shift();
+      const r = queued ?? (await handler({ ...(body as ChatBody), role }));
+      if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
+      if ('status' in r && r.status !== 200) {
+        const headers: Record<string, string> = {};
+        if (r.retryAfter !== undefined) headers['retry-after'] = r.retryAfter;
+        if (r.retryAfterMs !== undefined) headers['retry-after-ms'] = r.retryAfterMs;
+        return send(res, r.status, { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } }, headers);
+      }
+      return send(res, 200, completion(body as ChatBody, r));
+    })().catch((e) => {
+      if (!res.headersSent) send(res, 500, { error: { message: String(e) } });
+    });
+  });
+
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    chatRequests: () => requests.filter((r) => r.path.endsWith('/chat/completions')),
+    script(h) {
+      handler = h;
+    },
+    enqueue(role, ...responses) {
+      queues.set(role, [...(queues.get(role) ?? []), ...responses]);
+    },
+    close: () =>
+      new Promise<void>((ok, fail) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? fail(e) : ok()));
+      }),
+  };
+}

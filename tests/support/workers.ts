@@ -1,0 +1,43 @@
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { buildActivityDeps } from '../../activities/deps.js';
+import { readEnv } from '../../common/env.js';
+import { createWorkers } from '../../workers/create-workers.js';
+
+let runtimeInstalled = false;
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), 'nanoflux-home-'));
+}
+
+/** A client on the test server, in the given namespace. */
+export async function testClient(namespace: string): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+/** The real worker set (both queues, real activity deps) in this test process, on the shared dev server. */
+export async function startTestWorkers(namespace: string, home = tempHome()) {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
+  const workers = await createWorkers({ connection, namespace, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    home,
+    deps,
+    async stop() {
+      workers.forEach((w) => w.shutdown());
+      await running;
+      await deps.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectionName } from '../../activities/vector/point-id.js';
+import { TaskQueue } from '../../common/queues.js';
+import { runWorkflowId } from '../../workflows/logic/ids.js';
+import type { nanofluxRun } from '../../workflows/run.js';
+import { scriptGame, testConfig } from '../support/game-script.js';
+import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
+import { startTestWorkers, testClient } from '../support/workers.js';
+
+process.env.NANOFLUX_TEST_KEY = 'test-key-value';
+const NS = 'wf-run';
+
+describe('nanofluxRun on a real dev server', () => {
+  let server: ScriptedOpenAI;
+  let workers: Awaited<ReturnType<typeof startTestWorkers>>;
+  let tc: Awaited<ReturnType<typeof testClient>>;
+
+  beforeAll(async () => {
+    server = await startScriptedOpenAI();
+    workers = await startTestWorkers(NS);
+    tc = await testClient(NS);
+  });
+  afterAll(async () => {
+    await tc?.close();
+    await workers?.stop();
+    await server?.close();
+  });
+
+  it('runs to its target: examples stored once, exported, roles alternating', async () => {
+    const { calls } = scriptGame(server);
+    const config = testConfig(server.baseURL, 'complete');
+    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', {
+      taskQueue: TaskQueue.main,
+      workflowId: runWorkflowId('complete'),
+      args: [config],
+    });
+    const d = result.status.domains.math!;
+    expect(d.stopReason).toBe('target_reached');
+    expect(d.accepted).toBeGreaterThanOrEqual(3);
+    expect(d.accepted + Object.values(d.rejected).reduce((a, b) => a + b, 0)).toBe(d.episodesFinished);
+    expect(d.rejected.defender_correct).toBeGreaterThan(0);
+    expect(d.tokens.attacker).toBeGreaterThan(0);
+    expect(d.tokens.judge).toBeGreaterThan(0);
+
+    // The store, the status and the export hold the same examples, each once.
+    const lines = readFileSync(result.status.dataset!.path, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(d.accepted);
+    const chat = JSON.parse(lines[0]!);
+    expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['system', 'user', 'assistant']);
+    expect(chat.messages[2].content).toContain('Answer: 42');
+    const stored = await workers.deps.store.count(collectionName('examples', 'math', 'openai:embed'), { runId: 'complete' });
+    expect(stored).toBe(d.accepted);
+
+    // Roles alternate by episode number: A attacks even episodes.
+    const episodes = workers.deps.ledger.episodes('complete');
+    expect(episodes).toHaveLength(d.episodesFinished);
+    for (const e of episodes) expect(e.summary.attackerSlot).toBe(e.episode % 2 === 0 ? 'a' : 'b');
+    const attackerModels = server.chatRequests().filter((r) => r.role === 'attacker').map((r) => r.body.model);
+    expect(new Set(attackerModels)).toEqual(new Set(['model-a', 'model-b']));
+    expect(calls.attacker).toBe(d.episodesFinished);
+  });
+
+  it('refuses an invalid config at once, non-retryably, naming every field path, and runs nothing', async () => {
+    const before = server.requests.length;
+    const bad = { runId: 'Not A Slug', domains: [{ name: 'math', brief: 'x', topics: [] }], models: {}, generation: { concurrency: 0 } };
+    const handle = await tc.client.workflow.start('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: 'nanoflux-invalid', args: [bad] });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('InvalidRunConfig');
+    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    for (const path of ['runId', 'domains[0].topics', 'models.a', 'models.judge', 'generation.concurrency']) expect((cause as Error).message).toContain(path);
+    const history = await handle.fetchHistory();
+    const types = (history.events ?? []).map((e) => String(e.eventType));
+    expect(types.some((t) => /CHILD|ACTIVITY/.test(t))).toBe(false);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('stops at the token budget without losing what was accepted', async () => {
+    scriptGame(server);
+    const config = testConfig(server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });
+    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('budget'), args: [config] });
+    const d = result.status.domains.math!;
+    expect(d.stopReason).toBe('token_budget');
+    expect(d.episodesFinished).toBeLessThan(100);
+    expect(result.status.tokens.total).toBeGreaterThanOrEqual(150);
+    expect(result.status.dataset!.examples).toBe(d.accepted);
+  });
+});

@@ -1,0 +1,60 @@
+import { Connection } from '@temporalio/client';
+import { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { TaskQueue } from '../common/queues.js';
+import { SA } from '../common/search-attributes.js';
+import { type ActivityDeps, createModelActivities, createStoreActivities } from '../activities/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerSetOptions {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (tests build it once); default: bundle workflows/ at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Model calls in flight per worker process (the `nanoflux-llm` queue). */
+  llmConcurrency?: number;
+}
+
+/**
+ * The worker of each queue, in one process by default. Each queue could run in a process of its
+ * own (say the LLM queue near the GPUs); they share nothing but the activity dependencies.
+ */
+export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
+  const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
+  const main = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: TaskQueue.main,
+    ...workflowSource,
+    activities: createStoreActivities(o.deps),
+  });
+  const llm = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: TaskQueue.llm,
+    activities: createModelActivities(o.deps),
+    maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
+  });
+  return [main, llm];
+}
+
+/** Registers the project's search attributes (idempotent), so workflows can set them on any server. */
+export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const toAdd = Object.values(SA).filter((k) => !(k.name in (customAttributes ?? {})));
+    if (toAdd.length === 0) return;
+    const { INDEXED_VALUE_TYPE_INT, INDEXED_VALUE_TYPE_KEYWORD } = temporal.api.enums.v1.IndexedValueType;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(toAdd.map((k) => [k.name, k.type === SearchAttributeType.INT ? INDEXED_VALUE_TYPE_INT : INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,32 @@
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { readEnv } from '../common/env.js';
+import { buildActivityDeps } from '../activities/deps.js';
+import { createWorkers, registerSearchAttributes } from './create-workers.js';
+
+/**
+ * `npm run worker`: the workers of the `nanoflux` and `nanoflux-llm` queues in one process.
+ * TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE pick the server; NANOFLUX_HOME the data dir;
+ * NANOFLUX_LLM_CONCURRENCY the model calls in flight (default 8).
+ */
+async function main(): Promise<void> {
+  const env = readEnv();
+  Runtime.install({ logger: new DefaultLogger((process.env.NANOFLUX_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
+  const connection = await NativeConnection.connect({ address: env.temporalAddress });
+  const deps = buildActivityDeps(env);
+  const llmConcurrency = Number(process.env.NANOFLUX_LLM_CONCURRENCY ?? 8);
+  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency });
+  console.log(`[worker] polling nanoflux and nanoflux-llm on ${env.temporalAddress} (namespace ${env.temporalNamespace}); data in ${env.home}`);
+  try {
+    // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await deps.close();
+    await connection.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

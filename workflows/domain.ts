@@ -1,0 +1,210 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { DomainConfig, RunConfig } from '../common/config.js';
+import { SA } from '../common/search-attributes.js';
+import { episodeWorkflow } from './episode.js';
+import { episodeWorkflowId } from './logic/ids.js';
+import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
+import { rolesFor, topicFor } from './logic/roles.js';
+import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal } from './messages.js';
+import { bulkActivities, storeActivities } from './options.js';
+
+/** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
+export interface DomainCarry {
+  progress: DomainProgress;
+  nextEpisode: number;
+  concurrency: number;
+  paused: boolean;
+  stop?: StopReason;
+  generation: number;
+  decontaminated: boolean;
+}
+
+export interface DomainInput {
+  config: RunConfig;
+  domain: DomainConfig;
+  /** The run workflow to report progress to (absent when the loop is started on its own). */
+  parentWorkflowId?: string;
+  carry?: DomainCarry;
+}
+
+/**
+ * The episode loop of one domain: bounded concurrency, stop on target / episode budget / stop
+ * signal, pause and resume, and continue-as-new every `continueAsNewEvery` episodes (or when
+ * Temporal suggests it) after draining in-flight episodes, so nothing is lost across it.
+ */
+export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
+  const { config, domain } = input;
+  const gen = config.generation;
+  const s: DomainCarry = input.carry ?? {
+    progress: newProgress(domain.name),
+    nextEpisode: 0,
+    concurrency: gen.concurrency,
+    paused: false,
+    generation: 0,
+    decontaminated: domain.benchmark === 'none',
+  };
+  const limits = { targetAccepted: gen.targetAccepted, maxEpisodes: gen.maxEpisodes };
+  const inFlight = new Map<number, Promise<void>>();
+  let draining = false;
+  const startedHere = s.progress.episodesStarted;
+
+  const status = (): DomainStatus => ({
+    ...s.progress,
+    stage: !s.decontaminated ? 'decontaminating' : draining ? 'draining' : s.paused ? 'paused' : 'generating',
+    inFlight: inFlight.size,
+    concurrency: s.concurrency,
+    stopReason: s.stop,
+    generation: s.generation,
+  });
+
+  setHandler(pauseSignal, () => void (s.paused = true));
+  setHandler(resumeSignal, () => void (s.paused = false));
+  setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
+  setHandler(domainStatusQuery, status);
+  setHandler(setConcurrencySignal, ({ concurrency }) => {
+    if (Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 256) s.concurrency = concurrency;
+  });
+  setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), {
+    validator: ({ concurrency }) => {
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+        throw ApplicationFailure.nonRetryable('concurrency must be an integer from 1 to 256', 'InvalidArgument');
+      }
+    },
+  });
+
+  upsertSearchAttributes([
+    { key: SA.runId, value: config.runId },
+    { key: SA.domain, value: domain.name },
+    { key: SA.kind, value: 'domain' },
+    { key: SA.stage, value: 'generating' },
+    { key: SA.accepted, value: s.progress.accepted },
+  ]);
+
+  if (!s.decontaminated && domain.benchmark !== 'none') {
+    await bulkActivities.ensureDecontamination({ benchmark: domain.benchmark, embedding: config.models.embedding });
+    s.decontaminated = true;
+  }
+
+  const report = async () => {
+    upsertSearchAttributes([{ key: SA.accepted, value: s.progress.accepted }]);
+    if (input.parentWorkflowId) {
+      // The run may already be gone (terminated); progress reports are best effort.
+      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, status()).catch(() => undefined);
+    }
+  };
+
+  const launch = (episode: number) => {
+    const roles = rolesFor(episode, config.models);
+    const p = runEpisode(config, domain, episode, roles.attackerSlot, roles.attacker, roles.defender).then(async (summary) => {
+      s.progress = applySummary(s.progress, summary);
+      inFlight.delete(episode);
+      await report();
+    });
+    inFlight.set(episode, p);
+  };
+
+  for (;;) {
+    await condition(
+      () => s.stop !== undefined || stopReason(s.progress, limits, undefined) !== undefined || mayLaunch(s.progress, limits, { inFlight: inFlight.size, concurrency: s.concurrency, paused: s.paused, stop: s.stop }) || timeToContinue(),
+    );
+    if (s.stop !== undefined || stopReason(s.progress, limits, undefined) !== undefined || timeToContinue()) break;
+    launch(s.nextEpisode);
+    s.nextEpisode += 1;
+    s.progress = { ...s.progress, episodesStarted: s.progress.episodesStarted + 1 };
+  }
+
+  draining = true;
+  await Promise.all(inFlight.values());
+  await condition(allHandlersFinished);
+  draining = false;
+
+  const finalReason = stopReason(s.progress, limits, s.stop);
+  if (finalReason === undefined) {
+    // Only reached through timeToContinue(): hand the counters to a fresh run of this workflow.
+    await continueAsNew<typeof domainLoop>({ ...input, carry: { ...s, generation: s.generation + 1 } });
+  }
+  s.stop = finalReason;
+  upsertSearchAttributes([{ key: SA.stage, value: 'done' }]);
+  const done = { ...status(), stage: 'done' as const };
+  if (input.parentWorkflowId) await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, done).catch(() => undefined);
+  return done;
+
+  function timeToContinue(): boolean {
+    return s.progress.episodesStarted - startedHere >= gen.continueAsNewEvery || workflowInfo().continueAsNewSuggested;
+  }
+}
+
+async function runEpisode(
+  config: RunConfig,
+  domain: DomainConfig,
+  episode: number,
+  attackerSlot: 'a' | 'b',
+  attacker: RunConfig['models']['a'],
+  defender: RunConfig['models']['a'],
+): Promise<EpisodeSummary> {
+  const workflowId = episodeWorkflowId(config.runId, domain.name, episode);
+  try {
+    const handle = await startChild(episodeWorkflow, {
+      workflowId,
+      args: [
+        {
+          runId: config.runId,
+          domain: { name: domain.name, brief: domain.brief, benchmark: domain.benchmark },
+          episode,
+          topic: topicFor(episode, domain.topics),
+          attackerSlot,
+          models: { attacker, defender, judge: config.models.judge, embedding: config.models.embedding },
+          targetComplexity: config.generation.targetComplexity,
+          targetHops: config.generation.targetHops,
+          noveltyThreshold: config.generation.noveltyThreshold,
+          maxSchemaRetries: config.generation.maxSchemaRetries,
+        },
+      ],
+      // A completed episode is never redone: after a reset the loop reads its stored summary instead.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `${config.runId}/${domain.name} episode ${episode}: attacker ${attackerSlot.toUpperCase()} (${attacker.model}), defender ${defender.model}`,
+      typedSearchAttributes: [
+        { key: SA.runId, value: config.runId },
+        { key: SA.domain, value: domain.name },
+        { key: SA.kind, value: 'episode' },
+        { key: SA.stage, value: 'episode' },
+      ],
+    });
+    return await handle.result();
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const stored = await storeActivities.loadEpisodeSummary({ workflowId });
+      if (stored) return stored;
+    }
+    return failedSummary(episode, workflowId, attackerSlot, topicFor(episode, domain.topics), config.generation.targetComplexity, err);
+  }
+}
+
+function failedSummary(episode: number, workflowId: string, attackerSlot: 'a' | 'b', topic: string, targetComplexity: number, err: unknown): EpisodeSummary {
+  const message = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+  return {
+    episode,
+    workflowId,
+    attackerSlot,
+    topic,
+    targetComplexity,
+    outcome: 'failed',
+    tokens: { attacker: 0, defender: 0, judge: 0, embedding: 0 },
+    toolCalls: 0,
+    error: message.slice(0, 500),
+  };
+}

@@ -1,0 +1,160 @@
+import { ActivityFailure, ApplicationFailure, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ModelRef } from '../common/config.js';
+import type { Attack, Defense, TrainingExample, Verdict } from '../common/game.js';
+import { SA } from '../common/search-attributes.js';
+import { decide, qualityLevel } from './logic/decide.js';
+import { episodeKey } from './logic/ids.js';
+import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
+import type { Slot } from './logic/roles.js';
+import { modelActivities, storeActivities } from './options.js';
+
+export interface EpisodeInput {
+  runId: string;
+  domain: { name: string; brief: string; benchmark: 'gsm8k' | 'pubmedqa' | 'none' };
+  episode: number;
+  topic: string;
+  attackerSlot: Slot;
+  models: { attacker: ModelRef; defender: ModelRef; judge: ModelRef; embedding: ModelRef };
+  targetComplexity: number;
+  targetHops: number;
+  noveltyThreshold: number;
+  maxSchemaRetries: number;
+}
+
+/**
+ * One round of the game: attack → novelty → defend → judge → decide → store. Its history is the
+ * episode's audit trail. A failed step ends the episode as `failed` (recorded, returned), never
+ * the run.
+ */
+export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSummary> {
+  const { workflowId } = workflowInfo();
+  const key = episodeKey(input.runId, input.domain.name, input.episode);
+  const tokens = zeroTokens();
+  const summary: EpisodeSummary = {
+    episode: input.episode,
+    workflowId,
+    attackerSlot: input.attackerSlot,
+    topic: input.topic,
+    targetComplexity: input.targetComplexity,
+    outcome: 'failed',
+    tokens,
+    toolCalls: 0,
+  };
+  const transcript: { attack?: Attack; defense?: Defense; verdict?: Verdict; judgeModel?: string } = {};
+  const roleLine = `attacker ${input.attackerSlot.toUpperCase()} (${input.models.attacker.model}) vs defender (${input.models.defender.model})`;
+  setCurrentDetails(`**${roleLine}** — topic: ${input.topic}`);
+
+  try {
+    const attacked = await modelActivities.attack({
+      domain: input.domain,
+      topic: input.topic,
+      targetComplexity: input.targetComplexity,
+      targetHops: input.targetHops,
+      model: input.models.attacker,
+      maxSchemaRetries: input.maxSchemaRetries,
+    });
+    tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
+    transcript.attack = attacked.attack;
+
+    const novelty = await storeActivities.checkNovelty({
+      domain: input.domain.name,
+      benchmark: input.domain.benchmark,
+      embedding: input.models.embedding,
+      question: attacked.attack.question,
+      selfKey: key,
+    });
+    tokens.embedding += novelty.tokens;
+    if (novelty.nearest && novelty.nearest.score >= input.noveltyThreshold) {
+      summary.outcome = 'duplicate';
+      summary.nearest = novelty.nearest;
+      return await finish(summary, transcript, input, roleLine);
+    }
+
+    const defended = await modelActivities.defend({
+      domain: input.domain,
+      question: attacked.attack.question,
+      model: input.models.defender,
+      maxSchemaRetries: input.maxSchemaRetries,
+    });
+    tokens.defender += defended.usage.promptTokens + defended.usage.completionTokens;
+    transcript.defense = defended.defense;
+
+    const judged = await modelActivities.judge({
+      domain: input.domain,
+      attack: attacked.attack,
+      defense: defended.defense,
+      model: input.models.judge,
+      maxSchemaRetries: input.maxSchemaRetries,
+    });
+    tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
+    transcript.verdict = judged.verdict;
+    transcript.judgeModel = judged.model;
+    summary.toolCalls = judged.toolCalls.length;
+
+    const v = judged.verdict;
+    const novelty01 = 1 - (novelty.nearest?.score ?? 0);
+    summary.scores = { complexity: v.complexity, hops: v.hops, quality: v.quality, qualityLevel: qualityLevel(v.quality), novelty: novelty01 };
+    summary.outcome = decide(v);
+
+    if (summary.outcome === 'accepted') {
+      const example: TrainingExample = {
+        id: key,
+        question: attacked.attack.question,
+        solutionSteps: attacked.attack.solutionSteps,
+        answer: attacked.attack.referenceAnswer,
+        annotation: attacked.attack.annotation,
+        domain: input.domain.name,
+        skill: attacked.attack.skill,
+        complexity: v.complexity,
+        hops: v.hops,
+        quality: v.quality,
+        qualityLevel: qualityLevel(v.quality),
+        novelty: novelty01,
+        provenance: {
+          runId: input.runId,
+          episode: input.episode,
+          workflowId,
+          attackerModel: attacked.model,
+          defenderModel: defended.model,
+          judgeModel: judged.model,
+        },
+      };
+      const stored = await storeActivities.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
+      if (stored.duplicateOf) {
+        // Another episode stored a near-identical question after our novelty check.
+        summary.outcome = 'duplicate';
+        summary.nearest = stored.duplicateOf;
+      } else {
+        summary.exampleId = stored.id;
+      }
+    }
+  } catch (err) {
+    summary.outcome = 'failed';
+    summary.error = describeFailure(err);
+  }
+  return await finish(summary, transcript, input, roleLine);
+}
+
+async function finish(summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
+  const s = summary.scores;
+  const line = `${summary.outcome} — ${roleLine}` + (s ? ` — complexity ${s.complexity}, quality ${s.quality.toFixed(1)} (${s.qualityLevel}), hops ${s.hops}` : '') +
+    (summary.nearest ? ` — nearest ${summary.nearest.id} at ${summary.nearest.score.toFixed(3)}` : '') + (summary.error ? ` — ${summary.error}` : '');
+  setCurrentDetails(line);
+  upsertMemo({ summary: line });
+  upsertSearchAttributes([{ key: SA.outcome, value: summary.outcome }]);
+  await storeActivities.recordEpisode({
+    workflowId: summary.workflowId,
+    runId: input.runId,
+    domain: input.domain.name,
+    episode: input.episode,
+    summary,
+    transcript,
+  });
+  return summary;
+}
+
+function describeFailure(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`.slice(0, 500);
+  return (cause instanceof Error ? cause.message : String(cause)).slice(0, 500);
+}

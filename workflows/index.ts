@@ -1,0 +1,4 @@
+// The workflow bundle's entry: every workflow type the worker registers.
+export { nanofluxRun } from './run.js';
+export { domainLoop } from './domain.js';
+export { episodeWorkflow } from './episode.js';

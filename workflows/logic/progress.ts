@@ -1,0 +1,79 @@
+import { OUTCOMES, type Outcome, type RejectionReason, type Scores, type TokensByRole } from '../../common/game.js';
+import type { Slot } from './roles.js';
+
+/** What an episode workflow returns: compact, so the domain loop's history stays small. */
+export interface EpisodeSummary {
+  episode: number;
+  workflowId: string;
+  attackerSlot: Slot;
+  topic: string;
+  targetComplexity: number;
+  outcome: Outcome;
+  tokens: TokensByRole;
+  scores?: Scores;
+  /** For a duplicate: the nearest stored question and its similarity. */
+  nearest?: { id: string; score: number; source: string; text: string };
+  exampleId?: string;
+  toolCalls: number;
+  error?: string;
+}
+
+export type StopReason = 'target_reached' | 'max_episodes' | 'token_budget' | 'stopped';
+
+export interface DomainProgress {
+  domain: string;
+  accepted: number;
+  rejected: Record<RejectionReason, number>;
+  episodesStarted: number;
+  episodesFinished: number;
+  tokens: TokensByRole;
+}
+
+export const zeroTokens = (): TokensByRole => ({ attacker: 0, defender: 0, judge: 0, embedding: 0 });
+
+export function newProgress(domain: string): DomainProgress {
+  const rejected = Object.fromEntries(OUTCOMES.filter((o) => o !== 'accepted').map((o) => [o, 0])) as Record<RejectionReason, number>;
+  return { domain, accepted: 0, rejected, episodesStarted: 0, episodesFinished: 0, tokens: zeroTokens() };
+}
+
+export function addTokens(a: TokensByRole, b: TokensByRole): TokensByRole {
+  return { attacker: a.attacker + b.attacker, defender: a.defender + b.defender, judge: a.judge + b.judge, embedding: a.embedding + b.embedding };
+}
+
+export const totalTokens = (t: TokensByRole): number => t.attacker + t.defender + t.judge + t.embedding;
+
+export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgress {
+  const rejected = { ...p.rejected };
+  if (s.outcome !== 'accepted') rejected[s.outcome] += 1;
+  return {
+    ...p,
+    accepted: p.accepted + (s.outcome === 'accepted' ? 1 : 0),
+    rejected,
+    episodesFinished: p.episodesFinished + 1,
+    tokens: addTokens(p.tokens, s.tokens),
+  };
+}
+
+export interface Limits {
+  targetAccepted: number;
+  maxEpisodes: number;
+}
+
+/** Why generation for a domain is over, once it is; `stopRequested` wins over the counters. */
+export function stopReason(p: DomainProgress, limits: Limits, stopRequested: StopReason | undefined): StopReason | undefined {
+  if (stopRequested) return stopRequested;
+  if (p.accepted >= limits.targetAccepted) return 'target_reached';
+  if (p.episodesStarted >= limits.maxEpisodes) return 'max_episodes';
+  return undefined;
+}
+
+/** Whether the loop may start one more episode now. */
+export function mayLaunch(p: DomainProgress, limits: Limits, opts: { inFlight: number; concurrency: number; paused: boolean; stop: StopReason | undefined }): boolean {
+  return !opts.paused && opts.stop === undefined && stopReason(p, limits, undefined) === undefined && opts.inFlight < opts.concurrency;
+}
+
+/** Run-wide token budget over every domain's progress. */
+export function overTokenBudget(domains: DomainProgress[], maxTokens: number | undefined): boolean {
+  if (maxTokens === undefined) return false;
+  return domains.reduce((n, d) => n + totalTokens(d.tokens), 0) >= maxTokens;
+}

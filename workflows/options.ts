@@ -1,0 +1,39 @@
+import { proxyActivities } from '@temporalio/workflow';
+import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
+import { TaskQueue } from '../common/queues.js';
+import type { ModelActivities, StoreActivities } from '../activities/index.js';
+
+/**
+ * One options object per activity group, each with explicit timeouts and retries
+ * (TEMPORAL-NOTES §2.2). Model calls get a long schedule-to-close because a 429's Retry-After can
+ * be minutes and `nextRetryDelay` is not capped by maximumInterval (temporal#6063).
+ */
+export const modelActivities = proxyActivities<ModelActivities>({
+  taskQueue: TaskQueue.llm,
+  // The embedded model runs on CPU and queues behind other generations in the same process.
+  startToCloseTimeout: '10 minutes',
+  scheduleToCloseTimeout: '6 hours',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 12,
+    // The chat layer already re-asked on schema failures (maxSchemaRetries); a further retry would only spend tokens.
+    nonRetryableErrorTypes: [...NON_RETRYABLE, ErrorType.ModelOutputInvalid],
+  },
+});
+
+/** Novelty, storage, ledger: local and idempotent, so retried freely but briefly. */
+export const storeActivities = proxyActivities<StoreActivities>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Embedding a benchmark's test set takes minutes on CPU: heartbeats show it is alive. */
+export const bulkActivities = proxyActivities<StoreActivities>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});

@@ -1,0 +1,152 @@
+import {
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { describeProblems, parseRunConfig } from '../common/config.js';
+import { ErrorType } from '../common/errors.js';
+import { SA } from '../common/search-attributes.js';
+import { domainLoop } from './domain.js';
+import { domainWorkflowId, runWorkflowId } from './logic/ids.js';
+import { overTokenBudget, totalTokens, zeroTokens, addTokens } from './logic/progress.js';
+import {
+  domainProgressSignal,
+  type DomainStatus,
+  pauseSignal,
+  resumeSignal,
+  type RunStatus,
+  setConcurrencySignal,
+  setConcurrencyUpdate,
+  statusQuery,
+  stopSignal,
+} from './messages.js';
+import { storeActivities } from './options.js';
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  failedDomains: { domain: string; error: string }[];
+}
+
+/**
+ * One experiment: validates its input (a bad config fails here, non-retryably, listing every
+ * problem), runs a domain loop per domain, enforces the run-wide token budget, exports the dataset.
+ * Takes `unknown` because `temporal workflow start --input-file` hands over whatever the file holds.
+ */
+export async function nanofluxRun(input: unknown): Promise<RunResult> {
+  const parsed = parseRunConfig(input);
+  if (!parsed.ok) {
+    throw ApplicationFailure.create({
+      type: ErrorType.InvalidRunConfig,
+      message: describeProblems(parsed.problems),
+      nonRetryable: true,
+      details: [parsed.problems],
+    });
+  }
+  const config = parsed.config;
+  const selfId = runWorkflowId(config.runId);
+  const st: RunStatus = {
+    runId: config.runId,
+    stage: 'generating',
+    paused: false,
+    domains: {},
+    accepted: 0,
+    episodes: 0,
+    tokens: { ...zeroTokens(), total: 0 },
+  };
+  const childIds = config.domains.map((d) => domainWorkflowId(config.runId, d.name));
+  const forward = async (fn: (id: string) => Promise<void>) => {
+    // A finished domain loop can no longer take signals; that is not an error here.
+    await Promise.all(childIds.map((id) => fn(id).catch(() => undefined)));
+  };
+
+  setHandler(statusQuery, () => st);
+  setHandler(pauseSignal, async () => {
+    st.paused = true;
+    await forward((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
+  });
+  setHandler(resumeSignal, async () => {
+    st.paused = false;
+    await forward((id) => getExternalWorkflowHandle(id).signal(resumeSignal));
+  });
+  setHandler(stopSignal, async (arg) => {
+    await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: arg?.reason ?? 'stopped' }));
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    async ({ concurrency }) => {
+      // Signals, not updates, to the children: an update per child would make this handler wait on every loop.
+      for (const d of config.domains) if (st.domains[d.name]) st.domains[d.name]!.concurrency = concurrency;
+      await forward((id) => getExternalWorkflowHandle(id).signal(setConcurrencySignal, { concurrency }));
+      return { concurrency };
+    },
+    {
+      validator: ({ concurrency }) => {
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+          throw ApplicationFailure.nonRetryable('concurrency must be an integer from 1 to 256', 'InvalidArgument');
+        }
+      },
+    },
+  );
+  let budgetStopSent = false;
+  setHandler(domainProgressSignal, async (d: DomainStatus) => {
+    st.domains[d.domain] = d;
+    const all = Object.values(st.domains);
+    st.accepted = all.reduce((n, x) => n + x.accepted, 0);
+    st.episodes = all.reduce((n, x) => n + x.episodesFinished, 0);
+    const t = all.reduce((acc, x) => addTokens(acc, x.tokens), zeroTokens());
+    st.tokens = { ...t, total: totalTokens(t) };
+    if (!budgetStopSent && overTokenBudget(all, config.budget.maxTokens)) {
+      budgetStopSent = true;
+      await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: 'token_budget' }));
+    }
+  });
+
+  upsertSearchAttributes([
+    { key: SA.runId, value: config.runId },
+    { key: SA.kind, value: 'run' },
+    { key: SA.stage, value: 'generating' },
+  ]);
+  upsertMemo({ domains: config.domains.map((d) => d.name).join(', '), models: `A=${config.models.a.model} B=${config.models.b.model} judge=${config.models.judge.model}` });
+
+  const children = await Promise.all(
+    config.domains.map((domain) =>
+      startChild(domainLoop, {
+        workflowId: domainWorkflowId(config.runId, domain.name),
+        args: [{ config, domain, parentWorkflowId: selfId }],
+        // Starting the same run id again re-enters each domain loop: finished episodes are read back
+        // from the ledger (never redone), so a completed run completes again at once.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        staticSummary: `${config.runId}: domain ${domain.name}, target ${config.generation.targetAccepted} accepted`,
+        typedSearchAttributes: [
+          { key: SA.runId, value: config.runId },
+          { key: SA.domain, value: domain.name },
+          { key: SA.kind, value: 'domain' },
+          { key: SA.stage, value: 'generating' },
+        ],
+      }),
+    ),
+  );
+  const settled = await Promise.allSettled(children.map((c) => c.result()));
+  const failedDomains: RunResult['failedDomains'] = [];
+  settled.forEach((r, i) => {
+    const name = config.domains[i]!.name;
+    if (r.status === 'fulfilled') st.domains[name] = r.value;
+    else failedDomains.push({ domain: name, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+  });
+
+  st.stage = 'exporting';
+  upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
+  const exported = await storeActivities.exportDataset({ runId: config.runId, domains: config.domains.map((d) => d.name), embedding: config.models.embedding });
+  st.dataset = { path: exported.path, examples: exported.examples };
+  st.stage = 'done';
+  upsertSearchAttributes([{ key: SA.stage, value: 'done' }, { key: SA.accepted, value: exported.examples }]);
+  upsertMemo({ dataset: exported.path });
+  return { runId: config.runId, status: st, failedDomains };
+}
