@@ -15,8 +15,9 @@ export interface BenchmarkQuestion {
 /** NANOFLUX_DATASETS_DIR, else the shared datasets beside the project, else `<project>/datasets`. */
 export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NANOFLUX_DATASETS_DIR) return resolve(env.NANOFLUX_DATASETS_DIR);
-  const shared = resolve(PROJECT_ROOT, '..', 'shared', 'datasets');
-  return existsSync(shared) ? shared : join(PROJECT_ROOT, 'datasets');
+  // The project carries the test splits (MIT, licences beside them); the shared folder is the fallback.
+  const own = join(PROJECT_ROOT, 'datasets');
+  return existsSync(join(own, 'gsm8k')) ? own : resolve(PROJECT_ROOT, '..', 'shared', 'datasets');
 }
 
 function readJson(file: string): unknown {

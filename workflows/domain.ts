@@ -18,7 +18,7 @@ import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
 import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
 import { rolesFor, topicFor } from './logic/roles.js';
-import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal } from './messages.js';
+import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency, MAX_CONCURRENCY } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
@@ -30,6 +30,7 @@ export interface DomainCarry {
   stop?: StopReason;
   generation: number;
   decontaminated: boolean;
+  reports: number;
 }
 
 export interface DomainInput {
@@ -55,6 +56,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     paused: false,
     generation: 0,
     decontaminated: domain.benchmark === 'none',
+    reports: 0,
   };
   const limits = { targetAccepted: gen.targetAccepted, maxEpisodes: gen.maxEpisodes };
   const inFlight = new Map<number, Promise<void>>();
@@ -68,6 +70,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     concurrency: s.concurrency,
     stopReason: s.stop,
     generation: s.generation,
+    seq: s.reports,
   });
 
   setHandler(pauseSignal, () => void (s.paused = true));
@@ -75,15 +78,9 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
   setHandler(domainStatusQuery, status);
   setHandler(setConcurrencySignal, ({ concurrency }) => {
-    if (Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 256) s.concurrency = concurrency;
+    if (Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY) s.concurrency = concurrency;
   });
-  setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), {
-    validator: ({ concurrency }) => {
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-        throw ApplicationFailure.nonRetryable('concurrency must be an integer from 1 to 256', 'InvalidArgument');
-      }
-    },
-  });
+  setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), { validator: validateConcurrency });
 
   upsertSearchAttributes([
     { key: SA.runId, value: config.runId },
@@ -99,6 +96,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   }
 
   const report = async () => {
+    s.reports += 1;
     upsertSearchAttributes([{ key: SA.accepted, value: s.progress.accepted }]);
     if (input.parentWorkflowId) {
       // The run may already be gone (terminated); progress reports are best effort.
@@ -138,6 +136,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   }
   s.stop = finalReason;
   upsertSearchAttributes([{ key: SA.stage, value: 'done' }]);
+  s.reports += 1;
   const done = { ...status(), stage: 'done' as const };
   if (input.parentWorkflowId) await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, done).catch(() => undefined);
   return done;

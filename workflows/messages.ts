@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DomainProgress, StopReason } from './logic/progress.js';
 
 /** Message names, defined once and shared by workflows, the worker, the CLI and tests. */
@@ -14,6 +14,8 @@ export interface DomainStatus extends DomainProgress {
   stopReason?: StopReason;
   /** Runs of this domain loop so far (continue-as-new). */
   generation: number;
+  /** Increases with every report: signals sent in one workflow task may arrive out of order. */
+  seq: number;
 }
 
 export interface RunStatus {
@@ -32,6 +34,14 @@ export const domainStatusQuery = defineQuery<DomainStatus>('domainStatus');
 
 /** Changes episode concurrency; answered with the value in force, so the caller knows it took. */
 export const setConcurrencyUpdate = defineUpdate<{ concurrency: number }, [{ concurrency: number }]>('setConcurrency');
+
+export const MAX_CONCURRENCY = 256;
+/** The update's validator: a bad value is refused before it enters history. */
+export function validateConcurrency({ concurrency }: { concurrency: number }): void {
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw ApplicationFailure.nonRetryable(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`, 'InvalidArgument');
+  }
+}
 
 /** The run passes a concurrency change on to its domain loops. */
 export const setConcurrencySignal = defineSignal<[{ concurrency: number }]>('concurrency');

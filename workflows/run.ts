@@ -22,6 +22,7 @@ import {
   type RunStatus,
   setConcurrencySignal,
   setConcurrencyUpdate,
+  validateConcurrency,
   statusQuery,
   stopSignal,
 } from './messages.js';
@@ -85,16 +86,11 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
       await forward((id) => getExternalWorkflowHandle(id).signal(setConcurrencySignal, { concurrency }));
       return { concurrency };
     },
-    {
-      validator: ({ concurrency }) => {
-        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-          throw ApplicationFailure.nonRetryable('concurrency must be an integer from 1 to 256', 'InvalidArgument');
-        }
-      },
-    },
+    { validator: validateConcurrency },
   );
   let budgetStopSent = false;
   setHandler(domainProgressSignal, async (d: DomainStatus) => {
+    if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
     st.domains[d.domain] = d;
     const all = Object.values(st.domains);
     st.accepted = all.reduce((n, x) => n + x.accepted, 0);

@@ -13,8 +13,12 @@ function loadModel(): Promise<EmbeddingsModel> {
   return model;
 }
 
-/** Inputs per forward pass: bounds the tensor memory of one call. */
-const BATCH = 128;
+/**
+ * Inputs per forward pass. A batch is padded to its longest input, so texts are grouped by length
+ * first; measured on 2 cores, length-sorted batches of 16 embed GSM8K questions ~1.7x faster than
+ * unsorted batches of 128 and short ones about as fast.
+ */
+const BATCH = 16;
 
 /** Universal Sentence Encoder lite (512-d), in-process, offline. */
 export class LocalSentenceEncoder implements Embedder {
@@ -24,9 +28,12 @@ export class LocalSentenceEncoder implements Embedder {
   async embed(texts: string[]): Promise<Embedding> {
     if (texts.length === 0) return { vectors: [], tokens: 0 };
     const m = await loadModel();
-    const vectors: number[][] = [];
-    for (let i = 0; i < texts.length; i += BATCH) {
-      for (const v of await m.embed(texts.slice(i, i + BATCH))) vectors.push(normalise(v));
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+    const vectors: number[][] = new Array<number[]>(texts.length);
+    for (let i = 0; i < order.length; i += BATCH) {
+      const idx = order.slice(i, i + BATCH);
+      const out = await m.embed(idx.map((j) => texts[j]!));
+      idx.forEach((j, k) => (vectors[j] = normalise(out[k]!)));
     }
     return { vectors, tokens: 0 };
   }

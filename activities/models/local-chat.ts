@@ -26,7 +26,12 @@ import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } fro
  */
 
 const CONTEXT_SIZE = 2048;
-const THREADS = Math.min(4, os.availableParallelism());
+/**
+ * llama.cpp threads meet at a barrier on every token, so one descheduled thread stalls them all.
+ * Leave a core for the event loop and the Temporal worker, and cap at 4 (more does not help a 135M
+ * model). Measured on a loaded 2-core box: 1 thread ~0.5 s per short answer, 2 threads 1.2-2.3 s.
+ */
+const THREADS = Number(process.env.NANOFLUX_LOCAL_THREADS) || Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
 interface Loaded {
   llama: Llama;
@@ -52,10 +57,15 @@ function loadModel(path: string): Promise<Loaded> {
   if (!p) {
     p = (async () => {
       if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `local model file not found: ${path}`);
-      const llama = await loadLlama();
-      const model = await llama.loadModel({ modelPath: path });
-      const context = await model.createContext({ contextSize: CONTEXT_SIZE, threads: THREADS, sequences: 1 });
-      return { llama, model, context, grammars: new Map(), queue: Promise.resolve() };
+      try {
+        const llama = await loadLlama();
+        const model = await llama.loadModel({ modelPath: path });
+        const context = await model.createContext({ contextSize: CONTEXT_SIZE, threads: THREADS, sequences: 1 });
+        return { llama, model, context, grammars: new Map(), queue: Promise.resolve() };
+      } catch (e) {
+        // An unreadable GGUF or a missing prebuilt binary: retrying on this worker cannot fix it.
+        throw new ModelError(ErrorType.MissingResource, `cannot load local model ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
     })();
     // A failed load is not cached: the next attempt (a Temporal retry) tries again.
     p.catch(() => loaded.delete(path));
