@@ -12,7 +12,7 @@ export interface BenchmarkQuestion {
   text: string;
 }
 
-/** NANOFLUX_DATASETS_DIR, else the shared datasets beside the project, else `<project>/datasets`. */
+/** NANOFLUX_DATASETS_DIR, else `<project>/datasets`, else the shared datasets beside the project. */
 export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NANOFLUX_DATASETS_DIR) return resolve(env.NANOFLUX_DATASETS_DIR);
   // The project carries the test splits (MIT, licences beside them); the shared folder is the fallback.

@@ -1,6 +1,6 @@
 import type { ModelRef } from '../common/config.js';
 import { type Attack, AttackSchema, type Defense, DefenseSchema, type ToolCallRecord, type Usage, type Verdict, VerdictSchema } from '../common/game.js';
-import { translateErrors } from './errors.js';
+import { activity } from './boundary.js';
 import { calculatorTool } from './judge/calculator.js';
 import type { ChatModel } from './models/chat-model.js';
 import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js';
@@ -19,7 +19,7 @@ const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, judge: 0 } as const;
 /** The three roles' model calls, on the rate-limited `nanoflux-llm` queue. */
 export function createModelActivities(deps: ModelDeps) {
   return {
-    attack: translateErrors(
+    attack: activity(
       async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string }> => {
         const m = deps.chatModel(a.model);
         const r = await m.generate({
@@ -34,7 +34,7 @@ export function createModelActivities(deps: ModelDeps) {
       },
     ),
 
-    defend: translateErrors(
+    defend: activity(
       async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ defense: Defense; usage: Usage; model: string }> => {
         const m = deps.chatModel(d.model);
         const r = await m.generate({
@@ -49,7 +49,7 @@ export function createModelActivities(deps: ModelDeps) {
       },
     ),
 
-    judge: translateErrors(
+    judge: activity(
       async (j: { domain: DomainBrief; attack: Attack; defense: Defense; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: Verdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
         const m = deps.chatModel(j.model);
         const r = await m.generate({

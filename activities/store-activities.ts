@@ -5,7 +5,7 @@ import type { TrainingExample } from '../common/game.js';
 import type { EpisodeSummary } from '../workflows/logic/progress.js';
 import { ensureDecontaminationSet } from './decontamination.js';
 import type { Embedder } from './embeddings/embedder.js';
-import { translateErrors } from './errors.js';
+import { activity } from './boundary.js';
 import { runDir, toOpenAIChat, writeJsonl } from './export.js';
 import type { EpisodeRecord, Ledger } from './ledger.js';
 import { collectionName, pointId } from './vector/point-id.js';
@@ -50,12 +50,12 @@ export function createStoreActivities(deps: StoreDeps) {
   }
 
   return {
-    ensureDecontamination: translateErrors(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
+    ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
       const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, (done, total) => heartbeat({ done, total }));
       return { collection };
     }),
 
-    checkNovelty: translateErrors(
+    checkNovelty: activity(
       async (a: { domain: string; benchmark: Benchmark; embedding: ModelRef; question: string; selfKey: string }): Promise<{ nearest?: Nearest; tokens: number }> => {
         const e = deps.embedder(a.embedding);
         const { vectors, tokens } = await e.embed([a.question]);
@@ -67,7 +67,7 @@ export function createStoreActivities(deps: StoreDeps) {
       },
     ),
 
-    storeExample: translateErrors(
+    storeExample: activity(
       async (a: { example: TrainingExample; embedding: ModelRef; threshold: number }): Promise<{ id: string; duplicateOf?: Nearest }> => {
         const e = deps.embedder(a.embedding);
         const id = pointId(a.example.id);
@@ -83,11 +83,11 @@ export function createStoreActivities(deps: StoreDeps) {
       },
     ),
 
-    recordEpisode: translateErrors(async (r: EpisodeRecord): Promise<void> => deps.ledger.record(r)),
+    recordEpisode: activity(async (r: EpisodeRecord): Promise<void> => deps.ledger.record(r)),
 
-    loadEpisodeSummary: translateErrors(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),
+    loadEpisodeSummary: activity(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),
 
-    exportDataset: translateErrors(async (a: { runId: string; domains: string[]; embedding: ModelRef }): Promise<{ path: string; examples: number; episodesPath: string }> => {
+    exportDataset: activity(async (a: { runId: string; domains: string[]; embedding: ModelRef }): Promise<{ path: string; examples: number; episodesPath: string }> => {
       const e = deps.embedder(a.embedding);
       const rows: TrainingExample[] = [];
       for (const d of a.domains) {

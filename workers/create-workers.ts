@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TaskQueue } from '../common/queues.js';
@@ -49,7 +49,7 @@ export async function registerSearchAttributes(address: string, namespace: strin
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const toAdd = Object.values(SA).filter((k) => !(k.name in (customAttributes ?? {})));
     if (toAdd.length === 0) return;
-    const { INDEXED_VALUE_TYPE_INT, INDEXED_VALUE_TYPE_KEYWORD } = temporal.api.enums.v1.IndexedValueType;
+    const { INDEXED_VALUE_TYPE_INT, INDEXED_VALUE_TYPE_KEYWORD } = proto.temporal.api.enums.v1.IndexedValueType;
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(toAdd.map((k) => [k.name, k.type === SearchAttributeType.INT ? INDEXED_VALUE_TYPE_INT : INDEXED_VALUE_TYPE_KEYWORD])),

@@ -12,6 +12,8 @@ export const modelActivities = proxyActivities<ModelActivities>({
   taskQueue: TaskQueue.llm,
   // The embedded model runs on CPU and queues behind other generations in the same process.
   startToCloseTimeout: '10 minutes',
+  // Activities heartbeat while they run (activities/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
+  heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '6 hours',
   retry: {
     initialInterval: '2s',
@@ -27,6 +29,7 @@ export const modelActivities = proxyActivities<ModelActivities>({
 export const storeActivities = proxyActivities<StoreActivities>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

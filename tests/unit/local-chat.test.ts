@@ -28,7 +28,7 @@ describe('LocalChatModel (SmolLM2-135M GGUF)', () => {
 
   it('serialises concurrent requests on one loaded model', async () => {
     const ask = (q: string) =>
-      model.generate({ messages: [{ role: 'user', content: q }], schema, schemaName: 'answer', maxOutputTokens: 48 });
+      model.generate({ messages: [{ role: 'user', content: q }], schema, schemaName: 'answer', maxOutputTokens: 96 });
     const rs = await Promise.all([ask('Name a colour.'), ask('Name an animal.')]);
     for (const r of rs) expect(schema.safeParse(r.value).success).toBe(true);
   }, 60_000);

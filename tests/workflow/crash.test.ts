@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Ledger } from '../../activities/ledger.js';
+import { collectionName } from '../../activities/vector/point-id.js';
+import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
+import { PROJECT_ROOT } from '../../common/env.js';
+import { TaskQueue } from '../../common/queues.js';
+import { runWorkflowId } from '../../workflows/logic/ids.js';
+import { statusQuery } from '../../workflows/messages.js';
+import type { nanofluxRun } from '../../workflows/run.js';
+import { scriptGame, testConfig } from '../support/game-script.js';
+import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
+import { tempHome, testClient } from '../support/workers.js';
+
+const NS = 'wf-crash';
+
+/** The real worker entry (`npm run worker`) in its own process, so it can be killed outright. */
+function startWorkerProcess(home: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: NS, NANOFLUX_HOME: home, NANOFLUX_TEST_KEY: 'test-key-value' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok().catch((e: Error) => (/exited on its own/.test(e.message) ? Promise.reject(e) : false)))) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('a worker killed with SIGKILL mid-run', () => {
+  let server: ScriptedOpenAI;
+  let tc: Awaited<ReturnType<typeof testClient>>;
+  const home = tempHome();
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    server = await startScriptedOpenAI();
+    tc = await testClient(NS);
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await tc?.close();
+    await server?.close();
+  });
+
+  it('finishes after restarts with no example lost and none duplicated', async () => {
+    scriptGame(server, { delayMs: 150, defenderRight: (_q, n) => n % 2 === 0 });
+    const config = testConfig(server.baseURL, 'crash', { generation: { targetAccepted: 8, maxEpisodes: 100, concurrency: 3 } });
+    const h = await tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('crash'), args: [config] });
+
+    worker = startWorkerProcess(home);
+    // Kill it twice, each time with episodes in flight.
+    for (const atLeast of [2, 6]) {
+      await waitFor(async () => {
+        if (worker!.exitCode !== null) throw new Error(`worker exited on its own (${worker!.exitCode})`);
+        return ((await h.query(statusQuery)).domains.math?.episodesFinished ?? 0) >= atLeast;
+      }, 90_000);
+      const killed = worker;
+      killed.kill('SIGKILL');
+      await new Promise((r) => killed.once('exit', r));
+      worker = startWorkerProcess(home);
+    }
+    const result = await h.result();
+    const last = worker;
+    last.kill('SIGTERM');
+    await new Promise((r) => last.once('exit', r));
+
+    const d = result.status.domains.math!;
+    expect(d.stopReason).toBe('target_reached');
+    const store = new SqliteVectorStore(join(home, 'vectors.sqlite'));
+    const ledger = new Ledger(join(home, 'ledger.sqlite'));
+    try {
+      const points = await store.list(collectionName('examples', 'math', 'openai:embed'), { runId: 'crash' });
+      const exported = readFileSync(join(home, 'runs', 'crash', 'examples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id as string);
+      expect(points).toHaveLength(d.accepted);
+      expect(new Set(exported).size).toBe(exported.length);
+      expect(exported.sort()).toEqual(points.map((p) => String(p.payload.id)).sort());
+      const episodes = ledger.episodes('crash').map((e) => e.episode);
+      expect(episodes).toEqual(Array.from({ length: d.episodesFinished }, (_, i) => i));
+      expect(ledger.episodes('crash').filter((e) => e.summary.outcome === 'accepted')).toHaveLength(d.accepted);
+    } finally {
+      ledger.close();
+      await store.close();
+    }
+  }, 240_000);
+});
