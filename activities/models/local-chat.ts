@@ -80,15 +80,41 @@ const GBNF_KEYS = new Set([
 ]);
 
 /** Keeps the JSON Schema subset node-llama-cpp's grammar compiler knows; zod still validates the rest. */
+/** Bounds on strings and arrays in a grammar (see toGbnfSchema). */
+const MAX_GRAMMAR_STRING = 280;
+const MAX_GRAMMAR_ITEMS = 6;
+
+/**
+ * Grammars cannot say minimum/maximum, so a small bounded number becomes the list of its values
+ * (integers, or halves for a 1.0–5.0 score): the model can then only produce what the schema allows.
+ */
+function boundedNumberAsEnum(n: Record<string, unknown>): { enum: number[] } | undefined {
+  const { type, minimum: lo, maximum: hi } = n;
+  if ((type !== 'integer' && type !== 'number') || typeof lo !== 'number' || typeof hi !== 'number' || hi - lo > 20) return undefined;
+  const step = type === 'integer' ? 1 : 0.5;
+  const values: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) values.push(v);
+  return values.length > 0 ? { enum: values } : undefined;
+}
+
 export function toGbnfSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toGbnfSchema);
   if (!node || typeof node !== 'object') return node;
+  const bounded = boundedNumberAsEnum(node as Record<string, unknown>);
+  if (bounded) return bounded;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
     if (k === 'anyOf') out.oneOf = toGbnfSchema(v);
     else if (k === 'format' && !['date-time', 'time', 'date'].includes(String(v))) continue;
     else if (k === 'properties' || k === '$defs') {
       out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([p, s]) => [p, toGbnfSchema(s)]));
+    } else if (k === 'maxLength' && typeof v === 'number') {
+      // llama.cpp refuses grammars with large repetition counts ("exceeds sane defaults"), and a
+      // tiny model left to ramble runs past maxTokens: tighter bounds keep answers whole. They are
+      // within the zod schema's, so what passes the grammar passes validation.
+      out[k] = Math.min(v, MAX_GRAMMAR_STRING);
+    } else if (k === 'maxItems' && typeof v === 'number') {
+      out[k] = Math.min(v, MAX_GRAMMAR_ITEMS);
     } else if (GBNF_KEYS.has(k)) out[k] = typeof v === 'object' ? toGbnfSchema(v) : v;
   }
   return out;
