@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttackSchema, DefenseSchema, VerdictSchema } from '../../common/game.js';
+import { TaskQueue } from '../../common/queues.js';
+import type { episodeWorkflow, EpisodeInput } from '../../workflows/episode.js';
+import { episodeWorkflowId } from '../../workflows/logic/ids.js';
+import { startTestWorkers, testClient } from '../support/workers.js';
+
+const NS = 'wf-local';
+
+describe('the embedded model plays an episode', () => {
+  let workers: Awaited<ReturnType<typeof startTestWorkers>>;
+  let tc: Awaited<ReturnType<typeof testClient>>;
+
+  beforeAll(async () => {
+    workers = await startTestWorkers(NS);
+    tc = await testClient(NS);
+  });
+  afterAll(async () => {
+    await tc?.close();
+    await workers?.stop();
+  });
+
+  it('SmolLM2 attacks, defends and judges with schema-valid answers, end to end', async () => {
+    const local = { provider: 'local' as const, model: 'smollm2-135m' };
+    const input: EpisodeInput = {
+      runId: 'local',
+      domain: { name: 'math', brief: 'Grade-school math word problems.', benchmark: 'none' },
+      episode: 0,
+      topic: 'percentages',
+      attackerSlot: 'a',
+      models: { attacker: local, defender: { ...local, temperature: 0.7 }, judge: local, embedding: { provider: 'local', model: 'use-lite' } },
+      targetComplexity: 2,
+      targetHops: 2,
+      noveltyThreshold: 0.85,
+      maxSchemaRetries: 3,
+    };
+    const workflowId = episodeWorkflowId('local', 'math', 0);
+    const summary = await tc.client.workflow.execute<typeof episodeWorkflow>('episodeWorkflow', { taskQueue: TaskQueue.main, workflowId, args: [input] });
+    expect(summary.error).toBeUndefined();
+    expect(['accepted', 'defender_correct', 'invalid_question', 'reference_wrong']).toContain(summary.outcome);
+    expect(summary.tokens.attacker).toBeGreaterThan(0);
+    expect(summary.tokens.defender).toBeGreaterThan(0);
+    expect(summary.tokens.judge).toBeGreaterThan(0);
+
+    const [record] = workers.deps.ledger.episodes('local');
+    const t = record!.transcript as { attack: unknown; defense: unknown; verdict: unknown };
+    expect(AttackSchema.safeParse(t.attack).success).toBe(true);
+    expect(DefenseSchema.safeParse(t.defense).success).toBe(true);
+    expect(VerdictSchema.safeParse(t.verdict).success).toBe(true);
+  }, 300_000);
+});
