@@ -7,6 +7,7 @@ import {
   ParentClosePolicy,
   setHandler,
   startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
@@ -89,6 +90,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     { key: SA.stage, value: 'generating' },
     { key: SA.accepted, value: s.progress.accepted },
   ]);
+  upsertMemo({ target: gen.targetAccepted, maxEpisodes: gen.maxEpisodes, topics: domain.topics.join(', ') });
 
   if (!s.decontaminated && domain.benchmark !== 'none') {
     await bulkActivities.ensureDecontamination({ benchmark: domain.benchmark, embedding: config.models.embedding });

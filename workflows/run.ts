@@ -7,12 +7,13 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { describeProblems, parseRunConfig } from '../common/config.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
-import { domainWorkflowId, runWorkflowId } from './logic/ids.js';
+import { domainWorkflowId } from './logic/ids.js';
 import { overTokenBudget, totalTokens, zeroTokens, addTokens } from './logic/progress.js';
 import {
   domainProgressSignal,
@@ -50,7 +51,8 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     });
   }
   const config = parsed.config;
-  const selfId = runWorkflowId(config.runId);
+  // Whatever id the run was started under (the CLI's nanoflux-<runId>, or any id given to `temporal workflow start`).
+  const selfId = workflowInfo().workflowId;
   const st: RunStatus = {
     runId: config.runId,
     stage: 'generating',

@@ -80,6 +80,23 @@ describe('nanofluxRun on a real dev server', () => {
     expect(server.requests.length).toBe(before);
   });
 
+  it('honours Retry-After on a 429, and a failed episode does not take the run down', async () => {
+    scriptGame(server, { defenderRight: () => false });
+    server.enqueue('attacker', { status: 429, retryAfter: '2' });
+    server.enqueue('defender', { status: 400, message: 'bad request' });
+    const before = server.chatRequests().length;
+    const config = testConfig(server.baseURL, 'faults', { generation: { targetAccepted: 3, maxEpisodes: 20, concurrency: 1 } });
+    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('faults'), args: [config] });
+    const d = result.status.domains.math!;
+    expect(d.stopReason).toBe('target_reached');
+    expect(d.rejected.failed).toBe(1);
+    const failed = workers.deps.ledger.episodes('faults').find((e) => e.summary.outcome === 'failed');
+    expect(failed?.summary.error).toMatch(/ModelRequestRejected/);
+    const attackers = server.chatRequests().slice(before).filter((r) => r.role === 'attacker');
+    // The refused call and its retry: the retry came no earlier than the 2 s the server asked for.
+    expect(attackers[1]!.at - attackers[0]!.at).toBeGreaterThanOrEqual(2000);
+  });
+
   it('stops at the token budget without losing what was accepted', async () => {
     scriptGame(server);
     const config = testConfig(server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });
