@@ -83,6 +83,7 @@ const GBNF_KEYS = new Set([
 /** Bounds on strings and arrays in a grammar (see toGbnfSchema). */
 const MAX_GRAMMAR_STRING = 280;
 const MAX_GRAMMAR_ITEMS = 6;
+const TOOL_PHASE_MAX_TOKENS = 192;
 
 /**
  * Grammars cannot say minimum/maximum, so a small bounded number becomes the list of its values
@@ -215,7 +216,8 @@ export class LocalChatModel implements ChatModel {
             },
           }) as ChatSessionModelFunction;
         }
-        await ask(prompt, { functions, signal: abort.signal, stopOnAbortSignal: true });
+        // Free-form working with tools gets a smaller budget: on CPU it is the slow part, and the answer that counts comes next.
+        await ask(prompt, { functions, signal: abort.signal, stopOnAbortSignal: true, maxTokens: Math.min(maxTokens, TOOL_PHASE_MAX_TOKENS) });
         next = 'Now give your final answer as a JSON object matching the required schema.';
       }
 
