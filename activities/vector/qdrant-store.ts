@@ -84,10 +84,20 @@ export class QdrantVectorStore implements VectorStore {
   }
 }
 
+/**
+ * Qdrant's `match.value` takes only a string, an integer (i64) or a boolean, and answers 400 to a
+ * float: other numbers are matched as the closed range [value, value] instead.
+ */
 function toFilter(filter: PayloadFilter | undefined): Schemas['Filter'] | undefined {
   const entries = Object.entries(filter ?? {});
   if (entries.length === 0) return undefined;
-  return { must: entries.map(([key, value]) => ({ key, match: { value } })) };
+  return {
+    must: entries.map(([key, value]) =>
+      typeof value === 'number' && !Number.isSafeInteger(value)
+        ? { key, range: { gte: value, lte: value } }
+        : { key, match: { value } },
+    ),
+  };
 }
 
 /** A missing collection reads as empty (the contract), whatever else fails still throws. */

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pointId } from '../../activities/vector/point-id.js';
 import { QdrantVectorStore } from '../../activities/vector/qdrant-store.js';
 import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
 import type { VectorStore } from '../../activities/vector/vector-store.js';
+import { type FakeQdrant, startFakeQdrant } from '../support/fake-qdrant.js';
 
 /** Opens a store; called twice in one test, it must give two connections to the same data. */
 type Factory = () => VectorStore;
@@ -89,6 +90,17 @@ function contract(name: string, factory: Factory): void {
       expect(await store.list(col)).toHaveLength(3);
     });
 
+    it('filters on a non-integer number', async () => {
+      await store.ensureCollection(col, 2);
+      await store.upsert(col, [
+        { id: id('a'), vector: [1, 0], payload: { t: 0.5, n: 2 } },
+        { id: id('b'), vector: [0, 1], payload: { t: 1.5, n: 2 } },
+      ]);
+      expect(await store.count(col, { t: 0.5 })).toBe(1);
+      expect((await store.search(col, [0, 1], 5, { t: 1.5, n: 2 })).map((h) => h.id)).toEqual([id('b')]);
+      expect((await store.list(col, { t: 0.5 })).map((p) => p.id)).toEqual([id('a')]);
+    });
+
     it('retrieve returns the points asked for, leaving missing ids out', async () => {
       await store.ensureCollection(col, 2);
       await store.upsert(col, [
@@ -124,6 +136,77 @@ function contract(name: string, factory: Factory): void {
 const dir = mkdtempSync(join(tmpdir(), 'nf-vectors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 contract('SQLite + sqlite-vec', () => new SqliteVectorStore(join(dir, 'vectors.sqlite')));
+
+// QdrantVectorStore, through the real @qdrant/js-client-rest over HTTP, against fake-qdrant: an
+// in-memory TEST DOUBLE of Qdrant's REST API (no Qdrant server can be installed here). It always
+// runs; it checks the store's requests and its reading of responses, not Qdrant itself.
+describe('Qdrant REST test double (fake-qdrant, not a real Qdrant server)', () => {
+  let fake: FakeQdrant;
+  beforeAll(async () => {
+    fake = await startFakeQdrant();
+  });
+  afterAll(() => fake.close());
+  const make = () => new QdrantVectorStore({ url: fake.url });
+
+  contract('QdrantVectorStore on fake-qdrant (test double)', make);
+
+  it('pages upserts and scrolls by 256, listing every point in id order', async () => {
+    const s = make();
+    const col = `nf_test_paging_${seq++}`;
+    await s.ensureCollection(col, 2);
+    const points = Array.from({ length: 600 }, (_, i) => ({
+      id: pointId(`page/${i}`),
+      vector: [1, i],
+      payload: { i, even: i % 2 === 0 },
+    }));
+    const from = fake.requests.length;
+    await s.upsert(col, points);
+    const upserts = fake.requests.slice(from).filter((r) => r.method === 'PUT');
+    expect(upserts.map((r) => r.path)).toEqual(Array(3).fill(`/collections/${col}/points?wait=true`));
+    expect(upserts.map((r) => (r.body as { points: unknown[] }).points.length)).toEqual([256, 256, 88]);
+
+    const before = fake.requests.length;
+    const listed = await s.list(col);
+    const scrolls = fake.requests.slice(before);
+    expect(scrolls).toHaveLength(3);
+    expect(scrolls.every((r) => r.method === 'POST' && r.path === `/collections/${col}/points/scroll`)).toBe(true);
+    expect(listed).toHaveLength(600);
+    expect(listed.map((p) => p.id)).toEqual(points.map((p) => p.id).sort());
+    expect(await s.list(col, { even: true })).toHaveLength(300);
+    expect(await s.count(col, { even: false })).toBe(300);
+    await s.close();
+  });
+
+  it('sends exact counts, payload-only queries and must/match filters', async () => {
+    const s = make();
+    const col = `nf_test_shapes_${seq++}`;
+    await s.ensureCollection(col, 2);
+    await s.upsert(col, [{ id: pointId('shape/a'), vector: [1, 0], payload: { run: 'r1', n: 1 } }]);
+    const from = fake.requests.length;
+    await s.count(col, { run: 'r1', n: 1 });
+    await s.search(col, [1, 0], 1, { run: 'r1' });
+    const [countReq, queryReq] = fake.requests.slice(from);
+    expect(countReq).toEqual({
+      method: 'POST',
+      path: `/collections/${col}/points/count`,
+      body: {
+        exact: true,
+        filter: {
+          must: [
+            { key: 'run', match: { value: 'r1' } },
+            { key: 'n', match: { value: 1 } },
+          ],
+        },
+      },
+    });
+    expect(queryReq).toMatchObject({
+      method: 'POST',
+      path: `/collections/${col}/points/query`,
+      body: { query: [1, 0], limit: 1, with_payload: true, filter: { must: [{ key: 'run', match: { value: 'r1' } }] } },
+    });
+    await s.close();
+  });
+});
 
 // Qdrant needs a server, which cannot be installed here: this instance alone is skipped unless
 // QDRANT_URL is set. Its test collections are left on the server (the interface has no delete).
