@@ -1,6 +1,7 @@
 import type { ModelRef } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { ModelError } from '../errors.js';
+import { apiKeyFor, memoByRef } from '../model-refs.js';
 import type { Embedder, Embedding } from './embedder.js';
 import { LocalSentenceEncoder } from './local-use.js';
 import { OpenAIEmbedder } from './openai-embedder.js';
@@ -31,23 +32,11 @@ class CachingEmbedder implements Embedder {
   }
 }
 
-const built = new Map<string, Embedder>();
-
 /** One embedder per model ref per worker process. */
-export function buildEmbedder(ref: ModelRef, env: NodeJS.ProcessEnv = process.env): Embedder {
-  const key = JSON.stringify(ref);
-  const hit = built.get(key);
-  if (hit) return hit;
-  let inner: Embedder;
+export const buildEmbedder = memoByRef((ref: ModelRef, env): Embedder => {
   if (ref.provider === 'local') {
     if (ref.model !== 'use-lite') throw new ModelError(ErrorType.ModelRequestRejected, `unknown local embedding model "${ref.model}" (the embedded one is "use-lite")`);
-    inner = new LocalSentenceEncoder();
-  } else {
-    const apiKey = ref.apiKeyEnv ? env[ref.apiKeyEnv] : 'not-needed';
-    if (!apiKey) throw new ModelError(ErrorType.MissingApiKey, `environment variable ${ref.apiKeyEnv} is not set`);
-    inner = new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey });
+    return new CachingEmbedder(new LocalSentenceEncoder());
   }
-  const e = new CachingEmbedder(inner);
-  built.set(key, e);
-  return e;
-}
+  return new CachingEmbedder(new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey: apiKeyFor(ref, env) }));
+});

@@ -3,10 +3,11 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { readEnv } from '../../common/env.js';
 import { createWorkers } from '../../workers/create-workers.js';
+import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
 
 let runtimeInstalled = false;
 
@@ -40,4 +41,27 @@ export async function startTestWorkers(namespace: string, home = tempHome()) {
       await connection.close();
     },
   };
+}
+
+/**
+ * Registers the usual workflow-test fixture in the calling describe block: the scripted
+ * OpenAI-compatible server, the real workers and a client, all on `namespace`.
+ */
+export function useGameFixture(namespace: string) {
+  const f = {} as {
+    server: ScriptedOpenAI;
+    workers: Awaited<ReturnType<typeof startTestWorkers>>;
+    tc: Awaited<ReturnType<typeof testClient>>;
+  };
+  beforeAll(async () => {
+    f.server = await startScriptedOpenAI();
+    f.workers = await startTestWorkers(namespace);
+    f.tc = await testClient(namespace);
+  });
+  afterAll(async () => {
+    await f.tc?.close();
+    await f.workers?.stop();
+    await f.server?.close();
+  });
+  return f;
 }

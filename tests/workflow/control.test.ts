@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/vector/point-id.js';
 import { TaskQueue } from '../../common/queues.js';
 import { domainWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { domainStatusQuery, pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { startTestWorkers, testClient } from '../support/workers.js';
+import { useGameFixture } from '../support/workers.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-control';
@@ -22,25 +21,12 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutM
 }
 
 describe('operating a run: pause, resume, concurrency, stop, continue-as-new', () => {
-  let server: ScriptedOpenAI;
-  let workers: Awaited<ReturnType<typeof startTestWorkers>>;
-  let tc: Awaited<ReturnType<typeof testClient>>;
-
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    workers = await startTestWorkers(NS);
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    await tc?.close();
-    await workers?.stop();
-    await server?.close();
-  });
+  const f = useGameFixture(NS);
 
   it('pauses, resumes, changes concurrency and stops on signal', async () => {
-    scriptGame(server, { delayMs: 100, defenderRight: () => true });
-    const config = testConfig(server.baseURL, 'control', { generation: { targetAccepted: 1000, maxEpisodes: 1000, concurrency: 2 } });
-    const h = await tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('control'), args: [config] });
+    scriptGame(f.server, { delayMs: 100, defenderRight: () => true });
+    const config = testConfig(f.server.baseURL, 'control', { generation: { targetAccepted: 1000, maxEpisodes: 1000, concurrency: 2 } });
+    const h = await f.tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('control'), args: [config] });
     const status = () => h.query(statusQuery);
 
     await until(status, (s) => (s.domains.math?.episodesFinished ?? 0) >= 2);
@@ -48,7 +34,7 @@ describe('operating a run: pause, resume, concurrency, stop, continue-as-new', (
     const paused = await until(status, (s) => s.domains.math?.stage === 'paused' && s.domains.math.inFlight === 0);
     const startedWhilePaused = paused.domains.math!.episodesStarted;
     await new Promise((r) => setTimeout(r, 1500));
-    const domain = tc.client.workflow.getHandle(domainWorkflowId('control', 'math'));
+    const domain = f.tc.client.workflow.getHandle(domainWorkflowId('control', 'math'));
     expect((await domain.query(domainStatusQuery)).episodesStarted).toBe(startedWhilePaused);
 
     const r = await h.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: 3 }] });
@@ -66,19 +52,19 @@ describe('operating a run: pause, resume, concurrency, stop, continue-as-new', (
     expect(d.stopReason).toBe('stopped');
     expect(d.inFlight).toBe(0);
     expect(d.episodesFinished).toBe(d.episodesStarted);
-    expect(workers.deps.ledger.episodes('control')).toHaveLength(d.episodesFinished);
+    expect(f.workers.deps.ledger.episodes('control')).toHaveLength(d.episodesFinished);
   });
 
   it('continues as new without losing or repeating an episode', async () => {
-    scriptGame(server, { defenderRight: (_q, n) => n % 3 !== 0 });
-    const config = testConfig(server.baseURL, 'can', { generation: { targetAccepted: 5, maxEpisodes: 200, concurrency: 2, continueAsNewEvery: 3 } });
-    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('can'), args: [config] });
+    scriptGame(f.server, { defenderRight: (_q, n) => n % 3 !== 0 });
+    const config = testConfig(f.server.baseURL, 'can', { generation: { targetAccepted: 5, maxEpisodes: 200, concurrency: 2, continueAsNewEvery: 3 } });
+    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('can'), args: [config] });
     const d = result.status.domains.math!;
     expect(d.generation).toBeGreaterThanOrEqual(2);
     expect(d.accepted).toBeGreaterThanOrEqual(5);
-    const episodes = workers.deps.ledger.episodes('can').map((e) => e.episode);
+    const episodes = f.workers.deps.ledger.episodes('can').map((e) => e.episode);
     expect(episodes).toEqual(Array.from({ length: d.episodesFinished }, (_, i) => i));
-    const stored = await workers.deps.store.count(collectionName('examples', 'math', 'openai:embed'), { runId: 'can' });
+    const stored = await f.workers.deps.store.count(collectionName('examples', 'math', 'openai:embed'), { runId: 'can' });
     expect(stored).toBe(d.accepted);
     expect(result.status.dataset!.examples).toBe(d.accepted);
     // The run's own status saw every episode, across all the loop's runs.

@@ -1,38 +1,24 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/vector/point-id.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { startTestWorkers, testClient } from '../support/workers.js';
+import { useGameFixture } from '../support/workers.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-run';
 
 describe('nanofluxRun on a real dev server', () => {
-  let server: ScriptedOpenAI;
-  let workers: Awaited<ReturnType<typeof startTestWorkers>>;
-  let tc: Awaited<ReturnType<typeof testClient>>;
-
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    workers = await startTestWorkers(NS);
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    await tc?.close();
-    await workers?.stop();
-    await server?.close();
-  });
+  const f = useGameFixture(NS);
 
   it('runs to its target: examples stored once, exported, roles alternating', async () => {
-    const { calls } = scriptGame(server);
-    const config = testConfig(server.baseURL, 'complete');
-    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', {
+    const { calls } = scriptGame(f.server);
+    const config = testConfig(f.server.baseURL, 'complete');
+    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', {
       taskQueue: TaskQueue.main,
       workflowId: runWorkflowId('complete'),
       args: [config],
@@ -51,22 +37,22 @@ describe('nanofluxRun on a real dev server', () => {
     const chat = JSON.parse(lines[0]!);
     expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['system', 'user', 'assistant']);
     expect(chat.messages[2].content).toContain('Answer: 42');
-    const stored = await workers.deps.store.count(collectionName('examples', 'math', 'openai:embed'), { runId: 'complete' });
+    const stored = await f.workers.deps.store.count(collectionName('examples', 'math', 'openai:embed'), { runId: 'complete' });
     expect(stored).toBe(d.accepted);
 
     // Roles alternate by episode number: A attacks even episodes.
-    const episodes = workers.deps.ledger.episodes('complete');
+    const episodes = f.workers.deps.ledger.episodes('complete');
     expect(episodes).toHaveLength(d.episodesFinished);
     for (const e of episodes) expect(e.summary.attackerSlot).toBe(e.episode % 2 === 0 ? 'a' : 'b');
-    const attackerModels = server.chatRequests().filter((r) => r.role === 'attacker').map((r) => r.body.model);
+    const attackerModels = f.server.chatRequests().filter((r) => r.role === 'attacker').map((r) => r.body.model);
     expect(new Set(attackerModels)).toEqual(new Set(['model-a', 'model-b']));
     expect(calls.attacker).toBe(d.episodesFinished);
   });
 
   it('refuses an invalid config at once, non-retryably, naming every field path, and runs nothing', async () => {
-    const before = server.requests.length;
+    const before = f.server.requests.length;
     const bad = { runId: 'Not A Slug', domains: [{ name: 'math', brief: 'x', topics: [] }], models: {}, generation: { concurrency: 0 } };
-    const handle = await tc.client.workflow.start('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: 'nanoflux-invalid', args: [bad] });
+    const handle = await f.tc.client.workflow.start('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: 'nanoflux-invalid', args: [bad] });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause;
@@ -77,30 +63,30 @@ describe('nanofluxRun on a real dev server', () => {
     const history = await handle.fetchHistory();
     const types = (history.events ?? []).map((e) => String(e.eventType));
     expect(types.some((t) => /CHILD|ACTIVITY/.test(t))).toBe(false);
-    expect(server.requests.length).toBe(before);
+    expect(f.server.requests.length).toBe(before);
   });
 
   it('honours Retry-After on a 429, and a failed episode does not take the run down', async () => {
-    scriptGame(server, { defenderRight: () => false });
-    server.enqueue('attacker', { status: 429, retryAfter: '2' });
-    server.enqueue('defender', { status: 400, message: 'bad request' });
-    const before = server.chatRequests().length;
-    const config = testConfig(server.baseURL, 'faults', { generation: { targetAccepted: 3, maxEpisodes: 20, concurrency: 1 } });
-    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('faults'), args: [config] });
+    scriptGame(f.server, { defenderRight: () => false });
+    f.server.enqueue('attacker', { status: 429, retryAfter: '2' });
+    f.server.enqueue('defender', { status: 400, message: 'bad request' });
+    const before = f.server.chatRequests().length;
+    const config = testConfig(f.server.baseURL, 'faults', { generation: { targetAccepted: 3, maxEpisodes: 20, concurrency: 1 } });
+    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('faults'), args: [config] });
     const d = result.status.domains.math!;
     expect(d.stopReason).toBe('target_reached');
     expect(d.rejected.failed).toBe(1);
-    const failed = workers.deps.ledger.episodes('faults').find((e) => e.summary.outcome === 'failed');
+    const failed = f.workers.deps.ledger.episodes('faults').find((e) => e.summary.outcome === 'failed');
     expect(failed?.summary.error).toMatch(/ModelRequestRejected/);
-    const attackers = server.chatRequests().slice(before).filter((r) => r.role === 'attacker');
+    const attackers = f.server.chatRequests().slice(before).filter((r) => r.role === 'attacker');
     // The refused call and its retry: the retry came no earlier than the 2 s the server asked for.
     expect(attackers[1]!.at - attackers[0]!.at).toBeGreaterThanOrEqual(2000);
   });
 
   it('stops at the token budget without losing what was accepted', async () => {
-    scriptGame(server);
-    const config = testConfig(server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });
-    const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('budget'), args: [config] });
+    scriptGame(f.server);
+    const config = testConfig(f.server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });
+    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('budget'), args: [config] });
     const d = result.status.domains.math!;
     expect(d.stopReason).toBe('token_budget');
     expect(d.episodesFinished).toBeLessThan(100);
