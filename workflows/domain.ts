@@ -19,7 +19,7 @@ import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
 import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
 import { rolesFor, topicFor } from './logic/roles.js';
-import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency, MAX_CONCURRENCY } from './messages.js';
+import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
@@ -74,12 +74,22 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     seq: s.reports,
   });
 
-  setHandler(pauseSignal, () => void (s.paused = true));
-  setHandler(resumeSignal, () => void (s.paused = false));
+  const setPaused = (paused: boolean) => {
+    s.paused = paused;
+    upsertSearchAttributes([{ key: SA.stage, value: paused ? 'paused' : 'generating' }]);
+  };
+  setHandler(pauseSignal, () => setPaused(true));
+  setHandler(resumeSignal, () => setPaused(false));
   setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
   setHandler(domainStatusQuery, status);
-  setHandler(setConcurrencySignal, ({ concurrency }) => {
-    if (Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY) s.concurrency = concurrency;
+  setHandler(setConcurrencySignal, (arg) => {
+    // The run validated it already; a signal cannot be refused, so a bad value is simply ignored.
+    try {
+      validateConcurrency(arg);
+      s.concurrency = arg.concurrency;
+    } catch {
+      /* ignored */
+    }
   });
   setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), { validator: validateConcurrency });
 
@@ -97,13 +107,15 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     s.decontaminated = true;
   }
 
-  const report = async () => {
+  const report = async (final = false) => {
     s.reports += 1;
-    upsertSearchAttributes([{ key: SA.accepted, value: s.progress.accepted }]);
+    const st = final ? { ...status(), stage: 'done' as const } : status();
+    upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
     if (input.parentWorkflowId) {
       // The run may already be gone (terminated); progress reports are best effort.
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, status()).catch(() => undefined);
+      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
     }
+    return st;
   };
 
   const launch = (episode: number) => {
@@ -116,11 +128,10 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     inFlight.set(episode, p);
   };
 
+  const over = () => stopReason(s.progress, limits, s.stop) !== undefined || timeToContinue();
   for (;;) {
-    await condition(
-      () => s.stop !== undefined || stopReason(s.progress, limits, undefined) !== undefined || mayLaunch(s.progress, limits, { inFlight: inFlight.size, concurrency: s.concurrency, paused: s.paused, stop: s.stop }) || timeToContinue(),
-    );
-    if (s.stop !== undefined || stopReason(s.progress, limits, undefined) !== undefined || timeToContinue()) break;
+    await condition(() => over() || mayLaunch(s.progress, limits, { inFlight: inFlight.size, concurrency: s.concurrency, paused: s.paused, stop: s.stop }));
+    if (over()) break;
     launch(s.nextEpisode);
     s.nextEpisode += 1;
     s.progress = { ...s.progress, episodesStarted: s.progress.episodesStarted + 1 };
@@ -137,11 +148,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     await continueAsNew<typeof domainLoop>({ ...input, carry: { ...s, generation: s.generation + 1 } });
   }
   s.stop = finalReason;
-  upsertSearchAttributes([{ key: SA.stage, value: 'done' }]);
-  s.reports += 1;
-  const done = { ...status(), stage: 'done' as const };
-  if (input.parentWorkflowId) await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, done).catch(() => undefined);
-  return done;
+  return await report(true);
 
   function timeToContinue(): boolean {
     return s.progress.episodesStarted - startedHere >= gen.continueAsNewEvery || workflowInfo().continueAsNewSuggested;
