@@ -39,6 +39,8 @@ export interface DomainInput {
   domain: DomainConfig;
   /** The run workflow to report progress to (absent when the loop is started on its own). */
   parentWorkflowId?: string;
+  /** Controls that reached the run before this loop started. */
+  initial?: { paused: boolean; stop?: StopReason };
   carry?: DomainCarry;
 }
 
@@ -54,7 +56,8 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     progress: newProgress(domain.name),
     nextEpisode: 0,
     concurrency: gen.concurrency,
-    paused: false,
+    paused: input.initial?.paused ?? false,
+    stop: input.initial?.stop,
     generation: 0,
     decontaminated: domain.benchmark === 'none',
     reports: 0,

@@ -14,7 +14,7 @@ import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
 import { domainWorkflowId } from './logic/ids.js';
-import { overTokenBudget, totalTokens, zeroTokens, addTokens } from './logic/progress.js';
+import { addTokens, overTokenBudget, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
 import {
   domainProgressSignal,
   type DomainStatus,
@@ -69,15 +69,19 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   };
 
   setHandler(statusQuery, () => st);
-  setHandler(pauseSignal, async () => {
-    st.paused = true;
-    await forward((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
-  });
-  setHandler(resumeSignal, async () => {
-    st.paused = false;
-    await forward((id) => getExternalWorkflowHandle(id).signal(resumeSignal));
-  });
+  const setPaused = async (paused: boolean) => {
+    st.paused = paused;
+    if (st.stage === 'generating' || st.stage === 'paused') {
+      st.stage = paused ? 'paused' : 'generating';
+      upsertSearchAttributes([{ key: SA.stage, value: st.stage }]);
+    }
+    await forward((id) => getExternalWorkflowHandle(id).signal(paused ? pauseSignal : resumeSignal));
+  };
+  let stopRequested: StopReason | undefined;
+  setHandler(pauseSignal, () => setPaused(true));
+  setHandler(resumeSignal, () => setPaused(false));
   setHandler(stopSignal, async (arg) => {
+    stopRequested ??= arg?.reason ?? 'stopped';
     await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: arg?.reason ?? 'stopped' }));
   });
   setHandler(
@@ -101,6 +105,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     st.tokens = { ...t, total: totalTokens(t) };
     if (!budgetStopSent && overTokenBudget(all, config.budget.maxTokens)) {
       budgetStopSent = true;
+      stopRequested ??= 'token_budget';
       await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: 'token_budget' }));
     }
   });
@@ -116,7 +121,8 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     config.domains.map((domain) =>
       startChild(domainLoop, {
         workflowId: domainWorkflowId(config.runId, domain.name),
-        args: [{ config, domain, parentWorkflowId: selfId }],
+        // A pause or stop that arrived before the loops existed could not be forwarded: it travels in their input.
+        args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: stopRequested } }],
         // Starting the same run id again re-enters each domain loop: finished episodes are read back
         // from the ledger (never redone), so a completed run completes again at once.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

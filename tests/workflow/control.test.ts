@@ -55,6 +55,27 @@ describe('operating a run: pause, resume, concurrency, stop, continue-as-new', (
     expect(f.workers.deps.ledger.episodes('control')).toHaveLength(d.episodesFinished);
   });
 
+  it('a run paused before its loops start begins paused, and runs once resumed', async () => {
+    scriptGame(f.server);
+    const config = testConfig(f.server.baseURL, 'early-pause', { generation: { targetAccepted: 2, maxEpisodes: 20, concurrency: 2 } });
+    const h = await f.tc.client.workflow.signalWithStart<typeof nanofluxRun, []>('nanofluxRun', {
+      taskQueue: TaskQueue.main,
+      workflowId: runWorkflowId('early-pause'),
+      args: [config],
+      signal: pauseSignal,
+      signalArgs: [],
+    });
+    const domain = f.tc.client.workflow.getHandle(domainWorkflowId('early-pause', 'math'));
+    const paused = await until(() => domain.query(domainStatusQuery), (s) => s.stage === 'paused');
+    expect(paused.episodesStarted).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await domain.query(domainStatusQuery)).episodesStarted).toBe(0);
+    expect((await h.query(statusQuery)).stage).toBe('paused');
+    await h.signal(resumeSignal);
+    const result = await h.result();
+    expect(result.status.domains.math!.stopReason).toBe('target_reached');
+  });
+
   it('continues as new without losing or repeating an episode', async () => {
     scriptGame(f.server, { defenderRight: (_q, n) => n % 3 !== 0 });
     const config = testConfig(f.server.baseURL, 'can', { generation: { targetAccepted: 5, maxEpisodes: 200, concurrency: 2, continueAsNewEvery: 3 } });
