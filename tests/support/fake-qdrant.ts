@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './http.js';
 
 /**
  * TEST DOUBLE — NOT QDRANT. A small in-memory stand-in for a Qdrant server's REST API, because no
@@ -314,15 +315,6 @@ export async function startFakeQdrant(): Promise<FakeQdrant> {
         server.closeAllConnections();
       }),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function optionalCount(v: unknown, field: string): number | undefined {
