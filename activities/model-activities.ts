@@ -9,10 +9,15 @@ export interface ModelDeps {
   chatModel(ref: ModelRef): ChatModel;
 }
 
-interface DomainBrief {
+/** What the prompts need of a domain. */
+export interface DomainBrief {
   name: string;
   brief: string;
+  pack: 'math' | 'genomics' | 'medical' | 'none';
+  promptVersion: string;
 }
+
+const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
 
 const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, judge: 0 } as const;
 
@@ -26,9 +31,9 @@ export function createModelActivities(deps: ModelDeps) {
 
   return {
     attack: activity(
-      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string }> => {
+      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string }> => {
         const r = await play('attacker', a.model, {
-          messages: attackerMessages({ brief: a.domain.brief, topic: a.topic, targetComplexity: a.targetComplexity, targetHops: a.targetHops }),
+          messages: attackerMessages({ ...promptContext(a.domain), topic: a.topic, targetComplexity: a.targetComplexity, targetHops: a.targetHops, defenderProfile: a.defenderProfile }),
           schema: AttackSchema,
           schemaName: 'attack',
           maxSchemaRetries: a.maxSchemaRetries,
@@ -40,7 +45,7 @@ export function createModelActivities(deps: ModelDeps) {
     defend: activity(
       async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ defense: Defense; usage: Usage; model: string }> => {
         const r = await play('defender', d.model, {
-          messages: defenderMessages({ brief: d.domain.brief, question: d.question }),
+          messages: defenderMessages({ ...promptContext(d.domain), question: d.question }),
           schema: DefenseSchema,
           schemaName: 'defense',
           maxSchemaRetries: d.maxSchemaRetries,
@@ -52,7 +57,7 @@ export function createModelActivities(deps: ModelDeps) {
     judge: activity(
       async (j: { domain: DomainBrief; attack: Attack; defense: Defense; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: Verdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
         const r = await play('judge', j.model, {
-          messages: judgeMessages({ brief: j.domain.brief, attack: j.attack, defense: j.defense }),
+          messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defense: j.defense }),
           schema: VerdictSchema,
           schemaName: 'verdict',
           maxSchemaRetries: j.maxSchemaRetries,

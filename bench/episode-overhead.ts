@@ -45,8 +45,8 @@ async function plainLoop(config: RunConfig, home: string): Promise<void> {
   const domain = config.domains[0]!;
   const one = async (n: number) => {
     const roles = rolesFor(n, config.models);
-    const d = { name: domain.name, brief: domain.brief };
-    const a = await m.attack({ domain: d, topic: topicFor(n, domain.topics), targetComplexity: 3, targetHops: 2, model: roles.attacker, maxSchemaRetries: 2 });
+    const d = { name: domain.name, brief: domain.brief, pack: domain.pack, promptVersion: config.generation.promptVersion };
+    const a = await m.attack({ domain: d, topic: topicFor(n, domain.topics), targetComplexity: 3, targetHops: 2, defenderProfile: '', model: roles.attacker, maxSchemaRetries: 2 });
     const nov = await s.checkNovelty({ domain: d.name, benchmark: 'none', embedding: config.models.embedding, question: a.attack.question, selfKey: episodeKey(config.runId, d.name, n) });
     if ((nov.nearest?.score ?? 0) >= config.generation.noveltyThreshold) return;
     const def = await m.defend({ domain: d, question: a.attack.question, model: roles.defender, maxSchemaRetries: 2 });

@@ -37,6 +37,10 @@ export const DomainSchema = z.strictObject({
     .enum(['gsm8k', 'pubmedqa', 'none'])
     .default('none')
     .describe("Benchmark whose test questions are a decontamination set for novelty checks"),
+  pack: z
+    .enum(['math', 'genomics', 'medical', 'none'])
+    .default('none')
+    .describe("Domain pack: the Judge's domain tools and the prompts' domain notes"),
 });
 export type DomainConfig = z.infer<typeof DomainSchema>;
 
@@ -47,6 +51,7 @@ export const GenerationSchema = z.strictObject({
   noveltyThreshold: z.number().gt(0).max(1).default(0.85).describe('Cosine similarity at or above which a question is a duplicate'),
   targetComplexity: z.int().min(1).max(5).default(3).describe('Complexity (1–5) the Attacker is asked for'),
   targetHops: z.int().min(1).max(10).default(2).describe('Reasoning hops the Attacker is asked for'),
+  promptVersion: z.string().regex(/^v[0-9]+$/, 'must look like v1').default('v1').describe('Prompt templates used, from prompts/<version>/'),
   maxSchemaRetries: z.int().min(0).max(10).default(2).describe('Retries of a model answer that fails its schema, then the episode fails'),
   continueAsNewEvery: z
     .int()

@@ -18,7 +18,8 @@ import { SA } from '../common/search-attributes.js';
 import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
 import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
-import { rolesFor, topicFor } from './logic/roles.js';
+import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
+import { rolesFor, type Slot, topicFor } from './logic/roles.js';
 import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
@@ -32,6 +33,8 @@ export interface DomainCarry {
   generation: number;
   decontaminated: boolean;
   reports: number;
+  /** Each model's record as Defender, by skill. */
+  skills: Record<Slot, SkillStats>;
 }
 
 export interface DomainInput {
@@ -52,7 +55,8 @@ export interface DomainInput {
 export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   const { config, domain } = input;
   const gen = config.generation;
-  const s: DomainCarry = input.carry ?? {
+  // Defaults first, then the carried state: a carry written by older code lacks newer fields.
+  const s: DomainCarry = {
     progress: newProgress(domain.name),
     nextEpisode: 0,
     concurrency: gen.concurrency,
@@ -61,6 +65,8 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     generation: 0,
     decontaminated: domain.benchmark === 'none',
     reports: 0,
+    skills: { a: {}, b: {} },
+    ...input.carry,
   };
   const limits = { targetAccepted: gen.targetAccepted, maxEpisodes: gen.maxEpisodes };
   const inFlight = new Map<number, Promise<void>>();
@@ -123,8 +129,11 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
 
   const launch = (episode: number) => {
     const roles = rolesFor(episode, config.models);
-    const p = runEpisode(config, domain, episode, roles.attackerSlot, roles.attacker, roles.defender).then(async (summary) => {
+    const defenderSlot: Slot = roles.attackerSlot === 'a' ? 'b' : 'a';
+    const profile = describeProfile(s.skills[defenderSlot]);
+    const p = runEpisode(config, domain, episode, roles.attackerSlot, roles.attacker, roles.defender, profile).then(async (summary) => {
       s.progress = applySummary(s.progress, summary);
+      s.skills = { ...s.skills, [defenderSlot]: recordSkill(s.skills[defenderSlot], summary.skill, summary.outcome) };
       inFlight.delete(episode);
       await report();
     });
@@ -165,6 +174,7 @@ async function runEpisode(
   attackerSlot: 'a' | 'b',
   attacker: RunConfig['models']['a'],
   defender: RunConfig['models']['a'],
+  defenderProfile: string,
 ): Promise<EpisodeSummary> {
   const workflowId = episodeWorkflowId(config.runId, domain.name, episode);
   try {
@@ -173,13 +183,14 @@ async function runEpisode(
       args: [
         {
           runId: config.runId,
-          domain: { name: domain.name, brief: domain.brief, benchmark: domain.benchmark },
+          domain: { name: domain.name, brief: domain.brief, benchmark: domain.benchmark, pack: domain.pack, promptVersion: config.generation.promptVersion },
           episode,
           topic: topicFor(episode, domain.topics),
           attackerSlot,
           models: { attacker, defender, judge: config.models.judge, embedding: config.models.embedding },
           targetComplexity: config.generation.targetComplexity,
           targetHops: config.generation.targetHops,
+          defenderProfile,
           noveltyThreshold: config.generation.noveltyThreshold,
           maxSchemaRetries: config.generation.maxSchemaRetries,
         },

@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DomainBrief } from '../activities/model-activities.js';
 import type { ModelRef } from '../common/config.js';
 import type { Attack, Defense, TrainingExample, Verdict } from '../common/game.js';
 import { SA } from '../common/search-attributes.js';
@@ -10,13 +11,15 @@ import { modelActivities, storeActivities } from './options.js';
 
 export interface EpisodeInput {
   runId: string;
-  domain: { name: string; brief: string; benchmark: 'gsm8k' | 'pubmedqa' | 'none' };
+  domain: DomainBrief & { benchmark: 'gsm8k' | 'pubmedqa' | 'none' };
   episode: number;
   topic: string;
   attackerSlot: Slot;
   models: { attacker: ModelRef; defender: ModelRef; judge: ModelRef; embedding: ModelRef };
   targetComplexity: number;
   targetHops: number;
+  /** The Defender's record by skill, shown to the Attacker. */
+  defenderProfile: string;
   noveltyThreshold: number;
   maxSchemaRetries: number;
 }
@@ -50,11 +53,13 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       topic: input.topic,
       targetComplexity: input.targetComplexity,
       targetHops: input.targetHops,
+      defenderProfile: input.defenderProfile,
       model: input.models.attacker,
       maxSchemaRetries: input.maxSchemaRetries,
     });
     tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
     transcript.attack = attacked.attack;
+    summary.skill = attacked.attack.skill;
 
     const novelty = await storeActivities.checkNovelty({
       domain: input.domain.name,

@@ -24,13 +24,14 @@ describe('the embedded model plays an episode', () => {
     const local = { provider: 'local' as const, model: 'smollm2-135m' };
     const input: EpisodeInput = {
       runId: 'local',
-      domain: { name: 'math', brief: 'Grade-school math word problems.', benchmark: 'none' },
+      domain: { name: 'math', brief: 'Grade-school math word problems.', benchmark: 'none', pack: 'math', promptVersion: 'v1' },
       episode: 0,
       topic: 'percentages',
       attackerSlot: 'a',
       models: { attacker: local, defender: { ...local, temperature: 0.7 }, judge: local, embedding: { provider: 'local', model: 'use-lite' } },
       targetComplexity: 2,
       targetHops: 2,
+      defenderProfile: '(no scored episodes yet)',
       noveltyThreshold: 0.85,
       maxSchemaRetries: 3,
     };

@@ -47,6 +47,11 @@ describe('nanofluxRun on a real dev server', () => {
     const attackerModels = f.server.chatRequests().filter((r) => r.role === 'attacker').map((r) => r.body.model);
     expect(new Set(attackerModels)).toEqual(new Set(['model-a', 'model-b']));
     expect(calls.attacker).toBe(d.episodesFinished);
+
+    // Later Attackers see the Defender's record by skill.
+    const attackerPrompts = f.server.chatRequests().filter((r) => r.role === 'attacker').map((r) => JSON.stringify(r.body.messages));
+    expect(attackerPrompts[0]).toContain('(no scored episodes yet)');
+    expect(attackerPrompts.some((p) => /multi-step arithmetic: wrong [1-9]/.test(p))).toBe(true);
   });
 
   it('refuses an invalid config at once, non-retryably, naming every field path, and runs nothing', async () => {

@@ -8,6 +8,8 @@ export interface EpisodeSummary {
   attackerSlot: Slot;
   topic: string;
   targetComplexity: number;
+  /** The skill the Attacker targeted, once it has attacked. */
+  skill?: string;
   outcome: Outcome;
   tokens: TokensByRole;
   scores?: Scores;
