@@ -1,5 +1,7 @@
 import type { ModelRef } from '../common/config.js';
-import { type Attack, AttackSchema, type Defense, DefenseSchema, type ToolCallRecord, type Usage, type Verdict, VerdictSchema } from '../common/game.js';
+import { ErrorType } from '../common/errors.js';
+import { type Attack, AttackSchema, type Defense, DefenseSchema, type MultiVerdict, MultiVerdictSchema, type ToolCallRecord, type Usage, VerdictSchema } from '../common/game.js';
+import { ModelError } from './errors.js';
 import { activity } from './boundary.js';
 import { calculatorTool } from './judge/calculator.js';
 import type { ChatModel, StructuredRequest } from './models/chat-model.js';
@@ -8,6 +10,9 @@ import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js'
 export interface ModelDeps {
   chatModel(ref: ModelRef): ChatModel;
 }
+
+/** The verdict as the workflow sees it: one correctness flag per Defender answer, whatever the mode. */
+export type JudgeVerdict = MultiVerdict;
 
 /** What the prompts need of a domain. */
 export interface DomainBrief {
@@ -19,7 +24,7 @@ export interface DomainBrief {
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
 
-const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, judge: 0 } as const;
+const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, sampledDefender: 0.8, judge: 0 } as const;
 
 /** The three roles' model calls, on the rate-limited `nanoflux-llm` queue. */
 export function createModelActivities(deps: ModelDeps) {
@@ -43,8 +48,9 @@ export function createModelActivities(deps: ModelDeps) {
     ),
 
     defend: activity(
-      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ defense: Defense; usage: Usage; model: string }> => {
-        const r = await play('defender', d.model, {
+      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number; sampled?: boolean }): Promise<{ defense: Defense; usage: Usage; model: string }> => {
+        // Solve-rate samples must differ, so they are drawn warmer than a single careful answer.
+        const r = await play(d.sampled ? 'sampledDefender' : 'defender', d.model, {
           messages: defenderMessages({ ...promptContext(d.domain), question: d.question }),
           schema: DefenseSchema,
           schemaName: 'defense',
@@ -55,15 +61,17 @@ export function createModelActivities(deps: ModelDeps) {
     ),
 
     judge: activity(
-      async (j: { domain: DomainBrief; attack: Attack; defense: Defense; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: Verdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
-        const r = await play('judge', j.model, {
-          messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defense: j.defense }),
-          schema: VerdictSchema,
-          schemaName: 'verdict',
-          maxSchemaRetries: j.maxSchemaRetries,
-          tools: [calculatorTool],
-          maxToolRounds: 4,
-        });
+      async (j: { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
+        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools: [calculatorTool], maxToolRounds: 4 };
+        if (j.defenses.length === 1) {
+          const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
+          const { defenderCorrect, ...rest } = r.value;
+          return { verdict: { ...rest, defendersCorrect: [defenderCorrect] }, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
+        }
+        const r = await play('judge', j.model, { ...common, schema: MultiVerdictSchema, schemaName: 'verdict' });
+        if (r.value.defendersCorrect.length !== j.defenses.length) {
+          throw new ModelError(ErrorType.ModelOutputInvalid, `verdict: defendersCorrect has ${r.value.defendersCorrect.length} flags for ${j.defenses.length} answers`);
+        }
         return { verdict: r.value, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
       },
     ),

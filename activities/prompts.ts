@@ -75,14 +75,25 @@ export function defenderMessages(c: PromptContext & { question: string }): ChatM
   return messages(c.version, 'defender', { brief: c.brief, question: fence('QUESTION', c.question) });
 }
 
-export function judgeMessages(c: PromptContext & { attack: Attack; defense: Defense }): ChatMessage[] {
+/**
+ * One Defender answer is fenced as DEFENDER_REASONING / DEFENDER_ANSWER; several (solve-rate mode)
+ * as DEFENDER_1_… in order, and the verdict then has one flag per answer (defendersCorrect).
+ */
+export function judgeMessages(c: PromptContext & { attack: Attack; defenses: Defense[] }): ChatMessage[] {
+  const one = c.defenses.length === 1;
+  const defenders = c.defenses
+    .map((d, i) => {
+      const tag = one ? 'DEFENDER' : `DEFENDER_${i + 1}`;
+      return `${fence(`${tag}_REASONING`, d.reasoning)}\n${fence(`${tag}_ANSWER`, d.answer)}`;
+    })
+    .join('\n');
   return messages(c.version, 'judge', {
+    defenderField: one ? 'defenderCorrect' : `defendersCorrect (a list of ${c.defenses.length} booleans, one per Defender answer in order)`,
+    defenders,
     domainNotes: domainNotes(c.version, c.pack),
     brief: c.brief,
     question: fence('QUESTION', c.attack.question),
     referenceAnswer: fence('REFERENCE_ANSWER', c.attack.referenceAnswer),
     referenceSteps: fence('REFERENCE_STEPS', c.attack.solutionSteps.map((s, i) => `${i + 1}. ${s}`).join('\n')),
-    defenderReasoning: fence('DEFENDER_REASONING', c.defense.reasoning),
-    defenderAnswer: fence('DEFENDER_ANSWER', c.defense.answer),
   });
 }

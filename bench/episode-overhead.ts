@@ -50,8 +50,8 @@ async function plainLoop(config: RunConfig, home: string): Promise<void> {
     const nov = await s.checkNovelty({ domain: d.name, benchmark: 'none', embedding: config.models.embedding, question: a.attack.question, selfKey: episodeKey(config.runId, d.name, n) });
     if ((nov.nearest?.score ?? 0) >= config.generation.noveltyThreshold) return;
     const def = await m.defend({ domain: d, question: a.attack.question, model: roles.defender, maxSchemaRetries: 2 });
-    const j = await m.judge({ domain: d, attack: a.attack, defense: def.defense, model: config.models.judge, maxSchemaRetries: 2 });
-    const outcome = decide(j.verdict);
+    const j = await m.judge({ domain: d, attack: a.attack, defenses: [def.defense], model: config.models.judge, maxSchemaRetries: 2 });
+    const outcome = decide({ ...j.verdict, defenderCorrect: j.verdict.defendersCorrect[0]! });
     if (outcome === 'accepted') {
       await s.storeExample({
         example: { id: episodeKey(config.runId, d.name, n), question: a.attack.question, solutionSteps: a.attack.solutionSteps, answer: a.attack.referenceAnswer, annotation: a.attack.annotation, domain: d.name, skill: a.attack.skill, complexity: 3, hops: 2, quality: 4, qualityLevel: 'L4', novelty: 1, provenance: { runId: config.runId, episode: n, workflowId: '', attackerModel: a.model, defenderModel: def.model, judgeModel: j.model } },

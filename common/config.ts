@@ -59,6 +59,25 @@ export const GenerationSchema = z.strictObject({
     .max(100000)
     .default(250)
     .describe('The domain loop continues as new after this many episodes (sooner if Temporal suggests it)'),
+  solveRate: z
+    .strictObject({
+      samples: z.int().min(2).max(16).describe('Defender answers per question'),
+      min: z.number().min(0).max(1).describe('Lowest solve rate accepted'),
+      max: z.number().min(0).max(1).describe('Highest solve rate accepted'),
+    })
+    .refine((b) => b.min <= b.max, { message: 'min must not exceed max', path: ['min'] })
+    .optional()
+    .describe('Solve-rate mode: accept a valid, verified question when the share of Defender samples that solve it falls in [min, max] (e.g. 0.3–0.7); off = accept when the one Defender answer is wrong'),
+  adaptiveComplexity: z
+    .strictObject({
+      targetWinRate: z.number().gt(0).lt(1).describe("The Attacker's win rate the controller steers towards"),
+      window: z.int().min(2).max(100).default(8).describe('Scored episodes between adjustments'),
+      tolerance: z.number().min(0).max(0.5).default(0.1).describe('No change while the win rate is this close to the target'),
+      min: z.int().min(1).max(5).default(1),
+      max: z.int().min(1).max(5).default(5),
+    })
+    .optional()
+    .describe('Moves the target complexity per domain towards the level where the Attacker wins at targetWinRate; off = fixed targetComplexity'),
 });
 
 export const BudgetSchema = z.strictObject({

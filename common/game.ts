@@ -28,11 +28,18 @@ export const VerdictSchema = z.strictObject({
 });
 export type Verdict = z.infer<typeof VerdictSchema>;
 
+/** The Judge's verdict on several Defender answers (solve-rate mode): one flag per answer, in order. */
+export const MultiVerdictSchema = VerdictSchema.omit({ defenderCorrect: true }).extend({
+  defendersCorrect: z.array(z.boolean()).min(2).max(16).describe('For each Defender answer in order: whether it is correct'),
+});
+export type MultiVerdict = z.infer<typeof MultiVerdictSchema>;
+
 export const ROLES = ['attacker', 'defender', 'judge'] as const;
 export type Role = (typeof ROLES)[number];
 export type TokensByRole = Record<Role | 'embedding', number>;
 
-export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'invalid_question', 'reference_wrong', 'failed'] as const;
+/** `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum. */
+export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export type RejectionReason = Exclude<Outcome, 'accepted'>;
 
@@ -56,6 +63,8 @@ export interface Scores {
   quality: number;
   qualityLevel: string;
   novelty: number;
+  /** Solve-rate mode: the share of Defender samples that solved it. */
+  solveRate?: number;
 }
 
 /** A training example: what the export turns into the trainer's chat format. */

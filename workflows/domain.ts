@@ -18,6 +18,7 @@ import { SA } from '../common/search-attributes.js';
 import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
 import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
+import { type ComplexityController, observe } from './logic/controller.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
 import { rolesFor, type Slot, topicFor } from './logic/roles.js';
 import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency } from './messages.js';
@@ -35,6 +36,8 @@ export interface DomainCarry {
   reports: number;
   /** Each model's record as Defender, by skill. */
   skills: Record<Slot, SkillStats>;
+  /** The Attacker's target complexity and what the controller has seen since it last moved it. */
+  controller: ComplexityController;
 }
 
 export interface DomainInput {
@@ -66,6 +69,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     decontaminated: domain.benchmark === 'none',
     reports: 0,
     skills: { a: {}, b: {} },
+    controller: { level: gen.targetComplexity, recent: [] },
     ...input.carry,
   };
   const limits = { targetAccepted: gen.targetAccepted, maxEpisodes: gen.maxEpisodes };
@@ -81,6 +85,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     stopReason: s.stop,
     generation: s.generation,
     seq: s.reports,
+    targetComplexity: s.controller.level,
   });
 
   const setPaused = (paused: boolean) => {
@@ -131,8 +136,9 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     const roles = rolesFor(episode, config.models);
     const defenderSlot: Slot = roles.attackerSlot === 'a' ? 'b' : 'a';
     const profile = describeProfile(s.skills[defenderSlot]);
-    const p = runEpisode(config, domain, episode, roles.attackerSlot, roles.attacker, roles.defender, profile).then(async (summary) => {
+    const p = runEpisode(config, domain, episode, roles.attackerSlot, roles.attacker, roles.defender, profile, s.controller.level).then(async (summary) => {
       s.progress = applySummary(s.progress, summary);
+      s.controller = observe(s.controller, summary.outcome, gen.adaptiveComplexity);
       s.skills = { ...s.skills, [defenderSlot]: recordSkill(s.skills[defenderSlot], summary.skill, summary.outcome) };
       inFlight.delete(episode);
       await report();
@@ -175,6 +181,7 @@ async function runEpisode(
   attacker: RunConfig['models']['a'],
   defender: RunConfig['models']['a'],
   defenderProfile: string,
+  targetComplexity: number,
 ): Promise<EpisodeSummary> {
   const workflowId = episodeWorkflowId(config.runId, domain.name, episode);
   try {
@@ -188,11 +195,12 @@ async function runEpisode(
           topic: topicFor(episode, domain.topics),
           attackerSlot,
           models: { attacker, defender, judge: config.models.judge, embedding: config.models.embedding },
-          targetComplexity: config.generation.targetComplexity,
+          targetComplexity,
           targetHops: config.generation.targetHops,
           defenderProfile,
           noveltyThreshold: config.generation.noveltyThreshold,
           maxSchemaRetries: config.generation.maxSchemaRetries,
+          solveRate: config.generation.solveRate,
         },
       ],
       // A completed episode is never redone: after a reset the loop reads its stored summary instead.
@@ -212,7 +220,7 @@ async function runEpisode(
       const stored = await storeActivities.loadEpisodeSummary({ workflowId });
       if (stored) return stored;
     }
-    return failedSummary(episode, workflowId, attackerSlot, topicFor(episode, domain.topics), config.generation.targetComplexity, err);
+    return failedSummary(episode, workflowId, attackerSlot, topicFor(episode, domain.topics), targetComplexity, err);
   }
 }
 

@@ -1,9 +1,9 @@
 import { ActivityFailure, ApplicationFailure, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { DomainBrief } from '../activities/model-activities.js';
+import type { DomainBrief, JudgeVerdict } from '../activities/model-activities.js';
 import type { ModelRef } from '../common/config.js';
-import type { Attack, Defense, TrainingExample, Verdict } from '../common/game.js';
+import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
 import { SA } from '../common/search-attributes.js';
-import { decide, qualityLevel } from './logic/decide.js';
+import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
 import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
 import type { Slot } from './logic/roles.js';
@@ -22,6 +22,8 @@ export interface EpisodeInput {
   defenderProfile: string;
   noveltyThreshold: number;
   maxSchemaRetries: number;
+  /** Solve-rate mode: this many Defender samples, accepted when the share solved lies in [min, max]. */
+  solveRate?: { samples: number; min: number; max: number };
 }
 
 /**
@@ -43,7 +45,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     tokens,
     toolCalls: 0,
   };
-  const transcript: { attack?: Attack; defense?: Defense; verdict?: Verdict; judgeModel?: string } = {};
+  const transcript: { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[] } = {};
   const roleLine = `attacker ${input.attackerSlot.toUpperCase()} (${input.models.attacker.model}) vs defender (${input.models.defender.model})`;
   setCurrentDetails(`**${roleLine}** — topic: ${input.topic}`);
 
@@ -75,31 +77,44 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       return await finish(summary, transcript, input, roleLine);
     }
 
-    const defended = await modelActivities.defend({
-      domain: input.domain,
-      question: attacked.attack.question,
-      model: input.models.defender,
-      maxSchemaRetries: input.maxSchemaRetries,
-    });
-    tokens.defender += defended.usage.promptTokens + defended.usage.completionTokens;
-    transcript.defense = defended.defense;
+    const samples = input.solveRate?.samples ?? 1;
+    const defended = await Promise.all(
+      Array.from({ length: samples }, () =>
+        modelActivities.defend({
+          domain: input.domain,
+          question: attacked.attack.question,
+          model: input.models.defender,
+          maxSchemaRetries: input.maxSchemaRetries,
+          sampled: samples > 1,
+        }),
+      ),
+    );
+    for (const d of defended) tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
+    transcript.defenses = defended.map((d) => d.defense);
 
     const judged = await modelActivities.judge({
       domain: input.domain,
       attack: attacked.attack,
-      defense: defended.defense,
+      defenses: transcript.defenses,
       model: input.models.judge,
       maxSchemaRetries: input.maxSchemaRetries,
     });
     tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
     transcript.verdict = judged.verdict;
     transcript.judgeModel = judged.model;
+    transcript.toolCalls = judged.toolCalls;
     summary.toolCalls = judged.toolCalls.length;
 
     const v = judged.verdict;
     const novelty01 = 1 - (novelty.nearest?.score ?? 0);
     summary.scores = { complexity: v.complexity, hops: v.hops, quality: v.quality, qualityLevel: qualityLevel(v.quality), novelty: novelty01 };
-    summary.outcome = decide(v);
+    if (input.solveRate) {
+      const r = decideBySolveRate(v, input.solveRate);
+      summary.outcome = r.outcome;
+      summary.scores.solveRate = r.solveRate;
+    } else {
+      summary.outcome = decide({ ...v, defenderCorrect: v.defendersCorrect[0] ?? false });
+    }
 
     if (summary.outcome === 'accepted') {
       const example: TrainingExample = {
@@ -120,7 +135,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
           episode: input.episode,
           workflowId,
           attackerModel: attacked.model,
-          defenderModel: defended.model,
+          defenderModel: defended[0]!.model,
           judgeModel: judged.model,
         },
       };

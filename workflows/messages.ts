@@ -16,6 +16,8 @@ export interface DomainStatus extends DomainProgress {
   generation: number;
   /** Increases with every report: signals sent in one workflow task may arrive out of order. */
   seq: number;
+  /** The complexity the Attacker is asked for now (moved by the adaptive controller when on). */
+  targetComplexity: number;
 }
 
 export interface RunStatus {

@@ -17,7 +17,10 @@ export function uniqueQuestion(): string {
 }
 
 export interface GameRules {
-  /** Whether the Defender answers this question correctly (default: every other question). */
+  /**
+   * Whether the Defender answers this question correctly (default: every other call). Questions
+   * carry the complexity they were asked for as `[c=N]`, for Defenders whose skill depends on it.
+   */
   defenderRight?: (question: string, call: number) => boolean;
   delayMs?: number;
 }
@@ -29,7 +32,8 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
     const delay = rules.delayMs ? { delayMs: rules.delayMs } : {};
     if (req.role === 'attacker') {
       calls.attacker! += 1;
-      return { ...delay, json: { question: uniqueQuestion(), referenceAnswer: '42', solutionSteps: ['Add the parts.', 'Subtract the loss.'], skill: 'multi-step arithmetic', annotation: 'The loss is easy to apply twice.' } };
+      const level = /Target complexity \(1-5\): (\d)/.exec(JSON.stringify(req.messages))?.[1] ?? '?';
+      return { ...delay, json: { question: `${uniqueQuestion()} [c=${level}]`, referenceAnswer: '42', solutionSteps: ['Add the parts.', 'Subtract the loss.'], skill: 'multi-step arithmetic', annotation: 'The loss is easy to apply twice.' } };
     }
     if (req.role === 'defender') {
       const n = calls.defender!++;
@@ -39,8 +43,10 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
     if (req.role === 'judge') {
       calls.judge! += 1;
       const user = String(req.messages.find((m) => m.role === 'user')?.content ?? '');
-      const defenderRight = /<<<DEFENDER_ANSWER\n42\n/.test(user);
-      return { ...delay, json: { questionValid: true, referenceCorrect: true, defenderCorrect: defenderRight, complexity: 3, hops: 2, quality: 4.0, explanation: 'Recomputed: 42.' } };
+      const scores = { questionValid: true, referenceCorrect: true, complexity: 3, hops: 2, quality: 4.0, explanation: 'Recomputed: 42.' };
+      const answers = [...user.matchAll(/<<<DEFENDER_(?:\d+_)?ANSWER\n([\s\S]*?)\n/g)].map((m) => m[1] === '42');
+      if (answers.length > 1) return { ...delay, json: { ...scores, defendersCorrect: answers } };
+      return { ...delay, json: { ...scores, defenderCorrect: answers[0] ?? false } };
     }
     return { status: 400, message: `unexpected role ${req.role}` };
   });

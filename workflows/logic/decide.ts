@@ -5,11 +5,27 @@ import type { Outcome, Verdict } from '../../common/game.js';
  * The order of checks decides the reason recorded for a loss, so it is fixed: a broken question
  * is `invalid_question` even if its reference is also wrong.
  */
-export function decide(verdict: Verdict): Exclude<Outcome, 'duplicate' | 'failed'> {
+export function decide(verdict: Pick<Verdict, 'questionValid' | 'referenceCorrect' | 'defenderCorrect'>): Exclude<Outcome, 'duplicate' | 'failed' | 'too_hard'> {
   if (!verdict.questionValid) return 'invalid_question';
   if (!verdict.referenceCorrect) return 'reference_wrong';
   if (verdict.defenderCorrect) return 'defender_correct';
   return 'accepted';
+}
+
+/**
+ * Solve-rate mode: a valid, verified question wins when the share of Defender samples that solved
+ * it lies in [min, max]; above, it was too easy; below, too hard.
+ */
+export function decideBySolveRate(
+  verdict: { questionValid: boolean; referenceCorrect: boolean; defendersCorrect: boolean[] },
+  band: { min: number; max: number },
+): { outcome: Exclude<Outcome, 'duplicate' | 'failed'>; solveRate: number } {
+  const solveRate = verdict.defendersCorrect.filter(Boolean).length / verdict.defendersCorrect.length;
+  if (!verdict.questionValid) return { outcome: 'invalid_question', solveRate };
+  if (!verdict.referenceCorrect) return { outcome: 'reference_wrong', solveRate };
+  if (solveRate > band.max) return { outcome: 'defender_correct', solveRate };
+  if (solveRate < band.min) return { outcome: 'too_hard', solveRate };
+  return { outcome: 'accepted', solveRate };
 }
 
 /** Reasoning quality 1.0–5.0 binned as in the paper: L4 = 3.5–4.49. */

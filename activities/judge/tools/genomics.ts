@@ -218,7 +218,7 @@ export const findOrfsTool: ToolSpec = defineTool({
     'on the given sequence, stop codon included; nested ATGs are not reported separately.',
   input: z.strictObject({
     sequence: seqField,
-    minLength: z.number().int().min(1).optional().describe('Minimum protein length in amino acids, stop excluded (default 30)'),
+    minLength: z.number().int().min(1).max(100_000).optional().describe('Minimum protein length in amino acids, stop excluded (default 30)'),
   }),
   run: ({ sequence, minLength }) => findOrfs(sequence, { minLength }),
 });
