@@ -3,6 +3,7 @@ import { type NanofluxEnv, readEnv } from '../common/env.js';
 import { defaultDatasetsDir } from './decontamination.js';
 import { buildEmbedder } from './embeddings/build.js';
 import type { ActivityDeps } from './index.js';
+import { closePythonSandbox } from './judge/python-sandbox.js';
 import { Ledger } from './ledger.js';
 import { buildChatModel } from './models/build.js';
 import { openVectorStore } from './vector/open-store.js';
@@ -19,6 +20,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     chatModel: (ref) => buildChatModel(ref),
     embedder: (ref) => buildEmbedder(ref),
     async close() {
+      await closePythonSandbox();
       ledger.close();
       await store.close();
     },

@@ -3,7 +3,7 @@ import { ErrorType } from '../common/errors.js';
 import { type Attack, AttackSchema, type Defense, DefenseSchema, type MultiVerdict, MultiVerdictSchema, type ToolCallRecord, type Usage, VerdictSchema } from '../common/game.js';
 import { ModelError } from './errors.js';
 import { activity } from './boundary.js';
-import { calculatorTool } from './judge/calculator.js';
+import { judgeTools } from './judge/registry.js';
 import type { ChatModel, StructuredRequest } from './models/chat-model.js';
 import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js';
 
@@ -62,7 +62,7 @@ export function createModelActivities(deps: ModelDeps) {
 
     judge: activity(
       async (j: { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
-        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools: [calculatorTool], maxToolRounds: 4 };
+        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools: judgeTools(j.domain.pack), maxToolRounds: 4 };
         if (j.defenses.length === 1) {
           const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
           const { defenderCorrect, ...rest } = r.value;

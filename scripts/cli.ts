@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { readEnv } from '../common/env.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
+import { builtInTools } from '../activities/judge/registry.js';
 import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
 
 const HELP = `nanoflux — adversarial dataset generation on Temporal
@@ -12,6 +13,8 @@ Usage:
   nanoflux status <runId> [--json]               accepted, rejections by reason, episodes, tokens by role
   nanoflux pause|resume|stop <runId>             control a running run
   nanoflux set-concurrency <runId> <n>           change episodes in flight per domain
+  nanoflux tool <name> --input '<json>'          run one of the judge's tools; prints its JSON result
+  nanoflux tool --list                           the tools, with their input schemas
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NANOFLUX_HOME (.nanoflux).
 Exit codes: 0 ok, 1 failure, 2 bad usage or invalid config.`;
@@ -21,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -40,6 +43,29 @@ async function main(argv: string[]): Promise<number> {
       const c = loadRunConfig(values.config);
       out(`${values.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
       return 0;
+    }
+    case 'tool': {
+      const tools = builtInTools();
+      if (values.list) {
+        const list = [...tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+        console.log(values.json ? JSON.stringify(list) : list.map((t) => `${t.name}: ${t.description}`).join('\n'));
+        return 0;
+      }
+      const name = rest[0];
+      const tool = name ? tools.get(name) : undefined;
+      if (!tool) throw new UserError(`unknown tool "${name ?? ''}"; one of: ${[...tools.keys()].join(', ')}`);
+      if (values.input === undefined) throw new UserError(`--input '<json>' is required, e.g. nanoflux tool ${tool.name} --input '{"…": …}'`);
+      let args: unknown;
+      try {
+        args = JSON.parse(values.input);
+      } catch (e) {
+        console.log(JSON.stringify({ error: `--input is not valid JSON: ${(e as Error).message}` }));
+        return 1;
+      }
+      // The judge's own code path: the tool's JSON text, verbatim; an error result exits non-zero.
+      const out = await tool.run(args);
+      console.log(out);
+      return 'error' in (JSON.parse(out) as object) ? 1 : 0;
     }
     case 'run': {
       if (!values.config) throw new UserError('--config <file> is required');

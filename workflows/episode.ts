@@ -104,6 +104,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     transcript.judgeModel = judged.model;
     transcript.toolCalls = judged.toolCalls;
     summary.toolCalls = judged.toolCalls.length;
+    summary.toolUse = describeToolUse(judged.toolCalls);
 
     const v = judged.verdict;
     const novelty01 = 1 - (novelty.nearest?.score ?? 0);
@@ -158,6 +159,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
 async function finish(summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
   const s = summary.scores;
   const line = `${summary.outcome} — ${roleLine}` + (s ? ` — complexity ${s.complexity}, quality ${s.quality.toFixed(1)} (${s.qualityLevel}), hops ${s.hops}` : '') +
+    (summary.toolUse ? ` — judge tools: ${summary.toolUse}` : '') +
     (summary.nearest ? ` — nearest ${summary.nearest.id} at ${summary.nearest.score.toFixed(3)}` : '') + (summary.error ? ` — ${summary.error}` : '');
   setCurrentDetails(line);
   upsertMemo({ summary: line });
@@ -171,6 +173,15 @@ async function finish(summary: EpisodeSummary, transcript: object, input: Episod
     transcript,
   });
   return summary;
+}
+
+/** `calculate×2, python×1 (1 error)`: the judge's tool use at a glance in the web UI. */
+function describeToolUse(calls: ToolCallRecord[]): string | undefined {
+  if (calls.length === 0) return undefined;
+  const counts = new Map<string, number>();
+  for (const c of calls) counts.set(c.tool, (counts.get(c.tool) ?? 0) + 1);
+  const errors = calls.filter((c) => c.error).length;
+  return [...counts].map(([t, n]) => `${t}×${n}`).join(', ') + (errors ? ` (${errors} error${errors > 1 ? 's' : ''})` : '');
 }
 
 function describeFailure(err: unknown): string {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { ToolSpec } from '../models/chat-model.js';
 
@@ -6,10 +8,12 @@ import type { ToolSpec } from '../models/chat-model.js';
  *
  * Layers, outermost first:
  *  - host side (this file): code-size check before anything starts; wall time enforced by
- *    `worker.terminate()` (stops even a tight WASM loop); V8 heap capped by `resourceLimits`;
- *    every worker is used for ONE run and then terminated, so no run can leave state (monkeypatched
- *    builtins, modules, files in the in-memory FS) for the next. Spare workers are started ahead of
- *    time to hide Pyodide's ~1.5–2 s start-up.
+ *    `worker.terminate()` (stops even a tight WASM loop); V8 heap capped by `resourceLimits`.
+ *    A worker is reused for the next run only when the run ended normally or with a Python
+ *    exception AND the worker's post-run check found interpreter-wide state unchanged (see the
+ *    worker); anything else (timeout, memory, output cap, tampering) retires it, so one run cannot
+ *    leave state for the next. A spare is started ahead of time to hide Pyodide's ~1.5 s start-up,
+ *    and pyodide.asm.wasm is compiled once here and shared with every worker.
  *  - worker side (python-worker.mjs): WASM memory growth cap, output cap, no host stdin, Node's
  *    child_process/fs/net/... functions replaced by throwing stubs, `js` bound to an empty object,
  *    Function-from-string constructors and `eval` removed, Pyodide's mount/socket/package APIs
@@ -43,23 +47,37 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
 
 /** Pyodide start-up (~2 s) gets its own, generous budget: it is not the model's code running. */
 const STARTUP_TIMEOUT_MS = 30_000;
-/** Workers kept warm per limit set; a used worker is replaced in the background. */
-const SPARES = 2;
+/** Fresh workers kept warm per limit set, besides a reusable one. */
+const SPARES = 1;
 
 const WORKER_URL = new URL('./python-worker.mjs', import.meta.url);
 
 type WorkerReply =
   | { type: 'ready' }
-  | { type: 'result'; ok: boolean; stdout: string; truncated?: boolean; error?: string; kind?: string };
+  | { type: 'result'; ok: boolean; stdout: string; truncated?: boolean; error?: string; kind?: string; reusable?: boolean };
 
-interface Warm {
-  worker: Worker;
-  ready: Promise<void>;
+/** Compiled once per process: each worker instantiates it instead of compiling 10 MB of WASM. */
+// (tsconfig's lib has no WebAssembly types; the module is only handed on to the workers.)
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+let compiled: Promise<{ module: object; byteLength: number } | null> | null = null;
+function compiledPyodide() {
+  compiled ??= (async () => {
+    const bytes = await readFile(createRequire(import.meta.url).resolve('pyodide/pyodide.asm.wasm'));
+    return { module: await wasmApi.compile(bytes), byteLength: bytes.byteLength };
+  })().catch(() => null); // then each worker compiles it itself
+  return compiled;
 }
 
-function startWorker(limits: SandboxLimits): Warm {
+/** Starts a worker; resolves once Pyodide is loaded and hardened. */
+async function startWorker(limits: SandboxLimits, live: Set<Worker>): Promise<Worker> {
+  const wasm = await compiledPyodide();
   const worker = new Worker(WORKER_URL, {
-    workerData: { wasmMaxBytes: limits.memoryMb * 1024 * 1024, maxOutputBytes: limits.maxOutputBytes },
+    workerData: {
+      wasmMaxBytes: limits.memoryMb * 1024 * 1024,
+      maxOutputBytes: limits.maxOutputBytes,
+      wasmModule: wasm?.module,
+      wasmByteLength: wasm?.byteLength,
+    },
     resourceLimits: {
       maxOldGenerationSizeMb: limits.memoryMb,
       maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(limits.memoryMb / 8))),
@@ -71,32 +89,43 @@ function startWorker(limits: SandboxLimits): Warm {
     stdout: true,
     stderr: true,
   });
+  live.add(worker);
+  worker.once('exit', () => live.delete(worker));
   worker.stdout.resume();
   worker.stderr.resume();
-  // Until the worker is used, a crash must not become an unhandled 'error' event.
-  const onIdleError = () => {};
-  worker.on('error', onIdleError);
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('python sandbox: start-up timed out')), STARTUP_TIMEOUT_MS);
-    worker.once('message', (m: WorkerReply) => {
-      clearTimeout(timer);
-      if (m.type === 'ready') resolve();
-      else reject(new Error('python sandbox: unexpected start-up message'));
+  // While idle, a crash must not become an unhandled 'error' event.
+  worker.on('error', () => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('start-up timed out')), STARTUP_TIMEOUT_MS);
+      worker.once('message', (m: WorkerReply) => {
+        clearTimeout(timer);
+        if (m.type === 'ready') resolve();
+        else reject(new Error('unexpected start-up message'));
+      });
+      worker.once('error', (e) => { clearTimeout(timer); reject(e); });
+      worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`worker exited during start-up (${code})`)); });
     });
-    worker.once('error', (e) => { clearTimeout(timer); reject(e); });
-    worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`python sandbox: worker exited during start-up (${code})`)); });
-  });
-  ready.catch(() => {}); // observed by whoever takes this worker
-  return { worker, ready };
+  } catch (e) {
+    void worker.terminate();
+    throw e;
+  }
+  return worker;
 }
 
 function limitsKey(l: SandboxLimits): string {
   return `${l.memoryMb}/${l.maxOutputBytes}`;
 }
 
-/** A pool of single-use Pyodide workers; runs are serialised through a queue. */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {}); // observed later, by whoever takes it
+  return p;
+}
+
+/** A small pool of Pyodide workers (one reusable + one spare per limit set); runs are serialised. */
 export class PythonSandbox {
-  private spares = new Map<string, Warm[]>();
+  private pool = new Map<string, Promise<Worker>[]>();
+  private live = new Set<Worker>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -108,71 +137,85 @@ export class PythonSandbox {
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.spares.values()].flat();
-    this.spares.clear();
-    await Promise.all(all.map((w) => w.worker.terminate()));
+    this.pool.clear();
+    // Also catches workers still starting: they add themselves to `live` before loading.
+    await compiled?.catch(() => null);
+    await Promise.all([...this.live].map((w) => w.terminate()));
   }
 
-  private take(limits: SandboxLimits): Warm {
+  private take(limits: SandboxLimits): Promise<Worker> {
     const key = limitsKey(limits);
-    const list = this.spares.get(key) ?? [];
-    const warm = list.shift() ?? startWorker(limits);
+    const list = this.pool.get(key) ?? [];
+    const next = list.shift() ?? settled(startWorker(limits, this.live));
     // Refill so the next call finds a worker already (or nearly) loaded.
-    while (list.length < SPARES) list.push(startWorker(limits));
-    this.spares.set(key, list);
-    return warm;
+    while (list.length < SPARES) list.push(settled(startWorker(limits, this.live)));
+    this.pool.set(key, list);
+    return next;
+  }
+
+  private giveBack(limits: SandboxLimits, worker: Worker): void {
+    if (this.closed) { void worker.terminate(); return; }
+    const key = limitsKey(limits);
+    const list = this.pool.get(key) ?? [];
+    list.unshift(Promise.resolve(worker)); // a loaded worker goes first
+    this.pool.set(key, list);
   }
 
   private async runNow(code: string, limits: SandboxLimits): Promise<PythonResult> {
-    if (typeof code !== 'string') {
-      return { ok: false, kind: 'refused', error: 'code must be a string', stdout: '', durationMs: 0 };
-    }
+    const refused = (error: string): PythonResult => ({ ok: false, kind: 'refused', error, stdout: '', durationMs: 0 });
+    if (typeof code !== 'string') return refused('code must be a string');
     const size = Buffer.byteLength(code, 'utf8');
-    if (size > limits.maxCodeBytes) {
-      return { ok: false, kind: 'refused', error: `code is ${size} bytes, over the ${limits.maxCodeBytes}-byte limit`, stdout: '', durationMs: 0 };
-    }
-    if (this.closed) {
-      return { ok: false, kind: 'refused', error: 'python sandbox is closed', stdout: '', durationMs: 0 };
-    }
-    const { worker, ready } = this.take(limits);
+    if (size > limits.maxCodeBytes) return refused(`code is ${size} bytes, over the ${limits.maxCodeBytes}-byte limit`);
+    if (this.closed) return refused('python sandbox is closed');
+    let worker: Worker;
     try {
-      await ready;
+      worker = await this.take(limits);
     } catch (e) {
-      void worker.terminate();
-      return { ok: false, kind: 'refused', error: `python sandbox unavailable: ${e instanceof Error ? e.message : String(e)}`, stdout: '', durationMs: 0 };
+      return refused(`python sandbox unavailable: ${e instanceof Error ? e.message : String(e)}`);
     }
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    let reusable = false;
+    type Listener = Parameters<Worker['off']>[1];
+    const listeners: Array<[string, Listener]> = [];
     try {
       return await new Promise<PythonResult>((resolve) => {
         const timer = setTimeout(() => {
           resolve({ ok: false, kind: 'timeout', error: `timed out after ${limits.wallTimeMs} ms`, stdout: '', durationMs: elapsed() });
         }, limits.wallTimeMs);
         const done = (r: PythonResult) => { clearTimeout(timer); resolve(r); };
-        worker.on('message', (m: WorkerReply) => {
+        const on = (event: string, fn: Listener) => {
+          worker.on(event, fn);
+          listeners.push([event, fn]);
+        };
+        on('message', (m: WorkerReply) => {
           if (m.type !== 'result') return;
+          reusable = m.reusable === true && (m.ok || m.kind === 'python');
           if (m.ok) done({ ok: true, stdout: m.stdout, truncated: m.truncated ?? false, durationMs: elapsed() });
           else {
             const kind = (['memory', 'output', 'python'] as const).find((k) => k === m.kind) ?? 'python';
             done({ ok: false, kind, error: m.error ?? 'unknown error', stdout: m.stdout, durationMs: elapsed() });
           }
         });
-        worker.on('error', (e: Error & { code?: string }) => {
+        on('error', (e: Error & { code?: string }) => {
           const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
           done({ ok: false, kind: memory ? 'memory' : 'python', error: memory ? 'out of memory (JavaScript heap)' : `sandbox failure: ${e.message}`, stdout: '', durationMs: elapsed() });
         });
-        worker.on('exit', (c) => {
+        on('exit', (c: number) => {
           done({ ok: false, kind: 'python', error: `sandbox worker exited (${c})`, stdout: '', durationMs: elapsed() });
         });
         worker.postMessage({ code });
       });
     } finally {
-      // Single use: whatever the run did to the interpreter dies with it. Also what stops a program
-      // still printing after the output cap, or still looping after the timeout.
-      void worker.terminate();
+      for (const [event, fn] of listeners) worker.off(event, fn);
+      // Retiring is also what stops a program still printing after the output cap or still looping
+      // after the timeout.
+      if (reusable) this.giveBack(limits, worker);
+      else void worker.terminate();
     }
   }
 }
+
 
 let shared: PythonSandbox | null = null;
 

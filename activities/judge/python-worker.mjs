@@ -85,6 +85,10 @@ if (Module.FS?.filesystems) {
   delete Module.FS.filesystems.NODEFS;
   delete Module.FS.filesystems.NODESOCKFS;
 }
+for (const name of ['NODEFS', 'asyncLoad', 'FS_preloadFile', 'FS_createPreloadedFile', 'loadDynamicLibrary',
+  'loadWebAssemblyModule', '_emscripten_run_script', '_emscripten_run_script_int', '_emscripten_run_script_string']) {
+  try { delete Module[name]; } catch { /* ignore */ }
+}
 
 // Emscripten's Node glue keeps its own `require` in a closure and uses it at run time: os.system()
 // → child_process.spawnSync(cmd, {shell: true}) (a real host shell!), socket connect → require('ws')
@@ -150,6 +154,8 @@ def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     return _real_import(name, globals, locals, fromlist, level)
 builtins.__import__ = _guarded_import
 del _name
+# Audit hooks can never be removed again: one run must not be able to install one for the next.
+sys.addaudithook = lambda hook: None
 
 # Process spawning is disarmed on the JS side (a call would kill this interpreter); these give
 # the model a readable error instead.
@@ -161,6 +167,59 @@ for _fn in ('system', 'popen', 'execv', 'execve', 'execl', 'execle', 'execlp', '
     if hasattr(os, _fn):
         setattr(os, _fn, _no_processes)
 del _fn
+`, { globals: pyodide.globals.get('dict')() });
+
+// Reuse check. A worker is reused only if, after the run, the interpreter looks as it did at start:
+// modules imported by the run are dropped (the next import re-executes them fresh), and a
+// fingerprint of interpreter-wide state (builtins, sys, every baseline module's namespace and its
+// classes' namespaces, the guards, cwd, environ, the in-memory filesystem) must be unchanged.
+// Otherwise the host retires the worker. The primitives are bound as defaults now, so a run that
+// replaces builtins cannot make the check lie (replacing them changes the builtins fingerprint).
+const reuseCheck = pyodide.runPython(String.raw`
+import sys, os, gc, builtins, types
+
+def _make(sys=sys, os=os, gc=gc, builtins=builtins, ModuleType=types.ModuleType, sorted=sorted,
+          id=id, str=str, tuple=tuple, isinstance=isinstance, type=type, list=list, len=len, map=map,
+          getattr=getattr, getcwd=os.getcwd, walk=os.walk, stat=os.stat, join=os.path.join,
+          gettrace=sys.gettrace, getprofile=sys.getprofile, meta_path=sys.meta_path,
+          guard=sys.meta_path[0], guarded_import=builtins.__import__, modules=sys.modules):
+    def ns(d):
+        return tuple(sorted(((str(k), id(v)) for k, v in d.items() if not str(k).startswith('last_')), key=lambda kv: kv[0]))
+
+    def fingerprint():
+        fp = [ns(builtins.__dict__), ns(sys.__dict__), id(sys.modules), id(sys.meta_path)]
+        fp.append((gettrace(), getprofile(), sys.getrecursionlimit(), sys.get_int_max_str_digits(),
+                   tuple(map(id, sys.meta_path)), tuple(map(id, sys.path_hooks)), tuple(sys.path),
+                   len(gc.callbacks), builtins.__import__ is guarded_import, meta_path[0] is guard))
+        for name, mod in sorted(modules.items(), key=lambda kv: kv[0]):
+            fp.append((name, id(mod)))
+            if type(mod) is not ModuleType:
+                continue
+            d = mod.__dict__
+            fp.append(ns(d))
+            for v in list(d.values()):
+                if isinstance(v, type) and getattr(v, '__module__', None) == name:
+                    fp.append(ns(v.__dict__))
+        fp.append((getcwd(), tuple(sorted(os.environ.items()))))
+        for root, dirs, files in walk('/'):
+            if root in ('/proc', '/dev') or root.startswith(('/proc/', '/dev/')):
+                continue
+            for f in sorted(files):
+                st = stat(join(root, f))
+                fp.append((root, f, st.st_size, st.st_mtime_ns))
+            fp.append((root, tuple(sorted(dirs))))
+        return fp
+
+    baseline_modules = frozenset(modules)
+    baseline = fingerprint()
+
+    def check():
+        for name in [n for n in modules if n not in baseline_modules]:
+            del modules[name]
+        return fingerprint() == baseline
+    return check
+
+_make()
 `, { globals: pyodide.globals.get('dict')() });
 
 // JS side: remove what Python-reachable JS could use to reach Node. Function-from-string
@@ -222,35 +281,53 @@ function describe(err) {
   const type = err?.type;
   if (!type) return message;
   const lines = message.trim().split('\n');
-  const last = lines[lines.length - 1] ?? '';
+  // The exception line can be followed by more message lines (Pyodide adds package hints).
+  let at = lines.length - 1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i].startsWith(`${type}:`) || lines[i] === type || lines[i].includes(`.${type}:`)) { at = i; break; }
+  }
+  let text = lines.slice(at).map((l) => l.trim()).filter(Boolean).join(' ');
+  text = text.replace(/\s*See https:\/\/pyodide\.org\S* for more details\.?/, '');
+  // Pyodide suggests micropip/loadPackage, which do not exist here; say what the model can use.
+  text = text.replace(/\s*The module '[^']*' is included in the Pyodide distribution.*$/, ' (only the standard library is available)');
+  if (!text.startsWith(type)) text = `${type}: ${text}`;
   // The last frame in the user's code says where it failed.
   const frames = lines.filter((l) => l.includes('File "<python>"'));
   const where = frames.length ? ` (${frames[frames.length - 1].trim().replace('File "<python>", ', '')})` : '';
-  return `${last.startsWith(type) ? last : `${type}: ${last}`}${where}`;
+  return `${text.slice(0, 1000)}${where}`;
+}
+
+function isClean() {
+  try { return reuseCheck() === true; } catch { return false; }
 }
 
 const dict = pyodide.globals.get('dict');
+let fatal = false;
 port.on('message', ({ code }) => {
   chunks = [];
   outBytes = 0;
   overflowed = false;
   finished = false;
   memoryRefused = false;
-  // A fresh globals dict per run; the host also retires this worker after any failure.
+  // A fresh globals dict per run; whether the worker may be reused is decided after the run.
   const globals = dict();
+  let result;
   try {
     pyodide.runPython(code, { globals, filename: '<python>' });
-    finish({ ok: true, stdout: takeOutput(maxOutputBytes), truncated: false });
+    result = { ok: true, stdout: takeOutput(maxOutputBytes), truncated: false };
   } catch (err) {
     const type = err?.type;
+    // No Python type: Pyodide itself failed (e.g. a disarmed host call) and is now unusable.
+    if (!type) fatal = true;
     // On wasm32 an allocation too big to even size (e.g. 'a' * 10**10) is an OverflowError, not a
     // MemoryError; it is the same failure for the caller, so it is reported as 'memory'.
     const tooBig = type === 'OverflowError' && /index-sized integer|too long|too large to allocate/.test(String(err?.message));
     const kind = overflowed ? 'output' : type === 'MemoryError' || memoryRefused || tooBig ? 'memory' : 'python';
-    finish({ ok: false, kind, error: describe(err), stdout: takeOutput(maxOutputBytes) });
-  } finally {
-    try { globals.destroy(); } catch { /* ignore */ }
+    result = { ok: false, kind, error: describe(err), stdout: takeOutput(maxOutputBytes) };
   }
+  try { globals.destroy(); } catch { fatal = true; }
+  const reusable = !fatal && !overflowed && (result.ok || result.kind === 'python') && isClean();
+  finish({ ...result, reusable });
 });
 
 post({ type: 'ready' });

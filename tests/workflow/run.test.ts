@@ -88,6 +88,29 @@ describe('nanofluxRun on a real dev server', () => {
     expect(attackers[1]!.at - attackers[0]!.at).toBeGreaterThanOrEqual(2000);
   });
 
+  it('records the judge tool calls in the episode transcript, history and summary', async () => {
+    scriptGame(f.server, { defenderRight: () => false });
+    f.server.enqueue('judge', { toolCalls: [{ name: 'calculate', arguments: '{"expression":"6*7"}' }] }, { toolCalls: [{ name: 'python', arguments: '{"code":"print(6*7)"}' }] });
+    const config = testConfig(f.server.baseURL, 'tools', { generation: { targetAccepted: 1, maxEpisodes: 5, concurrency: 1 } });
+    await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('tools'), args: [config] });
+    const [episode] = f.workers.deps.ledger.episodes('tools');
+    const calls = (episode!.transcript as { toolCalls: { tool: string; output: string }[] }).toolCalls;
+    expect(calls.map((c) => c.tool)).toEqual(['calculate', 'python']);
+    expect(calls[0]!.output).toContain('42');
+    expect(calls[1]!.output).toContain('42');
+    expect(episode!.summary.toolUse).toBe('calculate×1, python×1');
+    const handle = f.tc.client.workflow.getHandle(episode!.workflowId);
+    const description = await handle.describe();
+    expect(String(description.memo?.summary)).toContain('judge tools: calculate×1, python×1');
+    // The judge activity's result in the history (what the web UI shows) carries the calls too.
+    const results = ((await handle.fetchHistory()).events ?? [])
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
+      .filter((d): d is Uint8Array => !!d && d.length > 0)
+      .map((d) => Buffer.from(d).toString('utf8'));
+    const judged = results.map((r) => JSON.parse(r) as { toolCalls?: { tool: string }[] }).find((r) => r.toolCalls);
+    expect(judged?.toolCalls?.map((c) => c.tool)).toEqual(['calculate', 'python']);
+  });
+
   it('stops at the token budget without losing what was accepted', async () => {
     scriptGame(f.server);
     const config = testConfig(f.server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });

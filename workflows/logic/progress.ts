@@ -17,6 +17,8 @@ export interface EpisodeSummary {
   nearest?: { id: string; score: number; source: string; text: string };
   exampleId?: string;
   toolCalls: number;
+  /** The judge's tool use, e.g. `calculate×2, python×1`. */
+  toolUse?: string;
   error?: string;
 }
 
