@@ -80,6 +80,35 @@ export const GenerationSchema = z.strictObject({
     .describe('Moves the target complexity per domain towards the level where the Attacker wins at targetWinRate; off = fixed targetComplexity'),
 });
 
+const McpStdioSchema = z.strictObject({
+  name: z.string().regex(SLUG, 'must be a slug'),
+  transport: z.literal('stdio'),
+  command: z.string().min(1).describe('Program that speaks MCP on stdin/stdout'),
+  args: z.array(z.string()).default([]),
+  passEnv: z
+    .array(z.string().regex(ENV_NAME, 'must be the NAME of an environment variable'))
+    .default([])
+    .describe("Names of the worker's environment variables handed to the server (its keys stay out of the config)"),
+});
+
+const McpHttpSchema = z.strictObject({
+  name: z.string().regex(SLUG, 'must be a slug'),
+  transport: z.literal('http'),
+  url: z.url().describe('Streamable HTTP endpoint of the MCP server'),
+  headersFromEnv: z
+    .record(z.string(), z.string().regex(ENV_NAME, 'must be the NAME of an environment variable'))
+    .default({})
+    .describe('HTTP headers whose values the worker reads from these environment variables (e.g. {"Authorization": "LOOKUP_TOKEN"})'),
+});
+
+export const McpServerSchema = z.discriminatedUnion('transport', [McpStdioSchema, McpHttpSchema]);
+export type McpServerConfig = z.infer<typeof McpServerSchema>;
+
+export const JudgeSchema = z.strictObject({
+  maxToolRounds: z.int().min(0).max(16).default(4).describe('Tool-calling rounds before the Judge must give its verdict'),
+  mcpServers: z.array(McpServerSchema).default([]).describe("MCP servers whose tools the Judge may call, beside its built-in ones"),
+});
+
 export const BudgetSchema = z.strictObject({
   maxTokens: z.int().min(1).optional().describe('Stop generation once this many tokens (all roles, all domains) are used'),
 });
@@ -92,6 +121,7 @@ export const RunConfigSchema = z
     models: z.strictObject({ a: ModelRefSchema, b: ModelRefSchema, judge: ModelRefSchema, embedding: ModelRefSchema }),
     generation: GenerationSchema.default(GenerationSchema.parse({})),
     budget: BudgetSchema.default({}),
+    judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [] }),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
