@@ -3,6 +3,7 @@ import { type NanofluxEnv, readEnv } from '../common/env.js';
 import { defaultDatasetsDir } from './decontamination.js';
 import { buildEmbedder } from './embeddings/build.js';
 import type { ActivityDeps } from './index.js';
+import { closeMcpConnections } from './judge/mcp.js';
 import { closePythonSandbox } from './judge/python-sandbox.js';
 import { Ledger } from './ledger.js';
 import { buildChatModel } from './models/build.js';
@@ -21,6 +22,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     embedder: (ref) => buildEmbedder(ref),
     async close() {
       await closePythonSandbox();
+      await closeMcpConnections();
       ledger.close();
       await store.close();
     },

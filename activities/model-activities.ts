@@ -1,10 +1,11 @@
-import type { ModelRef } from '../common/config.js';
+import type { McpServerConfig, ModelRef } from '../common/config.js';
 import { ErrorType } from '../common/errors.js';
-import { type Attack, AttackSchema, type Defense, DefenseSchema, type MultiVerdict, MultiVerdictSchema, type ToolCallRecord, type Usage, VerdictSchema } from '../common/game.js';
+import { type Attack, AttackSchema, type Defense, DefenseSchema, MultiVerdictSchema, type ToolCallRecord, type Usage, type Verdict, VerdictSchema } from '../common/game.js';
 import { ModelError } from './errors.js';
 import { activity } from './boundary.js';
+import { mcpTools } from './judge/mcp.js';
 import { judgeTools } from './judge/registry.js';
-import type { ChatModel, StructuredRequest } from './models/chat-model.js';
+import type { ChatModel, StructuredRequest, ToolSpec } from './models/chat-model.js';
 import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js';
 
 export interface ModelDeps {
@@ -12,7 +13,7 @@ export interface ModelDeps {
 }
 
 /** The verdict as the workflow sees it: one correctness flag per Defender answer, whatever the mode. */
-export type JudgeVerdict = MultiVerdict;
+export type JudgeVerdict = Omit<Verdict, 'defenderCorrect'> & { defendersCorrect: boolean[] };
 
 /** What the prompts need of a domain. */
 export interface DomainBrief {
@@ -61,8 +62,16 @@ export function createModelActivities(deps: ModelDeps) {
     ),
 
     judge: activity(
-      async (j: { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number }): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
-        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools: judgeTools(j.domain.pack), maxToolRounds: 4 };
+      async (j: {
+        domain: DomainBrief;
+        attack: Attack;
+        defenses: Defense[];
+        model: ModelRef;
+        maxSchemaRetries: number;
+        tools: { maxToolRounds: number; mcpServers: McpServerConfig[] };
+      }): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
+        const tools = [...judgeTools(j.domain.pack), ...(await mcpToolsOrUnavailable(j.tools.mcpServers))];
+        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools, maxToolRounds: j.tools.maxToolRounds };
         if (j.defenses.length === 1) {
           const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
           const { defenderCorrect, ...rest } = r.value;
@@ -76,6 +85,16 @@ export function createModelActivities(deps: ModelDeps) {
       },
     ),
   };
+}
+
+/** An MCP server that cannot be reached now may be back later: retryable, like a model endpoint. */
+async function mcpToolsOrUnavailable(servers: McpServerConfig[]): Promise<ToolSpec[]> {
+  if (servers.length === 0) return [];
+  try {
+    return await mcpTools(servers);
+  } catch (e) {
+    throw new ModelError(ErrorType.ModelUnavailable, e instanceof Error ? e.message : String(e), { cause: e });
+  }
 }
 
 export type ModelActivities = ReturnType<typeof createModelActivities>;

@@ -50,7 +50,7 @@ async function plainLoop(config: RunConfig, home: string): Promise<void> {
     const nov = await s.checkNovelty({ domain: d.name, benchmark: 'none', embedding: config.models.embedding, question: a.attack.question, selfKey: episodeKey(config.runId, d.name, n) });
     if ((nov.nearest?.score ?? 0) >= config.generation.noveltyThreshold) return;
     const def = await m.defend({ domain: d, question: a.attack.question, model: roles.defender, maxSchemaRetries: 2 });
-    const j = await m.judge({ domain: d, attack: a.attack, defenses: [def.defense], model: config.models.judge, maxSchemaRetries: 2 });
+    const j = await m.judge({ domain: d, attack: a.attack, defenses: [def.defense], model: config.models.judge, maxSchemaRetries: 2, tools: config.judge });
     const outcome = decide({ ...j.verdict, defenderCorrect: j.verdict.defendersCorrect[0]! });
     if (outcome === 'accepted') {
       await s.storeExample({

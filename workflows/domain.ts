@@ -201,6 +201,7 @@ async function runEpisode(
           noveltyThreshold: config.generation.noveltyThreshold,
           maxSchemaRetries: config.generation.maxSchemaRetries,
           solveRate: config.generation.solveRate,
+          judge: config.judge,
         },
       ],
       // A completed episode is never redone: after a reset the loop reads its stored summary instead.

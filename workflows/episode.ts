@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DomainBrief, JudgeVerdict } from '../activities/model-activities.js';
-import type { ModelRef } from '../common/config.js';
+import type { McpServerConfig, ModelRef } from '../common/config.js';
 import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
 import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
@@ -24,6 +24,8 @@ export interface EpisodeInput {
   maxSchemaRetries: number;
   /** Solve-rate mode: this many Defender samples, accepted when the share solved lies in [min, max]. */
   solveRate?: { samples: number; min: number; max: number };
+  /** The Judge's tool budget and MCP servers (absent in histories from before they existed). */
+  judge?: { maxToolRounds: number; mcpServers: McpServerConfig[] };
 }
 
 /**
@@ -98,6 +100,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       defenses: transcript.defenses,
       model: input.models.judge,
       maxSchemaRetries: input.maxSchemaRetries,
+      tools: input.judge ?? { maxToolRounds: 4, mcpServers: [] },
     });
     tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
     transcript.verdict = judged.verdict;

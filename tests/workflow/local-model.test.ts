@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttackSchema, DefenseSchema, MultiVerdictSchema } from '../../common/game.js';
+import { AttackSchema, DefenseSchema, VerdictSchema } from '../../common/game.js';
 import { TaskQueue } from '../../common/queues.js';
 import type { episodeWorkflow, EpisodeInput } from '../../workflows/episode.js';
 import { episodeWorkflowId } from '../../workflows/logic/ids.js';
@@ -44,10 +44,12 @@ describe('the embedded model plays an episode', () => {
     expect(summary.tokens.judge).toBeGreaterThan(0);
 
     const [record] = workers.deps.ledger.episodes('local');
-    const t = record!.transcript as { attack: unknown; defenses: unknown[]; verdict: unknown };
+    const t = record!.transcript as { attack: unknown; defenses: unknown[]; verdict: { defendersCorrect: boolean[] } };
     expect(AttackSchema.safeParse(t.attack).success).toBe(true);
     expect(t.defenses).toHaveLength(1);
     expect(DefenseSchema.safeParse(t.defenses[0]).success).toBe(true);
-    expect(MultiVerdictSchema.safeParse(t.verdict).success).toBe(true);
+    const { defendersCorrect, ...verdict } = t.verdict;
+    expect(defendersCorrect).toHaveLength(1);
+    expect(VerdictSchema.safeParse({ ...verdict, defenderCorrect: defendersCorrect[0] }).success).toBe(true);
   }, 300_000);
 });

@@ -1,8 +1,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/vector/point-id.js';
+import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -90,25 +92,35 @@ describe('nanofluxRun on a real dev server', () => {
 
   it('records the judge tool calls in the episode transcript, history and summary', async () => {
     scriptGame(f.server, { defenderRight: () => false });
-    f.server.enqueue('judge', { toolCalls: [{ name: 'calculate', arguments: '{"expression":"6*7"}' }] }, { toolCalls: [{ name: 'python', arguments: '{"code":"print(6*7)"}' }] });
-    const config = testConfig(f.server.baseURL, 'tools', { generation: { targetAccepted: 1, maxEpisodes: 5, concurrency: 1 } });
+    f.server.enqueue(
+      'judge',
+      { toolCalls: [{ name: 'calculate', arguments: '{"expression":"6*7"}' }] },
+      { toolCalls: [{ name: 'python', arguments: '{"code":"print(6*7)"}' }] },
+      { toolCalls: [{ name: 'glossary__lookup', arguments: '{"term":"GC content"}' }] },
+    );
+    const glossary = { name: 'glossary', transport: 'stdio' as const, command: process.execPath, args: [join(PROJECT_ROOT, 'tests', 'fixtures', 'mcp-lookup-server.mjs')] };
+    const config = testConfig(f.server.baseURL, 'tools', { generation: { targetAccepted: 1, maxEpisodes: 5, concurrency: 1 }, judge: { mcpServers: [glossary] } });
     await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('tools'), args: [config] });
     const [episode] = f.workers.deps.ledger.episodes('tools');
     const calls = (episode!.transcript as { toolCalls: { tool: string; output: string }[] }).toolCalls;
-    expect(calls.map((c) => c.tool)).toEqual(['calculate', 'python']);
+    expect(calls.map((c) => c.tool)).toEqual(['calculate', 'python', 'glossary__lookup']);
     expect(calls[0]!.output).toContain('42');
     expect(calls[1]!.output).toContain('42');
-    expect(episode!.summary.toolUse).toBe('calculate×1, python×1');
+    expect(calls[2]!.output).toMatch(/G and C/i);
+    expect(episode!.summary.toolUse).toBe('calculate×1, python×1, glossary__lookup×1');
+    // The judge was offered the built-in tools, the math pack's, and the MCP server's.
+    const offered = (f.server.chatRequests().filter((r) => r.role === 'judge').at(-1)!.body.tools ?? []).map((t: { function: { name: string } }) => t.function.name);
+    expect(offered).toEqual(expect.arrayContaining(['calculate', 'python', 'glossary__lookup']));
     const handle = f.tc.client.workflow.getHandle(episode!.workflowId);
     const description = await handle.describe();
-    expect(String(description.memo?.summary)).toContain('judge tools: calculate×1, python×1');
+    expect(String(description.memo?.summary)).toContain('judge tools: calculate×1, python×1, glossary__lookup×1');
     // The judge activity's result in the history (what the web UI shows) carries the calls too.
     const results = ((await handle.fetchHistory()).events ?? [])
       .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
       .filter((d): d is Uint8Array => !!d && d.length > 0)
       .map((d) => Buffer.from(d).toString('utf8'));
     const judged = results.map((r) => JSON.parse(r) as { toolCalls?: { tool: string }[] }).find((r) => r.toolCalls);
-    expect(judged?.toolCalls?.map((c) => c.tool)).toEqual(['calculate', 'python']);
+    expect(judged?.toolCalls?.map((c) => c.tool)).toEqual(['calculate', 'python', 'glossary__lookup']);
   });
 
   it('stops at the token budget without losing what was accepted', async () => {
