@@ -45,6 +45,9 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 }
 
 /** Runs one tool call; never throws, so a bad call becomes text the model can react to. */
+/** Longest a single tool call may take (the python tool's own wall-time limit is far shorter). */
+export const TOOL_CALL_TIMEOUT_MS = 60_000;
+
 export async function runToolCall(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
   const started = Date.now();
   const finish = (text: string, error?: string) => ({
@@ -60,12 +63,29 @@ export async function runToolCall(tools: ToolSpec[], name: string, rawArgs: stri
     const error = `malformed tool arguments (not JSON): ${e instanceof Error ? e.message : String(e)}`;
     return finish(JSON.stringify({ error }), error);
   }
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const text = await tool.run(args);
-    return finish(text);
+    // A bound on each call's time: a tool that hangs must not hold the judge (and its activity) forever.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`tool "${name}" did not answer within ${TOOL_CALL_TIMEOUT_MS / 1000} s`)), TOOL_CALL_TIMEOUT_MS);
+    });
+    const text = await Promise.race([tool.run(args), timeout]);
+    return finish(text, toolError(text));
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     return finish(JSON.stringify({ error }), error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Tools answer errors as JSON `{"error": …}` rather than throwing; the record should say so too. */
+function toolError(text: string): string | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && 'error' in v ? truncate(String((v as { error: unknown }).error)) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
