@@ -1,41 +1,26 @@
-import { all, create, type MathJsInstance } from 'mathjs';
 import type { ToolSpec } from '../models/chat-model.js';
+import { hardenedMath } from './safe-math.js';
 
 /**
  * The judge's calculator: mathjs with units, fractions and big numbers, hardened for expressions
- * written by a model (untrusted). Follows mathjs's security guide: a private instance whose
- * meta-functions (which could define functions, parse new code or change the instance) are replaced
- * by functions that throw. mathjs's own evaluator already blocks constructor/prototype access.
+ * written by a model (safe-math.ts).
  */
 
 export const MAX_EXPRESSION_LENGTH = 2000;
 
 // BigNumber by default: the judge checks exact answers, and 0.1 + 0.2 must be 0.3.
-const math: MathJsInstance = create(all!, { number: 'BigNumber', precision: 64 });
-// Keep a private reference before the public name is disabled.
-const evaluate = math.evaluate.bind(math);
-
-// In BigNumber mode `fraction(1, 3)` has no matching signature; models write it that way, so add it.
-const fraction = math.fraction;
-math.import(
-  {
-    fraction: math.typed('fraction', {
-      'BigNumber, BigNumber': (n: { toString(): string }, d: { toString(): string }) => fraction(`${n.toString()}/${d.toString()}`),
-    }),
-  },
-  { override: false },
-);
-
-const DISABLED = [
-  'import', 'createUnit', 'reviver', 'evaluate', 'parse', 'compile', 'parser', 'simplify',
-  'simplifyConstant', 'simplifyCore', 'derivative', 'resolve', 'rationalize', 'chain', 'config',
-] as const;
-math.import(
-  Object.fromEntries(
-    DISABLED.map((name) => [name, () => { throw new Error(`function ${name} is disabled`); }]),
-  ),
-  { override: true },
-);
+const { math, evaluate } = hardenedMath({ number: 'BigNumber', precision: 64 }, (m) => {
+  // In BigNumber mode `fraction(1, 3)` has no matching signature; models write it that way, so add it.
+  const fraction = m.fraction;
+  m.import(
+    {
+      fraction: m.typed('fraction', {
+        'BigNumber, BigNumber': (n: { toString(): string }, d: { toString(): string }) => fraction(`${n.toString()}/${d.toString()}`),
+      }),
+    },
+    { override: false },
+  );
+});
 
 function format(value: unknown): string {
   if (math.isBigNumber(value) && value.isInteger() && value.abs().lt('1e60')) return value.toFixed();

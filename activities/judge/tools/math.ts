@@ -1,7 +1,8 @@
-import { all, create, type Fraction, type MathJsInstance } from 'mathjs';
+import type { Fraction } from 'mathjs';
 import { z } from 'zod';
 import type { ToolSpec } from '../../models/chat-model.js';
 import { defineTool } from '../define-tool.js';
+import { hardenedMath } from '../safe-math.js';
 
 /**
  * Exact rational arithmetic for the judge. Unlike `calculate` (BigNumber, 64 digits), numbers here
@@ -9,25 +10,13 @@ import { defineTool } from '../define-tool.js';
  * (sqrt, sin, log, pi) have no exact rational value: mathjs either falls back to a float (then we
  * say exact: false) or refuses (then the error says to use `calculate`).
  *
- * Hardening follows calculator.ts (mathjs security guide): a private instance, a private reference
- * to `evaluate`, then every meta-function that could parse new code, define functions or change the
- * instance replaced by one that throws. calculator.ts does not export its list, so it is repeated.
+ * Hardened for untrusted expressions like the calculator (safe-math.ts).
  */
 
 export const MAX_EXPRESSION_LENGTH = 2000;
 
-const math: MathJsInstance = create(all!, { number: 'Fraction' });
-const evaluate = math.evaluate.bind(math);
+const { math, evaluate } = hardenedMath({ number: 'Fraction' });
 const fractionOf = math.fraction.bind(math);
-
-const DISABLED = [
-  'import', 'createUnit', 'reviver', 'evaluate', 'parse', 'compile', 'parser', 'simplify',
-  'simplifyConstant', 'simplifyCore', 'derivative', 'resolve', 'rationalize', 'chain', 'config',
-] as const;
-math.import(
-  Object.fromEntries(DISABLED.map((name) => [name, () => { throw new Error(`function ${name} is disabled`); }])),
-  { override: true },
-);
 
 export interface ExactValue {
   /** True when the value is an exact rational (or a boolean); false for a float approximation. */
