@@ -94,16 +94,19 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     },
     { validator: validateConcurrency },
   );
-  let budgetStopSent = false;
-  setHandler(domainProgressSignal, async (d: DomainStatus) => {
-    if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
-    st.domains[d.domain] = d;
+  const aggregate = () => {
     const all = Object.values(st.domains);
     st.accepted = all.reduce((n, x) => n + x.accepted, 0);
     st.episodes = all.reduce((n, x) => n + x.episodesFinished, 0);
     const t = all.reduce((acc, x) => addTokens(acc, x.tokens), zeroTokens());
     st.tokens = { ...t, total: totalTokens(t) };
-    if (!budgetStopSent && overTokenBudget(all, config.budget.maxTokens)) {
+  };
+  let budgetStopSent = false;
+  setHandler(domainProgressSignal, async (d: DomainStatus) => {
+    if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
+    st.domains[d.domain] = d;
+    aggregate();
+    if (!budgetStopSent && overTokenBudget(Object.values(st.domains), config.budget.maxTokens)) {
       budgetStopSent = true;
       stopRequested ??= 'token_budget';
       await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: 'token_budget' }));
@@ -144,6 +147,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     if (r.status === 'fulfilled') st.domains[name] = r.value;
     else failedDomains.push({ domain: name, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
   });
+  aggregate();
 
   st.stage = 'exporting';
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
