@@ -3,6 +3,7 @@ import { readEnv } from '../common/env.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
 import { builtInTools } from '../activities/judge/registry.js';
+import { scoreCommand } from './commands/score.js';
 import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
 
 const HELP = `nanoflux — adversarial dataset generation on Temporal
@@ -15,6 +16,9 @@ Usage:
   nanoflux set-concurrency <runId> <n>           change episodes in flight per domain
   nanoflux tool <name> --input '<json>'          run one of the judge's tools; prints its JSON result
   nanoflux tool --list                           the tools, with their input schemas
+  nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]
+                                                 score predictions ({"id","prediction"} per line): accuracy,
+                                                 95% Wilson interval, per-item correctness, as JSON
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NANOFLUX_HOME (.nanoflux).
 Exit codes: 0 ok, 1 failure, 2 bad usage or invalid config.`;
@@ -24,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, predictions: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -66,6 +70,12 @@ async function main(argv: string[]): Promise<number> {
       const out = await tool.run(args);
       console.log(out);
       return 'error' in (JSON.parse(out) as object) ? 1 : 0;
+    }
+    case 'score': {
+      if (!values.benchmark || !values.predictions) throw new UserError('score needs --benchmark <gsm8k|gsmhard|pubmedqa|mcq> and --predictions <file.jsonl>');
+      const r = await scoreCommand({ benchmark: values.benchmark, predictions: values.predictions, data: values.data });
+      console.log(JSON.stringify(r.output));
+      return r.exitCode;
     }
     case 'run': {
       if (!values.config) throw new UserError('--config <file> is required');

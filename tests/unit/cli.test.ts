@@ -80,4 +80,18 @@ describe('nanoflux command line (the real binary)', () => {
       expect(unknown.stderr).toMatch(/unknown tool "nope"; one of: calculate, python/);
     });
   });
+
+  it('nanoflux score prints accuracy, interval and per-item correctness as JSON', () => {
+    const preds = join(dir, 'preds.jsonl');
+    // GSM8K test items 0 and 1 have the answers 18 and 3.
+    writeFileSync(preds, '{"id":"0","prediction":"The answer is 18"}\n{"id":"1","prediction":"#### 4"}\n');
+    const r = cli('score', '--benchmark', 'gsm8k', '--predictions', preds);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ benchmark: 'gsm8k', n: 1319, correct: 1 });
+    expect(out.ci95.low).toBeGreaterThan(0);
+    expect(out.items.slice(0, 2)).toMatchObject([{ id: '0', correct: true }, { id: '1', correct: false }]);
+    const noData = cli('score', '--benchmark', 'mcq', '--predictions', preds);
+    expect(noData.status).toBe(2);
+  });
 });
