@@ -1,25 +1,19 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { TrainingExample } from '../common/game.js';
+import { dirname, join } from 'node:path';
 
-/** OpenAI chat fine-tuning format: the question as the user turn, the numbered reference solution as the assistant turn. */
-export function toOpenAIChat(e: TrainingExample): { messages: { role: string; content: string }[] } {
-  const steps = e.solutionSteps.map((s, i) => `${i + 1}. ${s.replace(/^\s*\d+[.)]\s*/, '')}`).join('\n');
-  return {
-    messages: [
-      { role: 'system', content: 'Solve the problem step by step, then state the final answer.' },
-      { role: 'user', content: e.question },
-      { role: 'assistant', content: `${steps}\n\nAnswer: ${e.answer}` },
-    ],
-  };
-}
+// The formats live in export-formats.ts; re-exported so existing imports keep working.
+export { toOpenAIChat } from './export-formats.js';
 
 export const runDir = (home: string, runId: string): string => join(home, 'runs', runId);
 
 /** Writes through a temporary file and a rename, so a retried export replaces rather than appends, and a reader never sees half a file. */
-export function writeJsonl(path: string, rows: unknown[]): void {
-  mkdirSync(join(path, '..'), { recursive: true });
+export function writeFileAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+export function writeJsonl(path: string, rows: unknown[]): void {
+  writeFileAtomic(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
 }

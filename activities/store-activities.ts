@@ -1,12 +1,16 @@
 import { Context } from '@temporalio/activity';
-import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { basename, join } from 'node:path';
 import type { ModelRef } from '../common/config.js';
+import { ErrorType } from '../common/errors.js';
 import type { TrainingExample } from '../common/game.js';
 import type { EpisodeSummary } from '../workflows/logic/progress.js';
 import { ensureDecontaminationSet } from './decontamination.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { activity } from './boundary.js';
-import { runDir, toOpenAIChat, writeJsonl } from './export.js';
+import { datasetCard } from './dataset-card.js';
+import { runDir, writeFileAtomic, writeJsonl } from './export.js';
+import { EXPORT_FORMATS, type ExportFormat, formatExample, isExportFormat } from './export-formats.js';
 import type { EpisodeRecord, Ledger } from './ledger.js';
 import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';
@@ -87,23 +91,53 @@ export function createStoreActivities(deps: StoreDeps) {
 
     loadEpisodeSummary: activity(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),
 
-    exportDataset: activity(async (a: { runId: string; domains: string[]; embedding: ModelRef }): Promise<{ path: string; examples: number; episodesPath: string }> => {
-      const e = deps.embedder(a.embedding);
-      const rows: TrainingExample[] = [];
-      for (const d of a.domains) {
-        const points = await deps.store.list(examples(d, e), { runId: a.runId });
-        rows.push(...points.map((p) => stripRunId(p.payload)));
-      }
-      rows.sort((x, y) => x.domain.localeCompare(y.domain) || x.provenance.episode - y.provenance.episode);
-      const dir = runDir(deps.home, a.runId);
-      const path = join(dir, 'dataset.openai.jsonl');
-      writeJsonl(path, rows.map(toOpenAIChat));
-      writeJsonl(join(dir, 'examples.jsonl'), rows);
-      const episodesPath = join(dir, 'episodes.jsonl');
-      writeJsonl(episodesPath, deps.ledger.episodes(a.runId));
-      return { path, examples: rows.length, episodesPath };
-    }),
+    /**
+     * Writes `dataset.<format>.jsonl` per format, `examples.jsonl`, `episodes.jsonl` and a README
+     * (the dataset card, for the first format). Every file is rewritten whole, so a retried or re-run
+     * export gives the same files, never appended ones.
+     */
+    exportDataset: activity(
+      async (a: { runId: string; domains: string[]; embedding: ModelRef; formats?: string[] }): Promise<{ path: string; examples: number; episodesPath: string; files: string[] }> => {
+        const formats = exportFormats(a.formats ?? ['openai']);
+        const e = deps.embedder(a.embedding);
+        const rows: TrainingExample[] = [];
+        for (const d of a.domains) {
+          const points = await deps.store.list(examples(d, e), { runId: a.runId });
+          rows.push(...points.map((p) => stripRunId(p.payload)));
+        }
+        rows.sort((x, y) => x.domain.localeCompare(y.domain) || x.provenance.episode - y.provenance.episode);
+        const episodes = deps.ledger.episodes(a.runId);
+        const dir = runDir(deps.home, a.runId);
+
+        const files = formats.map((f) => {
+          const path = join(dir, `dataset.${f}.jsonl`);
+          writeJsonl(path, rows.map((r) => formatExample(f, r)));
+          return path;
+        });
+        const path = files[0]!;
+        const examplesPath = join(dir, 'examples.jsonl');
+        writeJsonl(examplesPath, rows);
+        const episodesPath = join(dir, 'episodes.jsonl');
+        writeJsonl(episodesPath, episodes);
+        const readmePath = join(dir, 'README.md');
+        writeFileAtomic(readmePath, datasetCard({ runId: a.runId, examples: rows, episodes, format: formats[0]!, file: basename(path) }));
+        return { path, examples: rows.length, episodesPath, files: [...files, examplesPath, episodesPath, readmePath] };
+      },
+    ),
   };
+}
+
+/** Known, deduplicated, in the order given; an unknown name fails the activity for good, since a retry cannot fix it. */
+function exportFormats(requested: string[]): ExportFormat[] {
+  const unknown = requested.filter((f) => !isExportFormat(f));
+  if (unknown.length > 0 || requested.length === 0) {
+    throw ApplicationFailure.create({
+      type: ErrorType.InvalidRunConfig,
+      message: `export formats must be one or more of ${EXPORT_FORMATS.join(', ')}; got ${requested.length ? unknown.map((f) => JSON.stringify(f)).join(', ') : 'none'}`,
+      nonRetryable: true,
+    });
+  }
+  return [...new Set(requested.filter(isExportFormat))];
 }
 
 function stripRunId(payload: Record<string, unknown>): TrainingExample {

@@ -3,6 +3,7 @@ import { readEnv } from '../common/env.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
 import { builtInTools } from '../activities/judge/registry.js';
+import { exportCommand } from './commands/export.js';
 import { scoreCommand } from './commands/score.js';
 import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
 
@@ -16,6 +17,8 @@ Usage:
   nanoflux set-concurrency <runId> <n>           change episodes in flight per domain
   nanoflux tool <name> --input '<json>'          run one of the judge's tools; prints its JSON result
   nanoflux tool --list                           the tools, with their input schemas
+  nanoflux export <runId> [--format openai,sharegpt,alpaca,hf] [--config <file>]
+                                                 write the run's dataset in trainer formats, with a dataset card
   nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]
                                                  score predictions ({"id","prediction"} per line): accuracy,
                                                  95% Wilson interval, per-item correctness, as JSON
@@ -28,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, predictions: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, format: { type: 'string', default: 'openai' }, predictions: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -70,6 +73,12 @@ async function main(argv: string[]): Promise<number> {
       const out = await tool.run(args);
       console.log(out);
       return 'error' in (JSON.parse(out) as object) ? 1 : 0;
+    }
+    case 'export': {
+      const runId = needRun();
+      const r = await exportCommand({ runId, formats: values.format.split(',').map((f) => f.trim()).filter(Boolean), config: values.config });
+      out(`exported ${r.examples} examples of ${runId}:\n${r.files.map((f) => `  ${f}`).join('\n')}`, r);
+      return 0;
     }
     case 'score': {
       if (!values.benchmark || !values.predictions) throw new UserError('score needs --benchmark <gsm8k|gsmhard|pubmedqa|mcq> and --predictions <file.jsonl>');

@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { collectionName, pointId } from '../../activities/vector/point-id.js';
+import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], { encoding: 'utf8', timeout: 60_000 });
+const run = (env: NodeJS.ProcessEnv, args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+const cli = (...args: string[]) => run({}, args);
 
 describe('nanoflux command line (the real binary)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
@@ -93,5 +96,27 @@ describe('nanoflux command line (the real binary)', () => {
     expect(out.items.slice(0, 2)).toMatchObject([{ id: '0', correct: true }, { id: '1', correct: false }]);
     const noData = cli('score', '--benchmark', 'mcq', '--predictions', preds);
     expect(noData.status).toBe(2);
+  });
+
+  it('nanoflux export writes every trainer format and a dataset card from the stored examples', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'nf-export-'));
+    const store = new SqliteVectorStore(join(home, 'vectors.sqlite'));
+    const collection = collectionName('examples', 'math', 'local:use-lite');
+    await store.ensureCollection(collection, 3);
+    const example = (episode: number) => ({
+      id: `demo/math/${episode}`, question: `Q${episode}?`, solutionSteps: ['a', 'b'], answer: '42', annotation: 'trap', domain: 'math', skill: 's',
+      complexity: 3, hops: 2, quality: 4, qualityLevel: 'L4', novelty: 0.9,
+      provenance: { runId: 'demo', episode, workflowId: `w${episode}`, attackerModel: 'local:a', defenderModel: 'local:b', judgeModel: 'local:j' },
+    });
+    await store.upsert(collection, [0, 3].map((n) => ({ id: pointId(`demo/math/${n}`), vector: [1, 0, n], payload: { ...example(n), runId: 'demo' } })));
+    await store.close();
+    const r = run({ NANOFLUX_HOME: home }, ['export', 'demo', '--format', 'openai,alpaca', '--config', join(PROJECT_ROOT, 'configs', 'demo.json'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { files: string[]; examples: number };
+    expect(out.examples).toBe(2);
+    expect(out.files.map((f) => f.split('/').pop())).toEqual(['dataset.openai.jsonl', 'dataset.alpaca.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md']);
+    expect(readFileSync(join(home, 'runs', 'demo', 'dataset.alpaca.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(readFileSync(join(home, 'runs', 'demo', 'README.md'), 'utf8')).toContain('| examples | 2 |');
+    expect(cli('export', 'demo', '--format', 'csv', '--config', join(PROJECT_ROOT, 'configs', 'demo.json')).status).toBe(2);
   });
 });
