@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+import torch  # noqa: F401  (a missing torch is a broken install: fail, do not skip)
 pytest.importorskip("peft")
 pytest.importorskip("gguf")
 
