@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { ToolSpec } from '../models/chat-model.js';
+import { defineTool } from './define-tool.js';
 import { hardenedMath } from './safe-math.js';
 
 /**
@@ -48,25 +50,11 @@ export function calculate(expression: string): { result: string } {
   return { result: format(value) };
 }
 
-export const calculatorTool: ToolSpec = {
+export const calculatorTool: ToolSpec = defineTool({
   name: 'calculate',
   description:
     'Evaluate a math expression exactly (mathjs syntax). Supports units and conversion ("5 km/h * 2 h to m"), ' +
     'fractions ("fraction(1,3) + fraction(1,6)"), big numbers, and functions such as sqrt, log, sin, combinations.',
-  parameters: {
-    type: 'object',
-    properties: { expression: { type: 'string', description: 'The expression to evaluate' } },
-    required: ['expression'],
-    additionalProperties: false,
-  },
-  async run(args: unknown): Promise<string> {
-    // Never throws: an error is text the model can read and correct.
-    try {
-      const expression = (args as { expression?: unknown } | null)?.expression;
-      if (typeof expression !== 'string') throw new Error('calculator: argument "expression" (string) is required');
-      return JSON.stringify(calculate(expression));
-    } catch (e) {
-      return JSON.stringify({ error: e instanceof Error ? e.message : String(e) });
-    }
-  },
-};
+  input: z.strictObject({ expression: z.string().describe('The expression to evaluate') }),
+  run: ({ expression }) => calculate(expression).result,
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatPath } from '../../common/config.js';
 import type { ToolSpec } from '../models/chat-model.js';
 
 /**
@@ -17,16 +18,8 @@ export interface ToolDefinition<I> {
   run: (input: I) => unknown;
 }
 
-/** Path of a zod issue as `a.b[0]`; the arguments object itself is called `(arguments)`. */
-function issuePath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(arguments)';
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
-}
-
 export function formatZodError(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`).join('; ');
+  return error.issues.map((issue) => `${issue.path.length ? formatPath(issue.path) : '(arguments)'}: ${issue.message}`).join('; ');
 }
 
 export function defineTool<I>(spec: ToolDefinition<I>): ToolSpec {
