@@ -17,6 +17,8 @@ export const ErrorType = {
   MissingApiKey: 'MissingApiKey',
   /** A local file (model, dataset) is missing or unreadable. */
   MissingResource: 'MissingResource',
+  /** A fine-tune job ended as failed or cancelled at the provider, or the trainer exited with an error. */
+  FineTuneFailed: 'FineTuneFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -26,4 +28,7 @@ export const NON_RETRYABLE: ErrorType[] = [
   ErrorType.ModelRequestRejected,
   ErrorType.MissingApiKey,
   ErrorType.MissingResource,
+  // A retry would start a second job on the same data and fail the same way; the episode-level
+  // analogue is ModelOutputInvalid. A trainer killed by a signal is not this (it is retried).
+  ErrorType.FineTuneFailed,
 ];

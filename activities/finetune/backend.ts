@@ -1,0 +1,79 @@
+/**
+ * One interface for every fine-tune backend (OpenAI fine-tuning API, the project's Python LoRA
+ * trainer, a user's trainer command). A backend is called from a long activity on the
+ * `nanoflux-train` queue and may be called again for the same job after a worker crash: it must
+ * then resume (its last checkpoint, its existing remote job) rather than start over or start twice.
+ */
+
+export type FineTuneBackendName = 'local' | 'openai' | 'command';
+
+export interface FineTuneHyper {
+  epochs: number;
+  learningRate: number;
+  loraR: number;
+  batchSize: number;
+  maxLength: number;
+  /** Undefined: as many steps as `epochs` make. */
+  maxSteps?: number;
+  seed: number;
+  /** Checkpoint every this many steps (local trainer). */
+  saveEvery: number;
+}
+
+export interface FineTuneJob {
+  runId: string;
+  domain: string;
+  /** `tuned`, `full-train`, `ablation-complexity-3`, …: unique within (runId, domain). */
+  variant: string;
+  /** Chat-format JSONL (`{"messages":[…]}` per line, OpenAI fine-tuning format). */
+  dataPath: string;
+  /** Where the backend keeps its outputs and resume state; the same on every attempt of the job. */
+  outDir: string;
+  /** HF model directory or GGUF file (local, command), or a provider's model name (openai). */
+  baseModel: string;
+  hyper: FineTuneHyper;
+}
+
+export interface FineTuneProgress {
+  /** One line for the heartbeat details and logs, e.g. "step 12/24 loss 1.93" or "job ftjob-1 running". */
+  message: string;
+  step?: number;
+  totalSteps?: number;
+  loss?: number;
+  jobId?: string;
+  status?: string;
+}
+
+export interface FineTuneResult {
+  backend: FineTuneBackendName;
+  /**
+   * What evaluation loads: `adapter` → a PEFT adapter directory on top of the base model;
+   * `model-dir` → a full model directory; `remote` → a model id served by the provider.
+   */
+  kind: 'adapter' | 'model-dir' | 'remote';
+  model: string;
+  /** Tokens the training saw (summed over epochs); null when the backend cannot tell. */
+  trainTokens: number | null;
+  /** Wall time of the training itself, summed over resumed attempts. */
+  wallSeconds: number;
+  steps: number | null;
+  firstLoss: number | null;
+  lastLoss: number | null;
+  /** Path of the loss curve (JSONL of {step, loss, …}) when the backend writes one. */
+  lossCurve?: string;
+  /** Remote job id (openai). */
+  jobId?: string;
+  /** Where this attempt resumed from (checkpoint path or existing job id), if it did. */
+  resumedFrom?: string | null;
+}
+
+export interface FineTuneContext {
+  heartbeat(progress: FineTuneProgress): void;
+  /** Aborted when the activity is cancelled or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+export interface FineTuneBackend {
+  readonly name: FineTuneBackendName;
+  train(job: FineTuneJob, ctx: FineTuneContext): Promise<FineTuneResult>;
+}
