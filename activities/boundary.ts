@@ -1,6 +1,29 @@
 import { Context } from '@temporalio/activity';
 import { translateErrors } from './errors.js';
 
+const latest = new WeakMap<Context, unknown>();
+
+/** Progress of a long activity (a training step, an evaluation batch): heartbeated now and with every periodic beat. */
+export function reportProgress(details: unknown): void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return; // called directly, outside an activity
+  }
+  latest.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/** The current activity's cancellation signal (a never-aborted one outside an activity). */
+export function cancellationSignal(): AbortSignal {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return new AbortController().signal;
+  }
+}
+
 /** Heartbeat period: well inside the shortest heartbeatTimeout in workflows/options.ts. */
 const HEARTBEAT_EVERY_MS = 3000;
 
@@ -17,7 +40,8 @@ export function activity<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (
     } catch {
       // Called directly (not as an activity): nobody to heartbeat to.
     }
-    const timer = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
+    // The periodic heartbeat repeats the latest progress, so the web UI's pending-activity view keeps showing it.
+    const timer = ctx ? setInterval(() => ctx.heartbeat(latest.get(ctx)), HEARTBEAT_EVERY_MS) : undefined;
     try {
       return await fn(...a);
     } finally {

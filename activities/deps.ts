@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type NanofluxEnv, readEnv } from '../common/env.js';
 import { defaultDatasetsDir } from './decontamination.js';
 import { buildEmbedder } from './embeddings/build.js';
+import { buildFineTuneBackend } from './finetune/build.js';
 import type { ActivityDeps } from './index.js';
 import { closeMcpConnections } from './judge/mcp.js';
 import { closePythonSandbox } from './judge/python-sandbox.js';
@@ -20,6 +21,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     datasetsDir: defaultDatasetsDir(),
     chatModel: (ref) => buildChatModel(ref),
     embedder: (ref) => buildEmbedder(ref),
+    fineTuneBackend: (f) => buildFineTuneBackend(f),
     async close() {
       await closePythonSandbox();
       await closeMcpConnections();

@@ -7,7 +7,7 @@ export { toOpenAIChat } from './export-formats.js';
 export const runDir = (home: string, runId: string): string => join(home, 'runs', runId);
 
 /** Writes through a temporary file and a rename, so a retried export replaces rather than appends, and a reader never sees half a file. */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);

@@ -41,7 +41,17 @@ export const DomainSchema = z.strictObject({
     .enum(['math', 'genomics', 'medical', 'none'])
     .default('none')
     .describe("Domain pack: the Judge's domain tools and the prompts' domain notes"),
+  evaluation: z
+    .lazy(() => DomainEvaluationSchema)
+    .optional()
+    .describe('Benchmark the evaluate stage scores this domain on; default: `benchmark` when it is gsm8k or pubmedqa'),
+  baselines: z
+    .array(z.lazy(() => BaselineSchema))
+    .default([])
+    .describe('Other training sets fine-tuned and evaluated beside the NanoFlux set, e.g. the full benchmark training set'),
 });
+/** Variant names the stages use themselves. */
+export const RESERVED_VARIANTS = ['base', 'tuned'];
 export type DomainConfig = z.infer<typeof DomainSchema>;
 
 export const GenerationSchema = z.strictObject({
@@ -113,6 +123,98 @@ export const BudgetSchema = z.strictObject({
   maxTokens: z.int().min(1).optional().describe('Stop generation once this many tokens (all roles, all domains) are used'),
 });
 
+const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
+
+export const EvalBenchmarkSchema = z.enum(['gsm8k', 'gsmhard', 'pubmedqa', 'mcq']);
+export type EvalBenchmark = z.infer<typeof EvalBenchmarkSchema>;
+
+export const DomainEvaluationSchema = z
+  .strictObject({
+    benchmark: EvalBenchmarkSchema.describe('Scorer and loader: gsm8k/gsmhard numeric, pubmedqa yes/no/maybe, mcq letters'),
+    data: z.string().min(1).optional().describe(`Benchmark file (gsmhard, mcq: required; gsm8k, pubmedqa: default the shipped test split); ${PATH_NOTE}`),
+    limit: z.int().min(1).optional().describe('Evaluate the first N items only (same N for every variant); default: evaluate.limit, else all'),
+  })
+  .refine((e) => e.data !== undefined || e.benchmark === 'gsm8k' || e.benchmark === 'pubmedqa', {
+    message: 'gsmhard and mcq benchmarks need a data file (only gsm8k and pubmedqa ship with the project)',
+    path: ['data'],
+  });
+
+export const BaselineSchema = z.strictObject({
+  name: z.string().regex(SLUG, 'must be a slug').describe('Variant name in the report, e.g. full-train'),
+  data: z.string().min(1).describe(`Training file; ${PATH_NOTE}`),
+  format: z
+    .enum(['chat', 'gsm8k', 'mcq'])
+    .describe('`chat`: OpenAI fine-tuning JSONL; `gsm8k`: {question, answer with "#### n"}; `mcq`: {question, options, answer}'),
+  limit: z.int().min(1).optional().describe('Train on the first N examples only'),
+});
+
+export const FineTuneSchema = z
+  .strictObject({
+    backend: z
+      .enum(['local', 'openai', 'command'])
+      .default('local')
+      .describe("`local`: the project's Python LoRA trainer; `openai`: the OpenAI fine-tuning API; `command`: your trainer command"),
+    baseModel: z
+      .string()
+      .min(1)
+      .describe(`The student. local/command: a Hugging Face model directory, a .gguf file or \`smollm2-135m\`; openai: a fine-tunable model name; ${PATH_NOTE}`),
+    baseURL: z.url().optional().describe('openai backend: API base URL; default the OpenAI API'),
+    apiKeyEnv: z.string().regex(ENV_NAME, 'must be the NAME of an environment variable').default('OPENAI_API_KEY').describe('openai backend: variable holding the key'),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'command backend: argv template; placeholders {data} {out} {baseModel} {epochs} {learningRate} {loraR} {batchSize} {maxLength} {seed}. ' +
+          'Contract: exit 0 leaving a PEFT adapter (adapter_config.json) or a full model (config.json) in {out} or {out}/adapter; optional {out}/summary.json with train_tokens',
+      ),
+    epochs: z.int().min(1).max(100).default(1),
+    learningRate: z.number().gt(0).lt(1).default(2e-4).describe('local/command: learning rate (the openai backend leaves it to the provider)'),
+    loraR: z.int().min(1).max(256).default(8).describe('LoRA rank'),
+    batchSize: z.int().min(1).max(1024).default(2),
+    maxLength: z.int().min(32).max(131072).default(512).describe('Tokens per training example (longer ones are truncated)'),
+    maxSteps: z.int().min(1).optional().describe('Stop after this many optimizer steps (default: as many as the epochs make)'),
+    seed: z.int().min(0).default(0),
+    saveEvery: z.int().min(1).default(25).describe('local: checkpoint every N steps; a crashed worker resumes from the newest'),
+    parallelism: z.int().min(1).max(32).default(1).describe('Variants fine-tuned and evaluated at once per domain (the train queue bounds it further)'),
+  })
+  .superRefine((f, ctx) => {
+    if (f.backend === 'command' && !f.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'the command backend needs a command template' });
+    if (f.backend !== 'command' && f.command) ctx.addIssue({ code: 'custom', path: ['command'], message: `only the command backend takes a command (backend is ${f.backend})` });
+  });
+export type FineTuneConfig = z.infer<typeof FineTuneSchema>;
+
+export const EvaluateSchema = z.strictObject({
+  via: z
+    .enum(['trainer', 'endpoint'])
+    .default('trainer')
+    .describe("`trainer`: the Python trainer's evaluation mode (base model + adapter); `endpoint`: an OpenAI-compatible server (vLLM serving the adapters, or the provider of an openai fine-tune)"),
+  endpoint: z
+    .strictObject({
+      baseURL: z.url().optional().describe('Default: the OpenAI API'),
+      apiKeyEnv: z.string().regex(ENV_NAME, 'must be the NAME of an environment variable').optional(),
+      models: z
+        .record(z.string(), z.string().min(1))
+        .default({})
+        .describe('Model name per variant (base, tuned, full-train, ablation-…); an openai fine-tune serves its own model id'),
+    })
+    .optional(),
+  limit: z.int().min(1).optional().describe('Evaluate the first N benchmark items of every domain; default all'),
+  batchSize: z.int().min(1).max(100000).default(50).describe('Items per evaluation activity (a retry redoes at most one batch)'),
+  maxNewTokens: z.int().min(8).max(32768).default(256),
+  concurrency: z.int().min(1).max(64).default(4).describe('endpoint: requests in flight per batch'),
+});
+export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
+
+export const ABLATION_AXES = ['complexity', 'quality', 'size'] as const;
+export type AblationAxis = (typeof ABLATION_AXES)[number];
+export const AblationSchema = z.strictObject({
+  axes: z.array(z.enum(ABLATION_AXES)).min(1).default([...ABLATION_AXES]).describe('Cut the dataset by complexity level (1–5), quality level (L1–L5), size'),
+  sizes: z.array(z.int().min(1)).min(1).default([50, 100, 200]).describe('Size cuts: the first N examples in a fixed shuffled order (nested)'),
+  minExamples: z.int().min(1).default(5).describe('A cut with fewer examples is skipped and listed as such in the report'),
+});
+export type AblationConfig = z.infer<typeof AblationSchema>;
+
 export const RunConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -122,8 +224,35 @@ export const RunConfigSchema = z
     generation: GenerationSchema.default(GenerationSchema.parse({})),
     budget: BudgetSchema.default({}),
     judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [] }),
+    finetune: FineTuneSchema.optional().describe('Fine-tune stage: present = on. Tunes the student on each domain\'s set (variant `tuned`) and its baselines'),
+    evaluate: EvaluateSchema.optional().describe('Evaluate stage: present = on. Scores base and tuned variants on each domain\'s benchmark; writes the report'),
+    ablation: AblationSchema.optional().describe('Ablation stage: present = on (needs finetune and evaluate). Re-cuts each domain\'s set and tunes/evaluates every cut'),
   })
   .superRefine((c, ctx) => {
+    if (c.ablation && !(c.finetune && c.evaluate)) {
+      ctx.addIssue({ code: 'custom', path: ['ablation'], message: 'the ablation stage needs the finetune and evaluate stages' });
+    }
+    if (c.evaluate) {
+      c.domains.forEach((d, i) => {
+        if (!d.evaluation && d.benchmark === 'none') {
+          ctx.addIssue({ code: 'custom', path: ['domains', i, 'evaluation'], message: 'the evaluate stage needs a benchmark: set evaluation, or benchmark gsm8k/pubmedqa' });
+        }
+      });
+    }
+    if (c.evaluate?.via === 'endpoint' && c.finetune && c.finetune.backend !== 'openai') {
+      const models = c.evaluate.endpoint?.models ?? {};
+      if (!models.tuned) ctx.addIssue({ code: 'custom', path: ['evaluate', 'endpoint', 'models', 'tuned'], message: 'endpoint evaluation of a local/command fine-tune needs the served model name of each variant' });
+    }
+    c.domains.forEach((d, i) => {
+      if (d.baselines.length > 0 && !c.finetune) ctx.addIssue({ code: 'custom', path: ['domains', i, 'baselines'], message: 'baselines are fine-tuned: they need the finetune stage' });
+      const names = new Set<string>();
+      d.baselines.forEach((b, j) => {
+        if (names.has(b.name) || RESERVED_VARIANTS.includes(b.name) || b.name.startsWith('ablation-')) {
+          ctx.addIssue({ code: 'custom', path: ['domains', i, 'baselines', j, 'name'], message: `"${b.name}" is taken (base, tuned, ablation-… are reserved; names must be unique)` });
+        }
+        names.add(b.name);
+      });
+    });
     const seen = new Set<string>();
     c.domains.forEach((d, i) => {
       if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['domains', i, 'name'], message: `duplicate domain name "${d.name}"` });

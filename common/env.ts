@@ -45,6 +45,11 @@ export function temporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
   return existsSync(venvBin) ? venvBin : 'temporal';
 }
 
+/** A path from a run config: relative ones are taken from the project root, wherever the worker was started. */
+export function projectPath(path: string): string {
+  return resolve(PROJECT_ROOT, path);
+}
+
 /** Known local model aliases, resolved to files installed by scripts/bootstrap.mjs. */
 export function resolveLocalModel(model: string, env: NodeJS.ProcessEnv = process.env): string {
   if (model === 'smollm2-135m') {

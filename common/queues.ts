@@ -4,6 +4,6 @@ export const TaskQueue = {
   main: 'nanoflux',
   /** Model calls: rate-limited, concurrency-bounded. */
   llm: 'nanoflux-llm',
-  /** Fine-tune and evaluation (later issue). */
+  /** Fine-tunes and evaluation batches: long, heavy, low concurrency; may run on a GPU host of its own. */
   train: 'nanoflux-train',
 } as const;

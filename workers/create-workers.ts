@@ -5,7 +5,7 @@ import { type NativeConnection, Worker, type WorkflowBundleOption } from '@tempo
 import { fileURLToPath } from 'node:url';
 import { TaskQueue } from '../common/queues.js';
 import { SA } from '../common/search-attributes.js';
-import { type ActivityDeps, createModelActivities, createStoreActivities } from '../activities/index.js';
+import { type ActivityDeps, createModelActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,6 +17,8 @@ export interface WorkerSetOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Model calls in flight per worker process (the `nanoflux-llm` queue). */
   llmConcurrency?: number;
+  /** Fine-tunes and evaluation batches in flight per worker process (the `nanoflux-train` queue); default NANOFLUX_TRAIN_CONCURRENCY or 1. */
+  trainConcurrency?: number;
 }
 
 /**
@@ -30,7 +32,8 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     namespace: o.namespace,
     taskQueue: TaskQueue.main,
     ...workflowSource,
-    activities: createStoreActivities(o.deps),
+    // The stage activities' light half (preparing files, scoring, the report) runs here.
+    activities: { ...createStoreActivities(o.deps), ...createStageActivities(o.deps) },
   });
   const llm = await Worker.create({
     connection: o.connection,
@@ -39,7 +42,15 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     activities: createModelActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
   });
-  return [main, llm];
+  const train = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: TaskQueue.train,
+    activities: createStageActivities(o.deps),
+    // One at a time by default: a fine-tune takes every core (or the GPU) it is given.
+    maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? (Number(process.env.NANOFLUX_TRAIN_CONCURRENCY) || 1),
+  });
+  return [main, llm, train];
 }
 
 /** Registers the project's search attributes (idempotent), so workflows can set them on any server. */

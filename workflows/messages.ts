@@ -22,13 +22,16 @@ export interface DomainStatus extends DomainProgress {
 
 export interface RunStatus {
   runId: string;
-  stage: 'generating' | 'paused' | 'exporting' | 'done';
+  stage: 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
   paused: boolean;
   domains: Record<string, DomainStatus>;
   accepted: number;
   episodes: number;
   tokens: { attacker: number; defender: number; judge: number; embedding: number; total: number };
   dataset?: { path: string; examples: number };
+  /** Each variant's accuracy once the stages ran (null: not evaluated or failed). */
+  variants?: { domain: string; variant: string; accuracy: number | null; n: number; error: string | null }[];
+  report?: string;
 }
 
 export const statusQuery = defineQuery<RunStatus>('status');

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
 import { TaskQueue } from '../common/queues.js';
-import type { ModelActivities, StoreActivities } from '../activities/index.js';
+import type { ModelActivities, StageActivities, StoreActivities } from '../activities/index.js';
 
 /**
  * One options object per activity group, each with explicit timeouts and retries
@@ -39,4 +39,31 @@ export const bulkActivities = proxyActivities<StoreActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Fine-tunes: hours to days. The activity heartbeats every few seconds, so a dead worker is noticed
+ * in 30 s and the retry resumes from the last checkpoint (local) or the existing job (openai).
+ */
+export const fineTuneActivities = proxyActivities<StageActivities>({
+  taskQueue: TaskQueue.train,
+  startToCloseTimeout: '72 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** One evaluation batch: a model load plus generation; a 429 from an endpoint is retried after its Retry-After. */
+export const evalActivities = proxyActivities<StageActivities>({
+  taskQueue: TaskQueue.train,
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Stage bookkeeping on the main queue: preparing files, scoring, the report. */
+export const stageFileActivities = proxyActivities<StageActivities>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
 });

@@ -28,11 +28,14 @@ import {
   stopSignal,
 } from './messages.js';
 import { storeActivities } from './options.js';
+import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
 
 export interface RunResult {
   runId: string;
   status: RunStatus;
   failedDomains: { domain: string; error: string }[];
+  /** The fine-tune/evaluate/ablation stages per domain, when the config turns them on. */
+  stages?: DomainStagesResult[];
 }
 
 /**
@@ -140,6 +143,10 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
       }),
     ),
   );
+  const setStage = (stage: RunStatus['stage'], accepted?: number) => {
+    st.stage = stage;
+    upsertSearchAttributes([{ key: SA.stage, value: stage }, ...(accepted === undefined ? [] : [{ key: SA.accepted, value: accepted }])]);
+  };
   const settled = await Promise.allSettled(children.map((c) => c.result()));
   const failedDomains: RunResult['failedDomains'] = [];
   settled.forEach((r, i) => {
@@ -153,8 +160,26 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
   const exported = await storeActivities.exportDataset({ runId: config.runId, domains: config.domains.map((d) => d.name), embedding: config.models.embedding });
   st.dataset = { path: exported.path, examples: exported.examples };
-  st.stage = 'done';
-  upsertSearchAttributes([{ key: SA.stage, value: 'done' }, { key: SA.accepted, value: exported.examples }]);
+  if (!config.finetune && !config.evaluate) {
+    // This order (search attributes, then memo) is what histories of generate-only runs hold: replay depends on it.
+    setStage('done', exported.examples);
+    upsertMemo({ dataset: exported.path });
+    return { runId: config.runId, status: st, failedDomains };
+  }
   upsertMemo({ dataset: exported.path });
-  return { runId: config.runId, status: st, failedDomains };
+
+  setStage('training');
+  const stages = await runDomainStages(config, { variants: true, ablation: Boolean(config.ablation) });
+  failedDomains.push(...stages.failed.map((f) => ({ domain: f.domain, error: `stages: ${f.error}` })));
+  st.variants = stages.results.flatMap((r) =>
+    r.outcomes.map((o) => ({ domain: r.domain, variant: o.variant, accuracy: o.result?.accuracy ?? null, n: o.result?.n ?? 0, error: o.error ?? null })),
+  );
+  if (config.evaluate) {
+    setStage('reporting');
+    const report = await writeStagesReport(config, stages.results);
+    st.report = report.path;
+    upsertMemo({ report: report.path });
+  }
+  setStage('done', exported.examples);
+  return { runId: config.runId, status: st, failedDomains, stages: stages.results };
 }

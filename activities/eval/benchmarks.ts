@@ -16,6 +16,13 @@ export interface BenchmarkItem {
   choices?: string[];
 }
 
+/** The benchmark files that ship with the project (test splits, under `datasets/`); the others are given by path. */
+export function shippedBenchmarkData(name: BenchmarkName, datasetsDir: string): string | undefined {
+  if (name === 'gsm8k') return join(datasetsDir, 'gsm8k', 'test.jsonl');
+  if (name === 'pubmedqa') return join(datasetsDir, 'pubmedqa');
+  return undefined;
+}
+
 export const PUBMEDQA_CHOICES = ['yes', 'no', 'maybe'];
 
 /**

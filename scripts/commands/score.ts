@@ -1,13 +1,6 @@
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../common/env.js';
-import { BENCHMARKS, type BenchmarkName, loadBenchmark } from '../../activities/eval/benchmarks.js';
+import { defaultDatasetsDir } from '../../activities/decontamination.js';
+import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/eval/benchmarks.js';
 import { loadPredictions, scorePredictions } from '../../activities/eval/score.js';
-
-/** The benchmarks whose test split ships with the project; the others must be named with --data. */
-const DEFAULT_DATA: Partial<Record<BenchmarkName, string>> = {
-  gsm8k: join(PROJECT_ROOT, 'datasets', 'gsm8k', 'test.jsonl'),
-  pubmedqa: join(PROJECT_ROOT, 'datasets', 'pubmedqa'),
-};
 
 /**
  * `nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]`.
@@ -19,7 +12,7 @@ export async function scoreCommand(opts: { benchmark: string; predictions: strin
   const benchmark = BENCHMARKS.find((b) => b === opts.benchmark);
   if (!benchmark) return usage(`unknown --benchmark "${opts.benchmark}"; one of: ${BENCHMARKS.join(', ')}`);
   if (!opts.predictions) return usage('--predictions <file.jsonl> is required');
-  const data = opts.data ?? DEFAULT_DATA[benchmark];
+  const data = opts.data ?? shippedBenchmarkData(benchmark, defaultDatasetsDir());
   if (!data) {
     const shape = benchmark === 'gsmhard' ? 'a GSM-Hard JSONL with "input" and "target"' : 'a JSONL with "question", "options" and "answer"';
     return usage(`--data <file> is required for ${benchmark} (${shape}); only gsm8k and pubmedqa ship with the project`);

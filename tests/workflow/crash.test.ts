@@ -1,37 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../activities/ledger.js';
 import { collectionName } from '../../activities/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
-import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
+import { startWorkerProcess as startWorker, waitFor } from '../support/worker-process.js';
 import { tempHome, testClient } from '../support/workers.js';
 
 const NS = 'wf-crash';
-
-/** The real worker entry (`npm run worker`) in its own process, so it can be killed outright. */
-function startWorkerProcess(home: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: NS, NANOFLUX_HOME: home, NANOFLUX_TEST_KEY: 'test-key-value' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok().catch((e: Error) => (/exited on its own/.test(e.message) ? Promise.reject(e) : false)))) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const startWorkerProcess = (home: string) => startWorker(NS, home);
 
 describe('a worker killed with SIGKILL mid-run', () => {
   let server: ScriptedOpenAI;

@@ -3,6 +3,7 @@
 A plain loop rather than HF Trainer: the loop owns exactly what a resume must restore (adapter,
 optimizer, step, data position) and what the Node side reads (one JSON event per step).
 """
+import fcntl
 import json
 import math
 import os
@@ -64,9 +65,24 @@ def lr_at(step, base_lr, warmup):
     return base_lr * min(1.0, (step + 1) / max(1, warmup))
 
 
+def lock_out_dir(out):
+    """One trainer per output directory. When a worker is SIGKILLed its trainer lives on until it
+    notices (see `orphaned`); the retried activity's trainer waits here for it to checkpoint and
+    exit, then resumes from that checkpoint instead of racing it over the same files."""
+    fd = os.open(os.path.join(out, ".trainer.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        emit("waiting", reason="another trainer holds " + out)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd  # held until the process exits
+
+
 def run(args):
     t_start = time.time()
     os.makedirs(args.out, exist_ok=True)
+    lock_fd = lock_out_dir(args.out)  # noqa: F841 (kept open: the lock lives as long as the fd)
+    parent = os.getppid()
     torch.manual_seed(args.seed)
     device, dtype = pick_device()
     tok = load_tokenizer(args.model)
@@ -122,6 +138,11 @@ def run(args):
     t_loop = time.time()
     with open(metrics_path, "a") as metrics:
         while step < total and not stop["flag"]:
+            if os.getppid() != parent:
+                # Reparented: the worker that started us is gone (SIGKILL leaves no time to signal
+                # us). Checkpoint and exit; its retry resumes from here.
+                stop["flag"] = True
+                break
             epoch, pos = divmod(step, steps_per_epoch)
             # The order of an epoch depends only on (seed, epoch), so a resume sees the same batches.
             order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(args.seed * 1000 + epoch))
@@ -143,12 +164,14 @@ def run(args):
             metrics.write(json.dumps(rec) + "\n")
             metrics.flush()
             emit("step", total_steps=total, epoch=epoch, **rec)
-            if step % args.save_every == 0 or step == total or stop["flag"]:
+            if step % args.save_every == 0 or step == total or stop["flag"] or os.getppid() != parent:
                 save_checkpoint(model, opt, args.out, state())
                 emit("checkpoint", step=step)
 
     if stop["flag"] and step < total:
-        emit("stopped", step=step, reason="SIGTERM")
+        if not os.path.isdir(os.path.join(args.out, f"checkpoint-{step}")):
+            save_checkpoint(model, opt, args.out, state())
+        emit("stopped", step=step, reason="SIGTERM" if os.getppid() == parent else "parent exited")
         raise SystemExit(143)
     model.save_pretrained(os.path.join(args.out, "adapter"))
     summary = {"base_model": args.model, "epochs": args.epochs, "steps": step,
@@ -156,6 +179,8 @@ def run(args):
                "train_s": round(elapsed_prev + time.time() - t_loop, 2), "load_s": round(load_s, 2),
                "first_loss": first_loss, "last_loss": loss_v, "device": str(device),
                "lora_r": args.lora_r, "lr": args.lr, "examples": len(rows), "resumed_from": ckpt}
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
+    # Written last and atomically: its presence means the adapter beside it is complete.
+    with open(os.path.join(args.out, "summary.json.tmp"), "w") as f:
         json.dump(summary, f, indent=2)
+    os.replace(os.path.join(args.out, "summary.json.tmp"), os.path.join(args.out, "summary.json"))
     emit("done", **summary)

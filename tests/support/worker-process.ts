@@ -1,0 +1,30 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { PROJECT_ROOT } from '../../common/env.js';
+
+/** The real worker entry (`npm run worker`) in its own process, so a test can kill it outright. */
+export function startWorkerProcess(namespace: string, home: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: namespace, NANOFLUX_HOME: home, NANOFLUX_TEST_KEY: 'test-key-value', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Polls `ok` until it holds; an error saying the worker "exited on its own" ends the wait at once. */
+export async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok().catch((e: Error) => (/exited on its own/.test(e.message) ? Promise.reject(e) : false)))) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** SIGKILL, and wait until the process is gone. */
+export async function killHard(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill('SIGKILL');
+  await gone;
+}
