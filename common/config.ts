@@ -148,6 +148,9 @@ export const BaselineSchema = z.strictObject({
   limit: z.int().min(1).optional().describe('Train on the first N examples only'),
 });
 
+/** What a command backend's argv template may name; the backend fills them in (activities/finetune/command-backend.ts). */
+export const COMMAND_PLACEHOLDERS = ['data', 'out', 'baseModel', 'epochs', 'learningRate', 'loraR', 'batchSize', 'maxLength', 'seed'] as const;
+
 export const FineTuneSchema = z
   .strictObject({
     backend: z
@@ -181,6 +184,13 @@ export const FineTuneSchema = z
   .superRefine((f, ctx) => {
     if (f.backend === 'command' && !f.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'the command backend needs a command template' });
     if (f.backend !== 'command' && f.command) ctx.addIssue({ code: 'custom', path: ['command'], message: `only the command backend takes a command (backend is ${f.backend})` });
+    f.command?.forEach((arg, i) => {
+      for (const m of arg.matchAll(/\{(\w+)\}/g)) {
+        if (!(COMMAND_PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
+          ctx.addIssue({ code: 'custom', path: ['command', i], message: `unknown placeholder {${m[1]}}; known: ${COMMAND_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}` });
+        }
+      }
+    });
   });
 export type FineTuneConfig = z.infer<typeof FineTuneSchema>;
 

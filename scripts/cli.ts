@@ -3,6 +3,7 @@ import { readEnv } from '../common/env.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
 import { builtInTools } from '../activities/judge/registry.js';
+import { ablateCommand } from './commands/ablate.js';
 import { exportCommand } from './commands/export.js';
 import { scoreCommand } from './commands/score.js';
 import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
@@ -19,6 +20,9 @@ Usage:
   nanoflux tool --list                           the tools, with their input schemas
   nanoflux export <runId> [--format openai,sharegpt,alpaca,hf] [--config <file>]
                                                  write the run's dataset in trainer formats, with a dataset card
+  nanoflux ablate <runId> [--config <file>] [--wait]
+                                                 fine-tune and evaluate cuts of a finished run's dataset by
+                                                 complexity, quality and size; rewrites the run's report
   nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]
                                                  score predictions ({"id","prediction"} per line): accuracy,
                                                  95% Wilson interval, per-item correctness, as JSON
@@ -31,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, format: { type: 'string', default: 'openai' }, predictions: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, format: { type: 'string', default: 'openai' }, predictions: { type: 'string' }, data: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -79,6 +83,12 @@ async function main(argv: string[]): Promise<number> {
       const r = await exportCommand({ runId, formats: values.format.split(',').map((f) => f.trim()).filter(Boolean), config: values.config });
       out(`exported ${r.examples} examples of ${runId}:\n${r.files.map((f) => `  ${f}`).join('\n')}`, r);
       return 0;
+    }
+    case 'ablate': {
+      const runId = needRun();
+      const r = await ablateCommand({ runId, config: values.config, wait: values.wait });
+      out(r.report ? `ablation of ${runId} done; report: ${r.report}` : `started ablation of ${runId} (workflow ${r.workflowId})`, r);
+      return r.failed && r.failed.length > 0 ? 1 : 0;
     }
     case 'score': {
       if (!values.benchmark || !values.predictions) throw new UserError('score needs --benchmark <gsm8k|gsmhard|pubmedqa|mcq> and --predictions <file.jsonl>');

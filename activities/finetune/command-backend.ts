@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMMAND_PLACEHOLDERS } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { ModelError } from '../errors.js';
@@ -8,7 +9,6 @@ import type { FineTuneBackend, FineTuneJob, FineTuneResult } from './backend.js'
 import { studentModelPath, trainerFailure } from './local-backend.js';
 import { runProcess } from './subprocess.js';
 
-export const COMMAND_PLACEHOLDERS = ['data', 'out', 'baseModel', 'epochs', 'learningRate', 'loraR', 'batchSize', 'maxLength', 'seed'] as const;
 
 /** The argv of one job: each `{name}` replaced by its value (whole arguments or parts of one). */
 export function expandCommand(template: string[], job: FineTuneJob): string[] {

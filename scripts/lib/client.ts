@@ -1,4 +1,5 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
 import { readEnv } from '../../common/env.js';
 import { describeProblems, parseRunConfig, type RunConfig } from '../../common/config.js';
@@ -61,6 +62,23 @@ export function uiLinks(env = readEnv(), runId: string): { run: string; list: st
     run: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(runWorkflowId(runId))}`,
     list: `${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent(`NanofluxRunId="${runId}"`)}`,
   };
+}
+
+/** The config a run was started with: its first history event holds the workflow's input. */
+export async function runConfigFromTemporal(runId: string): Promise<RunConfig> {
+  const { client, close } = await connectClient();
+  try {
+    const history = await client.workflow.getHandle(runWorkflowId(runId)).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const parsed = parseRunConfig(payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
+    if (!parsed.ok) throw new UserError(`run ${runId} has no valid config in its history; pass --config <file>`);
+    return parsed.config;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read run ${runId} from Temporal (${(e as Error).message}); pass --config <file>`);
+  } finally {
+    await close();
+  }
 }
 
 export { WorkflowNotFoundError };

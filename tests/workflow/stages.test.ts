@@ -45,7 +45,7 @@ function stagesConfig(baseURL: string, runId: string): RunConfigInput {
     // time, so exactly 32 are accepted (every episode wins) and the step counts below are exact.
     generation: { targetAccepted: 32, maxEpisodes: 60, concurrency: 1, noveltyThreshold: 1 },
     finetune: { backend: 'local', baseModel: 'smollm2-135m', epochs: 1, batchSize: 2, learningRate: 1e-3, saveEvery: 8 },
-    evaluate: { via: 'trainer', limit: 20, batchSize: 10, maxNewTokens: 48 },
+    evaluate: { via: 'trainer', limit: 20, batchSize: 10, maxNewTokens: 32 },
   });
 }
 
@@ -128,7 +128,8 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
 
     const dir = join(f.workers.home, 'runs', 'stages');
     const md = readFileSync(result.report!, 'utf8');
-    expect(md).toContain('ablation-complexity-2');
+    expect(md).toContain('### Ablation by complexity');
+    expect(md).toMatch(/\| 2 \| [\d.]+% \| [\d.]+–[\d.]+% \| 20 \| 16 \|/);
     expect(md).toContain('ablation-size-100');
     for (const fig of ['ablation-complexity-math.svg', 'ablation-complexity-math.png', 'ablation-size-math.png']) expect(existsSync(join(dir, fig)), fig).toBe(true);
   }, 600_000);

@@ -1,0 +1,215 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AblationSchema, EvaluateSchema, parseRunConfig } from '../../common/config.js';
+import type { TrainingExample } from '../../common/game.js';
+import { endpointModel, evaluateBatchFile } from '../../activities/eval/run-eval.js';
+import { ModelError } from '../../activities/errors.js';
+import { commandFineTuneBackend, expandCommand } from '../../activities/finetune/command-backend.js';
+import { lastErrorLine, trainerFailure } from '../../activities/finetune/local-backend.js';
+import type { FineTuneJob, FineTuneProgress } from '../../activities/finetune/backend.js';
+import { ablationCuts, shuffledForSize } from '../../activities/stages/cuts.js';
+import { baselineRows, evalPrompt } from '../../activities/stages/training-data.js';
+import { mapBounded } from '../../workflows/pool.js';
+import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
+import { testConfig } from '../support/game-script.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nanoflux-stages-'));
+
+function ex(i: number, complexity: number, quality: number): TrainingExample {
+  const level = `L${Math.min(5, Math.max(1, Math.floor(quality + 0.5)))}`;
+  return {
+    id: `r/math/ep-${i}`, question: `q${i}`, solutionSteps: ['s'], answer: String(i), annotation: '', domain: 'math', skill: 'k',
+    complexity, hops: 1, quality, qualityLevel: level, novelty: 0.1,
+    provenance: { runId: 'r', episode: i, workflowId: `w${i}`, attackerModel: 'a', defenderModel: 'b', judgeModel: 'j' },
+  };
+}
+
+describe('ablation cuts', () => {
+  // 12 examples: complexity 2 ×6, 3 ×4, 5 ×2; quality L3 ×7 (3.1), L4 ×5 (4.2).
+  const set = Array.from({ length: 12 }, (_, i) => ex(i, i < 6 ? 2 : i < 10 ? 3 : 5, i < 7 ? 3.1 : 4.2));
+
+  it('cuts by complexity and quality level, skipping levels under minExamples with the reason', () => {
+    const { cuts, skipped } = ablationCuts(set, AblationSchema.parse({ axes: ['complexity', 'quality'], minExamples: 3 }));
+    expect(cuts.map((c) => [c.variant, c.examples.length])).toEqual([
+      ['ablation-complexity-2', 6],
+      ['ablation-complexity-3', 4],
+      ['ablation-quality-L3', 7],
+      ['ablation-quality-L4', 5],
+    ]);
+    expect(skipped).toEqual([{ variant: 'ablation-complexity-5', reason: '2 examples < minExamples 3' }]);
+    expect(cuts[0]!.examples.every((e) => e.complexity === 2)).toBe(true);
+  });
+
+  it('cuts by size as nested prefixes of one fixed shuffled order, skipping sizes the set cannot fill', () => {
+    const { cuts, skipped } = ablationCuts(set, AblationSchema.parse({ axes: ['size'], sizes: [8, 4, 50, 4], minExamples: 1 }));
+    expect(cuts.map((c) => c.variant)).toEqual(['ablation-size-4', 'ablation-size-8']);
+    const four = cuts[0]!.examples.map((e) => e.id);
+    expect(cuts[1]!.examples.map((e) => e.id).slice(0, 4)).toEqual(four);
+    expect(skipped).toEqual([{ variant: 'ablation-size-50', reason: 'size 50 > the 12 examples in the set' }]);
+    // Not episode order, and the same order on every call.
+    expect(shuffledForSize(set).map((e) => e.id)).not.toEqual(set.map((e) => e.id));
+    expect(shuffledForSize([...set].reverse()).map((e) => e.id)).toEqual(shuffledForSize(set).map((e) => e.id));
+  });
+});
+
+describe('training and evaluation data', () => {
+  it('turns GSM8K training rows into the NanoFlux chat format without calculator annotations', () => {
+    const file = join(dir, 'gsm-train.jsonl');
+    writeFileSync(file, [
+      JSON.stringify({ question: 'Tom has 3 bags of 4 apples. How many?', answer: 'He has 3*4=<<3*4=12>>12 apples.\n#### 12' }),
+      '',
+      JSON.stringify({ question: 'Second?', answer: 'Half of 10 is <<10/2=5>>5.\n#### 5' }),
+    ].join('\n'));
+    const rows = baselineRows({ name: 'full-train', data: file, format: 'gsm8k' }, file);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+    expect(rows[0]!.messages[2]!.content).toBe('He has 3*4=12 apples.\n\nAnswer: 12');
+    expect(baselineRows({ name: 'full-train', data: file, format: 'gsm8k', limit: 1 }, file)).toHaveLength(1);
+  });
+
+  it('names the line of a broken baseline row', () => {
+    const file = join(dir, 'bad-train.jsonl');
+    writeFileSync(file, `${JSON.stringify({ question: 'q', answer: 'no hashes' })}\n`);
+    expect(() => baselineRows({ name: 'b', data: file, format: 'gsm8k' }, file)).toThrow(/bad-train\.jsonl:1: expected/);
+    writeFileSync(file, `${JSON.stringify({ messages: [{ role: 'user', content: 'only a question' }] })}\n`);
+    expect(() => baselineRows({ name: 'b', data: file, format: 'chat' }, file)).toThrow(/:1: .*assistant turn/);
+  });
+
+  it('asks every benchmark for an answer line its scorer reads', () => {
+    expect(evalPrompt('gsm8k', 'Q?')).toMatch(/^Q\?\n\n.*"Answer: <number>"/);
+    expect(evalPrompt('pubmedqa', 'Q?')).toContain('"Answer: maybe"');
+    expect(evalPrompt('mcq', 'Q?')).toContain('"Answer: <letter>"');
+  });
+});
+
+describe('run config: the stage sections', () => {
+  const base = () => testConfig('http://127.0.0.1:9/v1', 'r');
+
+  it('accepts a full fine-tune/evaluate/ablation config with defaults filled in', () => {
+    const r = parseRunConfig({ ...base(), domains: [{ name: 'math', brief: 'b', topics: ['t'], benchmark: 'gsm8k', baselines: [{ name: 'full-train', data: 'x.jsonl', format: 'gsm8k' }] }], finetune: { baseModel: 'smollm2-135m' }, evaluate: {}, ablation: {} });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.finetune).toMatchObject({ backend: 'local', epochs: 1, loraR: 8, parallelism: 1 });
+    expect(r.config.evaluate).toMatchObject({ via: 'trainer', batchSize: 50 });
+    expect(r.config.ablation).toEqual({ axes: ['complexity', 'quality', 'size'], sizes: [50, 100, 200], minExamples: 5 });
+  });
+
+  it('refuses stage configs that cannot run, naming the field', () => {
+    const problems = (input: unknown) => {
+      const r = parseRunConfig(input);
+      return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(problems({ ...base(), ablation: {} })).toEqual(['ablation: the ablation stage needs the finetune and evaluate stages']);
+    expect(problems({ ...base(), evaluate: {} })[0]).toMatch(/^domains\[0\]\.evaluation: the evaluate stage needs a benchmark/);
+    expect(problems({ ...base(), finetune: { backend: 'command', baseModel: 'm' } })).toEqual(['finetune.command: the command backend needs a command template']);
+    expect(problems({ ...base(), finetune: { backend: 'command', baseModel: 'm', command: ['train', '--out={output}'] } })[0]).toMatch(/^finetune\.command\[1\]: unknown placeholder \{output\}/);
+    expect(problems({ ...base(), finetune: { baseModel: 'm', learningRate: -1 } })[0]).toMatch(/^finetune\.learningRate:/);
+    expect(problems({ ...base(), domains: [{ name: 'math', brief: 'b', topics: ['t'], evaluation: { benchmark: 'mcq' } }], evaluate: {} })).toEqual([
+      'domains[0].evaluation.data: gsmhard and mcq benchmarks need a data file (only gsm8k and pubmedqa ship with the project)',
+    ]);
+    expect(problems({ ...base(), domains: [{ name: 'math', brief: 'b', topics: ['t'], baselines: [{ name: 'tuned', data: 'x', format: 'chat' }] }], finetune: { baseModel: 'm' } })[0]).toMatch(/baselines\[0\]\.name: "tuned" is taken/);
+    expect(problems({ ...base(), domains: [{ name: 'math', brief: 'b', topics: ['t'], baselines: [{ name: 'b', data: 'x', format: 'chat' }] }] })[0]).toMatch(/baselines: baselines are fine-tuned/);
+  });
+});
+
+const job = (outDir: string): FineTuneJob => ({
+  runId: 'r', domain: 'math', variant: 'tuned', dataPath: join(dir, 'train.jsonl'), outDir, baseModel: '/models/student',
+  hyper: { epochs: 2, learningRate: 0.0001, loraR: 16, batchSize: 4, maxLength: 256, seed: 7, saveEvery: 10 },
+});
+
+describe('command fine-tune backend', () => {
+  const ctx = (log: FineTuneProgress[] = []) => ({ heartbeat: (p: FineTuneProgress) => log.push(p), signal: new AbortController().signal });
+
+  it('fills the placeholders of the template', () => {
+    expect(expandCommand(['axolotl', '--data={data}', '--out', '{out}', '--lr', '{learningRate}', '{baseModel}', '{unknown}'], job('/o'))).toEqual([
+      'axolotl', `--data=${join(dir, 'train.jsonl')}`, '--out', '/o/output', '--lr', '0.0001', '/models/student', '{unknown}',
+    ]);
+  });
+
+  it('runs the command, finds the adapter by the output contract, reads its summary, and does not run it twice', async () => {
+    const script = join(dir, 'fake-trainer.sh');
+    const counter = join(dir, 'runs.txt');
+    writeFileSync(script, `#!/bin/sh\necho run >> ${counter}\necho "epoch 1 of $2"\nmkdir -p "$1/adapter"\necho '{}' > "$1/adapter/adapter_config.json"\necho '{"train_tokens": 1234, "steps": 9, "first_loss": 2.5, "last_loss": 1.25}' > "$1/summary.json"\n`, { mode: 0o755 });
+    const log: FineTuneProgress[] = [];
+    const backend = commandFineTuneBackend([script, '{out}', '{epochs}']);
+    const out = join(dir, 'cmd-ok');
+    const r = await backend.train(job(out), ctx(log));
+    expect(r).toMatchObject({ backend: 'command', kind: 'adapter', model: join(out, 'output', 'adapter'), trainTokens: 1234, steps: 9, firstLoss: 2.5, lastLoss: 1.25 });
+    expect(log.map((p) => p.message)).toContain('epoch 1 of 2');
+    const again = await backend.train(job(out), ctx());
+    expect(again).toEqual(r);
+    expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('fails for good when the command exits non-zero or leaves no model, and retryably when it is killed', async () => {
+    const failing = commandFineTuneBackend(['sh', '-c', 'echo "CUDA out of memory" >&2; exit 3']);
+    await expect(failing.train(job(join(dir, 'cmd-fail')), ctx())).rejects.toMatchObject({ type: 'FineTuneFailed', message: expect.stringContaining('CUDA out of memory') });
+    const empty = commandFineTuneBackend(['true']);
+    await expect(empty.train(job(join(dir, 'cmd-empty')), ctx())).rejects.toMatchObject({ type: 'FineTuneFailed', message: expect.stringContaining('no adapter_config.json') });
+    const killed = trainerFailure('trainer', { code: null, signal: 'SIGKILL', stderrTail: '' }, false);
+    expect(killed).not.toBeInstanceOf(ModelError);
+    expect(lastErrorLine('Traceback…\n  File x\nValueError: bad row\r\n')).toBe('ValueError: bad row');
+  });
+});
+
+describe('evaluation through an OpenAI-compatible endpoint', () => {
+  let server: ScriptedOpenAI;
+  beforeAll(async () => {
+    server = await startScriptedOpenAI();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('keeps the answers it got across a 429, asks only for the rest, and writes the batch once complete', async () => {
+    const items = join(dir, 'items.jsonl');
+    writeFileSync(items, ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ id, prompt: `question ${id}` })).join('\n') + '\n');
+    let calls = 0;
+    server.script((req) => {
+      calls++;
+      if (calls === 3) return { status: 429, retryAfter: '7', message: 'slow down' };
+      return { content: `Answer: ${String(req.messages.at(-1)?.content).slice(-1)}` };
+    });
+    const evaluate = EvaluateSchema.parse({ via: 'endpoint', endpoint: { baseURL: server.baseURL, models: { tuned: 'served-tuned' } }, concurrency: 1 });
+    const outPath = join(dir, 'preds', 'batch-000.jsonl');
+    mkdirSync(join(dir, 'preds'), { recursive: true });
+    const run = { itemsPath: items, outPath, target: { variant: 'tuned', baseModel: 'base-m', trained: { kind: 'adapter' as const, model: '/x' } }, evaluate, signal: new AbortController().signal, progress: () => undefined };
+    const err = await evaluateBatchFile(run).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'RateLimited', retryAfterMs: 7000 });
+    expect(existsSync(outPath)).toBe(false);
+    expect(readFileSync(`${outPath}.partial`, 'utf8').trim().split('\n')).toHaveLength(2);
+
+    const r = await evaluateBatchFile(run);
+    expect(r).toEqual({ items: 4, cached: false });
+    const preds = readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(preds).toEqual(['a', 'b', 'c', 'd'].map((id) => ({ id, prediction: `Answer: ${id}` })));
+    expect(calls).toBe(5); // 2 answered, 1 refused, then only the 2 missing
+    expect(server.chatRequests().every((q) => q.body.model === 'served-tuned' && q.body.temperature === 0)).toBe(true);
+    expect(await evaluateBatchFile(run)).toEqual({ items: 4, cached: true });
+  });
+
+  it('knows which served model a variant is', () => {
+    const evaluate = EvaluateSchema.parse({ via: 'endpoint', endpoint: { models: { 'full-train': 'ft-full' } } });
+    expect(endpointModel({ variant: 'base', baseModel: 'gpt-4o-mini' }, evaluate)).toBe('gpt-4o-mini');
+    expect(endpointModel({ variant: 'tuned', baseModel: 'b', trained: { kind: 'remote', model: 'ft:gpt-4o-mini:x' } }, evaluate)).toBe('ft:gpt-4o-mini:x');
+    expect(endpointModel({ variant: 'full-train', baseModel: 'b', trained: { kind: 'adapter', model: '/a' } }, evaluate)).toBe('ft-full');
+    expect(() => endpointModel({ variant: 'tuned', baseModel: 'b', trained: { kind: 'adapter', model: '/a' } }, evaluate)).toThrow(/evaluate\.endpoint\.models\["tuned"\]/);
+  });
+});
+
+describe('mapBounded', () => {
+  it('keeps at most `limit` in flight and returns results in input order', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const r = await mapBounded([30, 5, 20, 1, 10], 2, async (ms, i) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((res) => setTimeout(res, ms));
+      inFlight--;
+      return i * 10;
+    });
+    expect(r).toEqual([0, 10, 20, 30, 40]);
+    expect(peak).toBe(2);
+  });
+});
