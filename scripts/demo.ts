@@ -53,7 +53,11 @@ async function main(): Promise<void> {
     console.log(`[demo] ${progressLine(s)}`);
     console.log(`[demo] dataset: ${s.dataset?.path} (${s.dataset?.examples ?? 0} examples)`);
     console.log(`[demo] episodes of this run in the web UI: ${links.list}`);
-    if (!s.dataset?.examples) process.exitCode = 1;
+    for (const v of s.variants ?? []) {
+      console.log(`[demo] ${v.domain}/${v.variant}: ${v.error ? `failed: ${v.error}` : v.accuracy === null ? 'not evaluated' : `${(v.accuracy * 100).toFixed(1)}% of ${v.n} items`}`);
+    }
+    if (s.report) console.log(`[demo] report: ${s.report}`);
+    if (!s.dataset?.examples || (s.variants ?? []).some((v) => v.error)) process.exitCode = 1;
   } finally {
     clearInterval(timer);
     await close();

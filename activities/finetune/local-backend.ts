@@ -104,6 +104,9 @@ export function lastErrorLine(stderr: string): string {
  * fail again, so it ends the job for good.
  */
 export function trainerFailure(what: string, o: ProcessOutcome, cancelled: boolean): Error {
+  if (/ModuleNotFoundError: No module named '(torch|transformers|peft|gguf)/.test(o.stderrTail)) {
+    return new ModelError(ErrorType.MissingResource, `${what}: the trainer's Python packages are not installed; run \`node scripts/bootstrap.mjs --trainer\` (${lastErrorLine(o.stderrTail)})`);
+  }
   if (cancelled || o.signal || o.code === 143 || o.code === 137) {
     return new Error(`${what} stopped (${o.signal ?? `exit ${o.code}`}${cancelled ? ', cancelled' : ''}); a retry resumes it`);
   }
