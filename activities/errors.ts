@@ -67,7 +67,9 @@ export function fromOpenAIError(err: unknown): ModelError {
     const status = err.status;
     const requestId = err.requestID ?? undefined;
     const retryAfterMs = parseRetryAfter(err.headers as HeaderLike | undefined);
-    const base = { status, requestId, cause: err };
+    // No `cause`: the provider's error object can echo the key (a 401 body quotes its prefix), and
+    // anything that logs causes would then leak it. The redacted message keeps what matters.
+    const base = { status, requestId };
     const msg = `HTTP ${status ?? '?'}: ${err.message}`;
     if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
       return new ModelError(ErrorType.RateLimited, msg, { ...base, retryAfterMs });

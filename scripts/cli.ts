@@ -147,6 +147,10 @@ function formatStatus(s: RunStatus): string {
     lines.push(`  ${d.domain}: ${d.stage}, ${d.accepted} accepted, ${d.episodesFinished} episodes, rejected: ${rej}; tokens A/D/J ${d.tokens.attacker}/${d.tokens.defender}/${d.tokens.judge}`);
   }
   if (s.dataset) lines.push(`  dataset: ${s.dataset.path} (${s.dataset.examples} examples)`);
+  for (const v of s.variants ?? []) {
+    lines.push(`  ${v.domain}/${v.variant}: ${v.error ? `failed: ${v.error}` : v.accuracy === null ? 'not evaluated' : `${(v.accuracy * 100).toFixed(1)}% of ${v.n} items`}`);
+  }
+  if (s.report) lines.push(`  report: ${s.report}`);
   return lines.join('\n');
 }
 

@@ -277,11 +277,14 @@ describe('openai fine-tune backend over a scripted Files + Fine-tuning server', 
     expect(server.requests.at(-1)!.status).toBe(401);
     expect(denied.type).toBe(ErrorType.ModelRequestRejected);
     expect(denied.message).not.toContain(wrongKey);
+    // Nor anywhere a logger might look: the provider's error object is not kept as the cause.
+    expect(denied.cause).toBeUndefined();
 
     server.failNext('POST /files', 500, { message: `upstream echoed Authorization: Bearer ${API_KEY}` });
     const echoed = await failure(backend().train(makeJob('echo'), context()));
     expect(echoed.message).toContain('[redacted]');
     expect(echoed.message).not.toContain(API_KEY);
+    expect(echoed.cause).toBeUndefined();
   });
 
   it('a missing dataset → MissingResource before any upload', async () => {

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
 import { TaskQueue } from '../../common/queues.js';
-import { ablationWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
+import { ablationWorkflowId, runWorkflowId, stagesWorkflowId, variantWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';
 import { testConfig } from '../support/game-script.js';
@@ -133,4 +135,18 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     expect(md).toContain('ablation-size-100');
     for (const fig of ['ablation-complexity-math.svg', 'ablation-complexity-math.png', 'ablation-size-math.png']) expect(existsSync(join(dir, fig)), fig).toBe(true);
   }, 600_000);
+
+  it('replays the histories of the stage workflows (saved to tests/replay/histories with UPDATE_REPLAY_HISTORIES=1)', async () => {
+    const ids = {
+      'stages-run': runWorkflowId('stages'),
+      'stages-domain': stagesWorkflowId('stages', 'math'),
+      'stages-variant': variantWorkflowId('stages', 'math', 'tuned'),
+      'stages-ablation': ablationWorkflowId('stages'),
+    };
+    for (const [name, id] of Object.entries(ids)) {
+      const history = await f.tc.client.workflow.getHandle(id).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, id);
+      if (process.env.UPDATE_REPLAY_HISTORIES) writeFileSync(join(import.meta.dirname, '..', 'replay', 'histories', `${name}.json`), historyToJSON(history));
+    }
+  }, 120_000);
 });
