@@ -55,17 +55,22 @@ function domainSection(d: DomainScores, files: Set<string>): string[] {
 const lossCell = (v: VariantScore): string => (v.firstLoss == null && v.lastLoss == null ? MISSING : `${orMissing(v.firstLoss, loss)} → ${orMissing(v.lastLoss, loss)}`);
 const loss = (x: number): string => x.toFixed(3);
 
+/** The cells every score table shares: benchmark (when a domain has several), accuracy, interval, n, training size. */
+const scoreCells = (v: VariantScore, many: boolean): string[] => [
+  ...(many ? [md(v.benchmark)] : []),
+  pct(v.accuracy),
+  interval(v.ci95),
+  thousands(v.n),
+  orMissing(v.trainExamples, thousands),
+  orMissing(v.trainTokens, thousands),
+];
+
 function variantTable(d: DomainScores): string {
   const many = d.benchmarks.length > 1;
   const head = ['variant', ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'train time', 'loss first → last'];
   const rows = d.comparisons.map((v) => [
     md(v.variant),
-    ...(many ? [md(v.benchmark)] : []),
-    pct(v.accuracy),
-    interval(v.ci95),
-    thousands(v.n),
-    orMissing(v.trainExamples, thousands),
-    orMissing(v.trainTokens, thousands),
+    ...scoreCells(v, many),
     orMissing(v.trainSeconds, duration),
     lossCell(v),
   ]);
@@ -107,12 +112,7 @@ function ablationTable(d: DomainScores, axis: string, scores: VariantScore[]): s
     const base = findVariant(d.comparisons, 'base', v.benchmark);
     return [
       md(v.cut!.value),
-      ...(many ? [md(v.benchmark)] : []),
-      pct(v.accuracy),
-      interval(v.ci95),
-      thousands(v.n),
-      orMissing(v.trainExamples, thousands),
-      orMissing(v.trainTokens, thousands),
+      ...scoreCells(v, many),
       base ? `${signedPoints(v.accuracy - base.accuracy)} points` : MISSING,
     ];
   });

@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ModelError } from '../../activities/errors.js';
 import type { FineTuneContext, FineTuneJob, FineTuneProgress } from '../../activities/finetune/backend.js';
 import { METRICS_FILE, modelSuffix, openaiFineTuneBackend, parseResultCsv, STATE_FILE } from '../../activities/finetune/openai-backend.js';
 import { ErrorType, NON_RETRYABLE } from '../../common/errors.js';
 import { resultCsv, startScriptedFineTune, type ScriptedFineTune, type ScriptedFineTuneOptions } from '../support/scripted-finetune.js';
+import { failure } from '../support/expect-error.js';
 
 const API_KEY = 'sk-nanoflux-test-0123456789abcdef';
 const DATA = ['{"messages":[{"role":"user","content":"2+2?"},{"role":"assistant","content":"4"}]}', '{"messages":[{"role":"user","content":"héllo"},{"role":"assistant","content":"ok"}]}'].join('\n') + '\n';
@@ -33,15 +33,6 @@ function context(signal = new AbortController().signal): FineTuneContext & { bea
   return { beats, signal, heartbeat: (p) => beats.push(p) };
 }
 
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelError);
-    return e as ModelError;
-  }
-  throw new Error('expected a ModelError');
-}
 
 const readState = (job: FineTuneJob) => JSON.parse(readFileSync(join(job.outDir, STATE_FILE), 'utf8')) as { fileId?: string; jobId?: string };
 

@@ -6,6 +6,7 @@ import { buildChatModel } from '../../activities/models/build.js';
 import { OpenAIChatModel } from '../../activities/models/openai-chat.js';
 import { ErrorType } from '../../common/errors.js';
 import { roleOf, startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';
+import { failure } from '../support/expect-error.js';
 
 const Answer = z.strictObject({ answer: z.string().min(1), confidence: z.number().min(0).max(1) });
 const judgeMessages = [
@@ -15,15 +16,6 @@ const judgeMessages = [
 const ask = (model: OpenAIChatModel, extra: object = {}) =>
   model.generate({ messages: judgeMessages, schema: Answer, schemaName: 'answer', ...extra });
 
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelError);
-    return e as ModelError;
-  }
-  throw new Error('expected a ModelError');
-}
 
 describe('OpenAIChatModel over a scripted OpenAI-compatible server', () => {
   let server: ScriptedOpenAI;
