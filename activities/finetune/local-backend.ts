@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorType } from '../../common/errors.js';
 import { projectPath, resolveLocalModel } from '../../common/env.js';
@@ -35,13 +36,20 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
     async train(job, ctx) {
       const model = studentModelPath(job.baseModel);
       const summaryFile = join(job.outDir, 'summary.json');
-      if (existsSync(summaryFile)) {
+      const dataFile = join(job.outDir, 'data.sha256');
+      const dataHash = createHash('sha256').update(readFileSync(job.dataPath)).digest('hex');
+      const sameData = existsSync(dataFile) && readFileSync(dataFile, 'utf8') === dataHash;
+      if (existsSync(summaryFile) && sameData) {
         const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as TrainerSummary;
         if (sameSettings(s, job, model)) return toResult(job, s, s.resumed_from);
-        // Trained with other settings (a re-run with an edited config): start clean, since the
-        // trainer would refuse to resume those checkpoints.
+      }
+      if (existsSync(job.outDir) && !(sameData && !existsSync(summaryFile))) {
+        // Trained on other data or with other settings (a re-run under an edited config): start
+        // clean, since those checkpoints must not be resumed. An unfinished run on the same data is kept.
         rmSync(job.outDir, { recursive: true, force: true });
       }
+      mkdirSync(job.outDir, { recursive: true });
+      writeFileSync(dataFile, dataHash);
       const h = job.hyper;
       const argv = [
         trainerPython(env), '-m', 'nanoflux_trainer', 'train',

@@ -15,19 +15,19 @@ export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'nanoflux-home-'));
 }
 
-/** A client on the test server, in the given namespace. */
-export async function testClient(namespace: string): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+/** A client on the test server (or on `address`, a server of the test's own), in the given namespace. */
+export async function testClient(namespace: string, address = inject('temporalAddress')): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 
-/** The real worker set (both queues, real activity deps) in this test process, on the shared dev server. */
-export async function startTestWorkers(namespace: string, home = tempHome()) {
+/** The real worker set (both queues, real activity deps) in this test process, on the shared dev server (or on `address`). */
+export async function startTestWorkers(namespace: string, home = tempHome(), address = inject('temporalAddress')) {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const connection = await NativeConnection.connect({ address });
   const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
   const workers = await createWorkers({ connection, namespace, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
   const running = Promise.all(workers.map((w) => w.run()));
