@@ -21,6 +21,13 @@ export const ModelRefSchema = z
       .describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
     temperature: z.number().min(0).max(2).optional().describe('Sampling temperature; default: the role default'),
     maxOutputTokens: z.int().min(16).max(32768).optional().describe('Cap on tokens per answer'),
+    price: z
+      .strictObject({
+        inputPerMillion: z.number().min(0).describe('USD per million prompt tokens'),
+        outputPerMillion: z.number().min(0).describe('USD per million completion tokens'),
+      })
+      .optional()
+      .describe("Price of this model, for cost per role, episode and run and for budget.maxCost; default: free (local models)"),
   })
   .superRefine((m, ctx) => {
     if (m.apiKeyEnv && /^(sk-|Bearer )/.test(m.apiKeyEnv)) {
@@ -120,7 +127,8 @@ export const JudgeSchema = z.strictObject({
 });
 
 export const BudgetSchema = z.strictObject({
-  maxTokens: z.int().min(1).optional().describe('Stop generation once this many tokens (all roles, all domains) are used'),
+  maxTokens: z.int().min(1).optional().describe('Pause the run once this many tokens (all roles, all domains) are used; raise it with `nanoflux set-budget` to go on'),
+  maxCost: z.number().gt(0).optional().describe('Pause the run once it has cost this many USD (from the models\' `price`); raise it with `nanoflux set-budget`'),
 });
 
 const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
@@ -239,6 +247,14 @@ export const RunConfigSchema = z
     ablation: AblationSchema.optional().describe('Ablation stage: present = on (needs finetune and evaluate). Re-cuts each domain\'s set and tunes/evaluates every cut'),
   })
   .superRefine((c, ctx) => {
+    if (c.budget.maxCost !== undefined) {
+      for (const role of ['a', 'b', 'judge', 'embedding'] as const) {
+        const m = c.models[role];
+        if (m.provider === 'openai' && !m.price) {
+          ctx.addIssue({ code: 'custom', path: ['models', role, 'price'], message: 'budget.maxCost needs a price for every paid model (or the cost would be under-counted)' });
+        }
+      }
+    }
     if (c.ablation && !(c.finetune && c.evaluate)) {
       ctx.addIssue({ code: 'custom', path: ['ablation'], message: 'the ablation stage needs the finetune and evaluate stages' });
     }

@@ -71,3 +71,23 @@ if (withTrainer) {
     writeFileSync(stamp, want);
   }
 }
+
+// 4. Chromium, for the test that reads the Temporal web UI (tests/webui): Debian's package, installed
+// with apt when running as root. Never fatal here: without it that test fails, saying how to install it.
+if (withTrainer) {
+  const chromium = process.env.NANOFLUX_CHROMIUM || '/usr/bin/chromium';
+  const canApt = !process.env.NANOFLUX_CHROMIUM && process.getuid?.() === 0 && onPath('apt-get');
+  if (!existsSync(chromium) && canApt) {
+    log('installing chromium with apt-get (for the web UI test)');
+    // Quiet unless it fails (apt's own chatter, e.g. debconf's, is noise on a test run).
+    const apt = (args) => {
+      const r = spawnSync('apt-get', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      if (r.status !== 0) console.error(`[bootstrap] apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n')}`);
+      return r.status === 0;
+    };
+    apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium']);
+  }
+  if (!existsSync(chromium)) {
+    console.error(`[bootstrap] no Chromium at ${chromium}: the web UI test (tests/webui) will fail. Install it with \`sudo apt-get install chromium\` (Debian), or set NANOFLUX_CHROMIUM to a Chromium binary.`);
+  }
+}

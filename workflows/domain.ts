@@ -21,7 +21,7 @@ import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newP
 import { type ComplexityController, observe } from './logic/controller.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
 import { rolesFor, type Slot, topicFor } from './logic/roles.js';
-import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, stopSignal, validateConcurrency } from './messages.js';
+import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
@@ -38,6 +38,8 @@ export interface DomainCarry {
   skills: Record<Slot, SkillStats>;
   /** The Attacker's target complexity and what the controller has seen since it last moved it. */
   controller: ComplexityController;
+  /** The target of accepted examples in force (the config's, or one set since by `setTarget`). */
+  targetAccepted: number;
 }
 
 export interface DomainInput {
@@ -70,9 +72,11 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     reports: 0,
     skills: { a: {}, b: {} },
     controller: { level: gen.targetComplexity, recent: [] },
+    targetAccepted: gen.targetAccepted,
     ...input.carry,
   };
-  const limits = { targetAccepted: gen.targetAccepted, maxEpisodes: gen.maxEpisodes };
+  s.progress = { ...newProgress(domain.name), ...s.progress };
+  const limits = { targetAccepted: s.targetAccepted, maxEpisodes: gen.maxEpisodes };
   const inFlight = new Map<number, Promise<void>>();
   let draining = false;
   const startedHere = s.progress.episodesStarted;
@@ -86,16 +90,35 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     generation: s.generation,
     seq: s.reports,
     targetComplexity: s.controller.level,
+    targetAccepted: s.targetAccepted,
   });
 
-  const setPaused = (paused: boolean) => {
+  const report = async (final = false) => {
+    s.reports += 1;
+    const st = final ? { ...status(), stage: 'done' as const } : status();
+    upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
+    if (input.parentWorkflowId) {
+      // The run may already be gone (terminated); progress reports are best effort.
+      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
+    }
+    return st;
+  };
+
+  const setPaused = async (paused: boolean) => {
+    if (s.paused === paused) return;
     s.paused = paused;
     upsertSearchAttributes([{ key: SA.stage, value: paused ? 'paused' : 'generating' }]);
+    // Tell the run at once, so its status shows the pause without waiting for the next episode.
+    await report();
   };
   setHandler(pauseSignal, () => setPaused(true));
   setHandler(resumeSignal, () => setPaused(false));
   setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
   setHandler(domainStatusQuery, status);
+  setHandler(setTargetSignal, ({ targetAccepted }) => {
+    // Validated by the run's update; a signal cannot be refused, so a bad value is ignored.
+    if (Number.isInteger(targetAccepted) && targetAccepted >= 1) s.targetAccepted = limits.targetAccepted = targetAccepted;
+  });
   setHandler(setConcurrencySignal, (arg) => {
     // The run validated it already; a signal cannot be refused, so a bad value is simply ignored.
     try {
@@ -120,17 +143,6 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     await bulkActivities.ensureDecontamination({ benchmark: domain.benchmark, embedding: config.models.embedding });
     s.decontaminated = true;
   }
-
-  const report = async (final = false) => {
-    s.reports += 1;
-    const st = final ? { ...status(), stage: 'done' as const } : status();
-    upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
-    if (input.parentWorkflowId) {
-      // The run may already be gone (terminated); progress reports are best effort.
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
-    }
-    return st;
-  };
 
   const launch = (episode: number) => {
     const roles = rolesFor(episode, config.models);

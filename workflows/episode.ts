@@ -8,6 +8,7 @@ import { episodeKey } from './logic/ids.js';
 import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
 import type { Slot } from './logic/roles.js';
 import { modelActivities, storeActivities } from './options.js';
+import { callCost, embeddingCost } from './logic/cost.js';
 
 export interface EpisodeInput {
   runId: string;
@@ -37,6 +38,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   const { workflowId } = workflowInfo();
   const key = episodeKey(input.runId, input.domain.name, input.episode);
   const tokens = zeroTokens();
+  const cost = zeroTokens();
   const summary: EpisodeSummary = {
     episode: input.episode,
     workflowId,
@@ -45,6 +47,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     targetComplexity: input.targetComplexity,
     outcome: 'failed',
     tokens,
+    cost,
     toolCalls: 0,
   };
   const transcript: { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[] } = {};
@@ -62,6 +65,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       maxSchemaRetries: input.maxSchemaRetries,
     });
     tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
+    cost.attacker += callCost(attacked.usage, input.models.attacker.price);
     transcript.attack = attacked.attack;
     summary.skill = attacked.attack.skill;
 
@@ -73,6 +77,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       selfKey: key,
     });
     tokens.embedding += novelty.tokens;
+    cost.embedding += embeddingCost(novelty.tokens, input.models.embedding.price);
     if (novelty.nearest && novelty.nearest.score >= input.noveltyThreshold) {
       summary.outcome = 'duplicate';
       summary.nearest = novelty.nearest;
@@ -91,7 +96,10 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
         }),
       ),
     );
-    for (const d of defended) tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
+    for (const d of defended) {
+      tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
+      cost.defender += callCost(d.usage, input.models.defender.price);
+    }
     transcript.defenses = defended.map((d) => d.defense);
 
     const judged = await modelActivities.judge({
@@ -103,6 +111,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
       tools: input.judge ?? { maxToolRounds: 4, mcpServers: [] },
     });
     tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
+    cost.judge += callCost(judged.usage, input.models.judge.price);
     transcript.verdict = judged.verdict;
     transcript.judgeModel = judged.model;
     transcript.toolCalls = judged.toolCalls;

@@ -1,5 +1,5 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DomainProgress, StopReason } from './logic/progress.js';
+import type { Budget, BudgetExceeded, DomainProgress, StopReason } from './logic/progress.js';
 
 /** Message names, defined once and shared by workflows, the worker, the CLI and tests. */
 
@@ -18,16 +18,23 @@ export interface DomainStatus extends DomainProgress {
   seq: number;
   /** The complexity the Attacker is asked for now (moved by the adaptive controller when on). */
   targetComplexity: number;
+  /** The target of accepted examples in force (absent in reports from older code). */
+  targetAccepted?: number;
 }
 
 export interface RunStatus {
   runId: string;
   stage: 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
   paused: boolean;
+  /** Why generation is paused: by an operator, by the budget, or both. */
+  pausedBy?: { user: boolean; budget?: BudgetExceeded };
+  budget: Budget;
   domains: Record<string, DomainStatus>;
   accepted: number;
   episodes: number;
   tokens: { attacker: number; defender: number; judge: number; embedding: number; total: number };
+  /** USD by role and in all, from the models' prices. */
+  cost: { attacker: number; defender: number; judge: number; embedding: number; total: number };
   dataset?: { path: string; examples: number };
   /** Each variant's accuracy once the stages ran (null: not evaluated or failed). */
   variants?: { domain: string; variant: string; accuracy: number | null; n: number; error: string | null }[];
@@ -53,3 +60,26 @@ export const setConcurrencySignal = defineSignal<[{ concurrency: number }]>('con
 
 /** A domain loop tells its run how it stands after each episode (the run aggregates and enforces the token budget). */
 export const domainProgressSignal = defineSignal<[DomainStatus]>('domainProgress');
+
+/** Raises (or lowers) the run's budget; a run paused by its budget resumes once under it. Answered with the budget in force. */
+export const setBudgetUpdate = defineUpdate<Budget, [Budget]>('setBudget');
+/** The same as a signal, for `temporal workflow signal --name budget --input '{"maxTokens": 2000000}'`. */
+export const setBudgetSignal = defineSignal<[Budget]>('budget');
+
+export function validateBudget(b: Budget): void {
+  const bad = (['maxTokens', 'maxCost'] as const).filter((k) => b[k] !== undefined && !(typeof b[k] === 'number' && Number.isFinite(b[k]) && b[k] > 0));
+  if (bad.length > 0 || (b.maxTokens === undefined && b.maxCost === undefined)) {
+    throw ApplicationFailure.nonRetryable(`a budget needs maxTokens and/or maxCost, each a positive number${bad.length ? ` (bad: ${bad.join(', ')})` : ''}`, 'InvalidArgument');
+  }
+}
+
+/** Changes a domain's target of accepted examples (all domains when `domain` is absent). */
+export const setTargetUpdate = defineUpdate<{ targets: Record<string, number> }, [{ targetAccepted: number; domain?: string }]>('setTarget');
+/** The run passes a target change on to the domain loop. */
+export const setTargetSignal = defineSignal<[{ targetAccepted: number }]>('target');
+
+export function validateTarget(t: { targetAccepted: number; domain?: string }): void {
+  if (!Number.isInteger(t.targetAccepted) || t.targetAccepted < 1) {
+    throw ApplicationFailure.nonRetryable(`targetAccepted must be a positive integer, got ${t.targetAccepted}`, 'InvalidArgument');
+  }
+}

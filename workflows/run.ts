@@ -14,16 +14,22 @@ import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
 import { domainWorkflowId } from './logic/ids.js';
-import { addTokens, overTokenBudget, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
+import { addTokens, type Budget, budgetExceeded, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
 import {
   domainProgressSignal,
   type DomainStatus,
   pauseSignal,
   resumeSignal,
   type RunStatus,
+  setBudgetSignal,
+  setBudgetUpdate,
   setConcurrencySignal,
   setConcurrencyUpdate,
+  setTargetSignal,
+  setTargetUpdate,
+  validateBudget,
   validateConcurrency,
+  validateTarget,
   statusQuery,
   stopSignal,
 } from './messages.js';
@@ -64,6 +70,8 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     accepted: 0,
     episodes: 0,
     tokens: { ...zeroTokens(), total: 0 },
+    cost: { ...zeroTokens(), total: 0 },
+    budget: { ...config.budget },
   };
   const childIds = config.domains.map((d) => domainWorkflowId(config.runId, d.name));
   const forward = async (fn: (id: string) => Promise<void>) => {
@@ -72,7 +80,12 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   };
 
   setHandler(statusQuery, () => st);
-  const setPaused = async (paused: boolean) => {
+  // Paused while an operator paused it or the budget is spent: `resume` lifts the first, a raised budget the second.
+  const pausedBy: { user: boolean; budget?: ReturnType<typeof budgetExceeded> } = { user: false };
+  const applyPause = async () => {
+    const paused = pausedBy.user || pausedBy.budget !== undefined;
+    st.pausedBy = { user: pausedBy.user, ...(pausedBy.budget ? { budget: pausedBy.budget } : {}) };
+    if (paused === st.paused) return;
     st.paused = paused;
     if (st.stage === 'generating' || st.stage === 'paused') {
       st.stage = paused ? 'paused' : 'generating';
@@ -80,9 +93,44 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     }
     await forward((id) => getExternalWorkflowHandle(id).signal(paused ? pauseSignal : resumeSignal));
   };
+  const checkBudget = async () => {
+    pausedBy.budget = budgetExceeded(Object.values(st.domains), st.budget);
+    await applyPause();
+  };
+  const setBudget = async (b: Budget) => {
+    st.budget = { ...st.budget, ...b };
+    await checkBudget();
+    return st.budget;
+  };
   let stopRequested: StopReason | undefined;
-  setHandler(pauseSignal, () => setPaused(true));
-  setHandler(resumeSignal, () => setPaused(false));
+  setHandler(pauseSignal, () => ((pausedBy.user = true), applyPause()));
+  setHandler(resumeSignal, () => ((pausedBy.user = false), applyPause()));
+  setHandler(setBudgetUpdate, setBudget, { validator: validateBudget });
+  setHandler(setBudgetSignal, async (b) => {
+    try {
+      validateBudget(b);
+    } catch {
+      return; // a signal cannot be refused; a bad one changes nothing
+    }
+    await setBudget(b);
+  });
+  setHandler(
+    setTargetUpdate,
+    async ({ targetAccepted, domain }) => {
+      const names = domain ? [domain] : config.domains.map((d) => d.name);
+      await Promise.all(names.map((n) => getExternalWorkflowHandle(domainWorkflowId(config.runId, n)).signal(setTargetSignal, { targetAccepted }).catch(() => undefined)));
+      for (const n of names) if (st.domains[n]) st.domains[n]!.targetAccepted = targetAccepted;
+      return { targets: Object.fromEntries(names.map((n) => [n, targetAccepted])) };
+    },
+    {
+      validator: (t) => {
+        validateTarget(t);
+        if (t.domain !== undefined && !config.domains.some((d) => d.name === t.domain)) {
+          throw ApplicationFailure.nonRetryable(`no domain "${t.domain}" in run ${config.runId}; domains: ${config.domains.map((d) => d.name).join(', ')}`, 'InvalidArgument');
+        }
+      },
+    },
+  );
   setHandler(stopSignal, async (arg) => {
     stopRequested ??= arg?.reason ?? 'stopped';
     await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: arg?.reason ?? 'stopped' }));
@@ -103,17 +151,15 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     st.episodes = all.reduce((n, x) => n + x.episodesFinished, 0);
     const t = all.reduce((acc, x) => addTokens(acc, x.tokens), zeroTokens());
     st.tokens = { ...t, total: totalTokens(t) };
+    const c = all.reduce((acc, x) => addTokens(acc, x.cost ?? zeroTokens()), zeroTokens());
+    st.cost = { ...c, total: totalTokens(c) };
   };
-  let budgetStopSent = false;
   setHandler(domainProgressSignal, async (d: DomainStatus) => {
     if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
     st.domains[d.domain] = d;
     aggregate();
-    if (!budgetStopSent && overTokenBudget(Object.values(st.domains), config.budget.maxTokens)) {
-      budgetStopSent = true;
-      stopRequested ??= 'token_budget';
-      await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: 'token_budget' }));
-    }
+    // Reaching the budget pauses: in-flight episodes finish and are kept, and a raised budget resumes.
+    if (!pausedBy.budget && budgetExceeded(Object.values(st.domains), st.budget)) await checkBudget();
   });
 
   upsertSearchAttributes([

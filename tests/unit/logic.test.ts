@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../common/game.js';
 import { decide, qualityLevel } from '../../workflows/logic/decide.js';
 import { domainWorkflowId, episodeKey, episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
-import { applySummary, type EpisodeSummary, mayLaunch, newProgress, overTokenBudget, stopReason, totalTokens } from '../../workflows/logic/progress.js';
+import { applySummary, budgetExceeded, type EpisodeSummary, mayLaunch, newProgress, stopReason, totalTokens } from '../../workflows/logic/progress.js';
+import { callCost, embeddingCost } from '../../workflows/logic/cost.js';
 import { rolesFor, topicFor } from '../../workflows/logic/roles.js';
 
 const verdict = (v: Partial<Verdict>): Verdict => ({
@@ -116,11 +117,26 @@ describe('progress', () => {
     expect(mayLaunch({ ...p, episodesStarted: 5 }, limits, base)).toBe(false);
   });
 
-  it('sums the token budget over every domain', () => {
-    const a = { ...newProgress('a'), tokens: { attacker: 50, defender: 0, judge: 0, embedding: 0 } };
-    const b = { ...newProgress('b'), tokens: { attacker: 0, defender: 40, judge: 10, embedding: 0 } };
-    expect(overTokenBudget([a, b], undefined)).toBe(false);
-    expect(overTokenBudget([a, b], 101)).toBe(false);
-    expect(overTokenBudget([a, b], 100)).toBe(true);
+  it('sums the token and cost budgets over every domain; tokens are checked first', () => {
+    const a = { ...newProgress('a'), tokens: { attacker: 50, defender: 0, judge: 0, embedding: 0 }, cost: { attacker: 0.5, defender: 0, judge: 0, embedding: 0 } };
+    const b = { ...newProgress('b'), tokens: { attacker: 0, defender: 40, judge: 10, embedding: 0 }, cost: { attacker: 0, defender: 0.25, judge: 0.25, embedding: 0.001 } };
+    expect(budgetExceeded([a, b], {})).toBeUndefined();
+    expect(budgetExceeded([a, b], { maxTokens: 101 })).toBeUndefined();
+    expect(budgetExceeded([a, b], { maxTokens: 100 })).toEqual({ kind: 'tokens', limit: 100, used: 100 });
+    expect(budgetExceeded([a, b], { maxCost: 1.01 })).toBeUndefined();
+    expect(budgetExceeded([a, b], { maxCost: 1 })).toEqual({ kind: 'cost', limit: 1, used: 1.001 });
+    expect(budgetExceeded([a, b], { maxTokens: 100, maxCost: 1 })!.kind).toBe('tokens');
+    // Progress carried by older code has no cost: counted as nothing, not as a crash.
+    const old = { ...a } as Partial<typeof a>;
+    delete old.cost;
+    expect(budgetExceeded([old as typeof a], { maxCost: 0.1 })).toBeUndefined();
+  });
+
+  it('prices a call from its usage: prompt and completion tokens at their own rates; no price, no cost', () => {
+    const price = { inputPerMillion: 2.5, outputPerMillion: 10 };
+    expect(callCost({ promptTokens: 1_000_000, completionTokens: 0 }, price)).toBe(2.5);
+    expect(callCost({ promptTokens: 200_000, completionTokens: 50_000 }, price)).toBeCloseTo(0.5 + 0.5, 12);
+    expect(callCost({ promptTokens: 1000, completionTokens: 1000 }, undefined)).toBe(0);
+    expect(embeddingCost(4_000_000, { inputPerMillion: 0.02, outputPerMillion: 0 })).toBeCloseTo(0.08, 12);
   });
 });

@@ -7,6 +7,7 @@ import { collectionName } from '../../activities/vector/point-id.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
+import { setBudgetUpdate, statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import { useGameFixture } from '../support/workers.js';
@@ -123,14 +124,49 @@ describe('nanofluxRun on a real dev server', () => {
     expect(judged?.toolCalls?.map((c) => c.tool)).toEqual(['calculate', 'python', 'glossary__lookup']);
   });
 
-  it('stops at the token budget without losing what was accepted', async () => {
+  it('pauses at its budget with nothing failed or lost, and goes on when the budget is raised', async () => {
     scriptGame(f.server);
-    const config = testConfig(f.server.baseURL, 'budget', { generation: { targetAccepted: 100, maxEpisodes: 100, concurrency: 1 }, budget: { maxTokens: 150 } });
-    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('budget'), args: [config] });
-    const d = result.status.domains.math!;
-    expect(d.stopReason).toBe('token_budget');
-    expect(d.episodesFinished).toBeLessThan(100);
-    expect(result.status.tokens.total).toBeGreaterThanOrEqual(150);
-    expect(result.status.dataset!.examples).toBe(d.accepted);
+    const priced = (name: string) => ({ provider: 'openai' as const, model: name, baseURL: f.server.baseURL, apiKeyEnv: 'NANOFLUX_TEST_KEY', price: { inputPerMillion: 1000, outputPerMillion: 4000 } });
+    const config = testConfig(f.server.baseURL, 'budget', {
+      models: { a: priced('model-a'), b: priced('model-b'), judge: priced('judge'), embedding: { ...priced('embed'), price: { inputPerMillion: 100, outputPerMillion: 0 } } },
+      generation: { targetAccepted: 3, maxEpisodes: 100, concurrency: 1 },
+      budget: { maxTokens: 150 },
+    });
+    const h = await f.tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('budget'), args: [config] });
+    let s = await h.query(statusQuery);
+    const deadline = Date.now() + 30_000;
+    // The loop has taken the pause (its own report says so) and its last episode has finished.
+    while (!(s.pausedBy?.budget && s.domains.math?.stage === 'paused' && s.domains.math.inFlight === 0)) {
+      if (Date.now() > deadline) throw new Error(`never paused on its budget: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      s = await h.query(statusQuery);
+    }
+    expect(s.stage).toBe('paused');
+    expect(s.pausedBy).toMatchObject({ user: false, budget: { kind: 'tokens', limit: 150 } });
+    // `used` is what the run had seen when it paused; the episode then in flight finished and was kept.
+    expect(s.pausedBy!.budget!.used).toBeGreaterThanOrEqual(150);
+    expect(s.pausedBy!.budget!.used).toBeLessThanOrEqual(s.tokens.total);
+    expect(s.domains.math!.accepted).toBeLessThan(3);
+    // Cost per role from the prices: each role's cost is positive and consistent with its tokens' rates.
+    expect(s.cost.attacker).toBeGreaterThan(0);
+    expect(s.cost.total).toBeCloseTo(s.cost.attacker + s.cost.defender + s.cost.judge + s.cost.embedding, 12);
+    expect(s.cost.attacker).toBeGreaterThanOrEqual(s.tokens.attacker * 1000 / 1e6);
+    expect(s.cost.attacker).toBeLessThanOrEqual(s.tokens.attacker * 4000 / 1e6);
+    // Paused means paused: no episode starts while the budget is spent.
+    const finished = s.episodes;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await h.query(statusQuery)).episodes).toBe(finished);
+
+    // A bad budget is refused by the validator, before it enters the history.
+    const refused = await h.executeUpdate(setBudgetUpdate, { args: [{ maxTokens: -5 }] }).catch((e: Error) => e);
+    expect((refused as Error & { cause?: Error }).cause?.message).toMatch(/positive number/);
+    expect((await h.query(statusQuery)).budget).toEqual({ maxTokens: 150 });
+    const budget = await h.executeUpdate(setBudgetUpdate, { args: [{ maxTokens: 1_000_000 }] });
+    expect(budget).toEqual({ maxTokens: 1_000_000 });
+    const result = await h.result();
+    expect(result.status.domains.math!.stopReason).toBe('target_reached');
+    expect(result.status.pausedBy).toEqual({ user: false });
+    expect(result.status.dataset!.examples).toBe(result.status.domains.math!.accepted);
+    expect(result.status.episodes).toBeGreaterThan(finished);
   });
 });

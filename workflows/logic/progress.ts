@@ -12,6 +12,8 @@ export interface EpisodeSummary {
   skill?: string;
   outcome: Outcome;
   tokens: TokensByRole;
+  /** USD by role, from the models' prices (absent in summaries written before prices existed). */
+  cost?: TokensByRole;
   scores?: Scores;
   /** For a duplicate: the nearest stored question and its similarity. */
   nearest?: { id: string; score: number; source: string; text: string };
@@ -31,13 +33,15 @@ export interface DomainProgress {
   episodesStarted: number;
   episodesFinished: number;
   tokens: TokensByRole;
+  /** USD by role. */
+  cost: TokensByRole;
 }
 
 export const zeroTokens = (): TokensByRole => ({ attacker: 0, defender: 0, judge: 0, embedding: 0 });
 
 export function newProgress(domain: string): DomainProgress {
   const rejected = Object.fromEntries(OUTCOMES.filter((o) => o !== 'accepted').map((o) => [o, 0])) as Record<RejectionReason, number>;
-  return { domain, accepted: 0, rejected, episodesStarted: 0, episodesFinished: 0, tokens: zeroTokens() };
+  return { domain, accepted: 0, rejected, episodesStarted: 0, episodesFinished: 0, tokens: zeroTokens(), cost: zeroTokens() };
 }
 
 export function addTokens(a: TokensByRole, b: TokensByRole): TokensByRole {
@@ -55,6 +59,7 @@ export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgre
     rejected,
     episodesFinished: p.episodesFinished + 1,
     tokens: addTokens(p.tokens, s.tokens),
+    cost: addTokens(p.cost ?? zeroTokens(), s.cost ?? zeroTokens()),
   };
 }
 
@@ -76,8 +81,22 @@ export function mayLaunch(p: DomainProgress, limits: Limits, opts: { inFlight: n
   return !opts.paused && opts.stop === undefined && stopReason(p, limits, undefined) === undefined && opts.inFlight < opts.concurrency;
 }
 
-/** Run-wide token budget over every domain's progress. */
-export function overTokenBudget(domains: DomainProgress[], maxTokens: number | undefined): boolean {
-  if (maxTokens === undefined) return false;
-  return domains.reduce((n, d) => n + totalTokens(d.tokens), 0) >= maxTokens;
+export interface Budget {
+  maxTokens?: number;
+  maxCost?: number;
+}
+
+export interface BudgetExceeded {
+  kind: 'tokens' | 'cost';
+  limit: number;
+  used: number;
+}
+
+/** The run-wide budget over every domain's progress: which limit is reached, if any (tokens first). */
+export function budgetExceeded(domains: DomainProgress[], budget: Budget): BudgetExceeded | undefined {
+  const tokens = domains.reduce((n, d) => n + totalTokens(d.tokens), 0);
+  if (budget.maxTokens !== undefined && tokens >= budget.maxTokens) return { kind: 'tokens', limit: budget.maxTokens, used: tokens };
+  const cost = domains.reduce((n, d) => n + totalTokens(d.cost ?? zeroTokens()), 0);
+  if (budget.maxCost !== undefined && cost >= budget.maxCost) return { kind: 'cost', limit: budget.maxCost, used: cost };
+  return undefined;
 }
