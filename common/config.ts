@@ -85,6 +85,13 @@ export const GenerationSchema = z.strictObject({
     .refine((b) => b.min <= b.max, { message: 'min must not exceed max', path: ['min'] })
     .optional()
     .describe('Solve-rate mode: accept a valid, verified question when the share of Defender samples that solve it falls in [min, max] (e.g. 0.3–0.7); off = accept when the one Defender answer is wrong'),
+  review: z
+    .strictObject({
+      timeoutMinutes: z.int().min(1).max(60 * 24 * 30).default(24 * 60).describe('How long an accepted example waits for a decision'),
+      onTimeout: z.enum(['approve', 'reject']).default('reject').describe('What an unanswered review becomes'),
+    })
+    .optional()
+    .describe('Human steering: each accepted example waits for approve/reject (`nanoflux review`, or the `review` signal on its episode workflow) before it is stored; off = stored at once'),
   adaptiveComplexity: z
     .strictObject({
       targetWinRate: z.number().gt(0).lt(1).describe("The Attacker's win rate the controller steers towards"),
@@ -237,6 +244,11 @@ export const RunConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
     runId: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters'),
+    resumeFrom: z
+      .string()
+      .regex(SLUG, 'must be the run id of an earlier run')
+      .optional()
+      .describe("An earlier run whose stored examples this run starts with (per domain of the same name), and whose finished fine-tunes and evaluations it reuses where their inputs are the same"),
     domains: z.array(DomainSchema).min(1),
     models: z.strictObject({ a: ModelRefSchema, b: ModelRefSchema, judge: ModelRefSchema, embedding: ModelRefSchema }),
     generation: GenerationSchema.default(GenerationSchema.parse({})),
@@ -247,6 +259,7 @@ export const RunConfigSchema = z
     ablation: AblationSchema.optional().describe('Ablation stage: present = on (needs finetune and evaluate). Re-cuts each domain\'s set and tunes/evaluates every cut'),
   })
   .superRefine((c, ctx) => {
+    if (c.resumeFrom === c.runId) ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'a run cannot resume from itself; give the new run its own runId' });
     if (c.budget.maxCost !== undefined) {
       for (const role of ['a', 'b', 'judge', 'embedding'] as const) {
         const m = c.models[role];

@@ -83,3 +83,24 @@ export function validateTarget(t: { targetAccepted: number; domain?: string }): 
     throw ApplicationFailure.nonRetryable(`targetAccepted must be a positive integer, got ${t.targetAccepted}`, 'InvalidArgument');
   }
 }
+
+/** An accepted example waiting for a human decision (review mode). */
+export interface ReviewItem {
+  runId: string;
+  domain: string;
+  episode: number;
+  workflowId: string;
+  question: string;
+  answer: string;
+  solutionSteps: string[];
+  scores: { complexity: number; hops: number; quality: number; qualityLevel: string; novelty: number };
+  /** Epoch ms when the wait began, and when the timeout policy decides. */
+  waitingSince: number;
+  decidesAt: number;
+  onTimeout: 'approve' | 'reject';
+}
+
+/** Sent to an episode workflow that awaits review: approve stores the example, reject records the episode as rejected. */
+export const reviewSignal = defineSignal<[{ approve: boolean; reviewer?: string; note?: string }]>('review');
+/** What an episode awaiting review shows; null when it awaits nothing. */
+export const reviewQuery = defineQuery<ReviewItem | null>('reviewItem');

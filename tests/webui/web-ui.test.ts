@@ -33,6 +33,7 @@ const SCREENSHOTS = {
 };
 /** The UI is a single-page app that fetches after it loads: wait on what it shows, never on a clock. */
 const UI_TIMEOUT = 45_000;
+const SETUP_TIMEOUT = 150_000;
 
 describe('Temporal web UI (headless Chromium)', () => {
   let server: DevServer | undefined;
@@ -52,12 +53,18 @@ describe('Temporal web UI (headless Chromium)', () => {
   };
 
   beforeAll(async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`setup (dev server, workers, two scripted runs, Chromium) did not finish in ${SETUP_TIMEOUT / 1000} s`)), SETUP_TIMEOUT);
+    });
     try {
-      await setup();
+      await Promise.race([setup(), late]);
     } catch (e) {
       setupError = e;
+    } finally {
+      clearTimeout(timer);
     }
-  });
+  }, SETUP_TIMEOUT + 30_000);
 
   async function setup(): Promise<void> {
     if (!existsSync(CHROMIUM)) {
