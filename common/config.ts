@@ -87,7 +87,7 @@ export const GenerationSchema = z.strictObject({
     .describe('Solve-rate mode: accept a valid, verified question when the share of Defender samples that solve it falls in [min, max] (e.g. 0.3–0.7); off = accept when the one Defender answer is wrong'),
   review: z
     .strictObject({
-      timeoutMinutes: z.int().min(1).max(60 * 24 * 30).default(24 * 60).describe('How long an accepted example waits for a decision'),
+      timeoutSeconds: z.int().min(1).max(60 * 60 * 24 * 30).default(24 * 60 * 60).describe('How long an accepted example waits for a decision (default a day)'),
       onTimeout: z.enum(['approve', 'reject']).default('reject').describe('What an unanswered review becomes'),
     })
     .optional()

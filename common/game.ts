@@ -39,7 +39,7 @@ export type Role = (typeof ROLES)[number];
 export type TokensByRole = Record<Role | 'embedding', number>;
 
 /** `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum. */
-export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed'] as const;
+export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed', 'rejected_in_review'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export type RejectionReason = Exclude<Outcome, 'accepted'>;
 

@@ -214,6 +214,7 @@ async function runEpisode(
           maxSchemaRetries: config.generation.maxSchemaRetries,
           solveRate: config.generation.solveRate,
           judge: config.judge,
+          ...(config.generation.review ? { review: config.generation.review } : {}),
         },
       ],
       // A completed episode is never redone: after a reset the loop reads its stored summary instead.

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DomainBrief, JudgeVerdict } from '../activities/model-activities.js';
 import type { McpServerConfig, ModelRef } from '../common/config.js';
 import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
@@ -9,6 +9,7 @@ import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
 import type { Slot } from './logic/roles.js';
 import { modelActivities, storeActivities } from './options.js';
 import { callCost, embeddingCost } from './logic/cost.js';
+import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
 export interface EpisodeInput {
   runId: string;
@@ -27,6 +28,8 @@ export interface EpisodeInput {
   solveRate?: { samples: number; min: number; max: number };
   /** The Judge's tool budget and MCP servers (absent in histories from before they existed). */
   judge?: { maxToolRounds: number; mcpServers: McpServerConfig[] };
+  /** Review mode: an accepted example waits for a human decision before it is stored. */
+  review?: { timeoutSeconds: number; onTimeout: 'approve' | 'reject' };
 }
 
 /**
@@ -53,6 +56,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   const transcript: { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[] } = {};
   const roleLine = `attacker ${input.attackerSlot.toUpperCase()} (${input.models.attacker.model}) vs defender (${input.models.defender.model})`;
   setCurrentDetails(`**${roleLine}** — topic: ${input.topic}`);
+  const review = reviewGate();
 
   try {
     const attacked = await modelActivities.attack({
@@ -152,6 +156,13 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
           judgeModel: judged.model,
         },
       };
+      if (input.review) {
+        summary.review = await review.wait(example, input.review, workflowId, roleLine);
+        if (!summary.review.approve) {
+          summary.outcome = 'rejected_in_review';
+          return await finish(summary, transcript, input, roleLine);
+        }
+      }
       const stored = await storeActivities.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
       if (stored.duplicateOf) {
         // Another episode stored a near-identical question after our novelty check.
@@ -166,6 +177,44 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     summary.error = describeFailure(err);
   }
   return await finish(summary, transcript, input, roleLine);
+}
+
+/**
+ * Review mode's wait: the episode shows up under NanofluxStage="review", answers `reviewItem` with
+ * the example, and takes the first `review` signal sent while it waits (earlier ones are ignored:
+ * nobody can approve what they have not seen). Unanswered, the timeout policy decides.
+ */
+function reviewGate() {
+  let item: ReviewItem | null = null;
+  let decision: { approve: boolean; reviewer?: string; note?: string } | undefined;
+  setHandler(reviewQuery, () => item);
+  setHandler(reviewSignal, (d) => {
+    if (item && decision === undefined) decision = { approve: d.approve === true, ...(d.reviewer ? { reviewer: d.reviewer } : {}), ...(d.note ? { note: d.note } : {}) };
+  });
+  return {
+    async wait(example: TrainingExample, policy: NonNullable<EpisodeInput['review']>, workflowId: string, roleLine: string) {
+      const now = Date.now();
+      item = {
+        runId: example.provenance.runId,
+        domain: example.domain,
+        episode: example.provenance.episode,
+        workflowId,
+        question: example.question,
+        answer: example.answer,
+        solutionSteps: example.solutionSteps,
+        scores: { complexity: example.complexity, hops: example.hops, quality: example.quality, qualityLevel: example.qualityLevel, novelty: example.novelty },
+        waitingSince: now,
+        decidesAt: now + policy.timeoutSeconds * 1000,
+        onTimeout: policy.onTimeout,
+      };
+      upsertSearchAttributes([{ key: SA.stage, value: 'review' }]);
+      setCurrentDetails(`awaiting review (${policy.onTimeout} after ${policy.timeoutSeconds} s) — ${roleLine}`);
+      const decided = await condition(() => decision !== undefined, policy.timeoutSeconds * 1000);
+      item = null;
+      upsertSearchAttributes([{ key: SA.stage, value: 'episode' }]);
+      return decided ? decision! : { approve: policy.onTimeout === 'approve', reviewer: 'timeout' };
+    },
+  };
 }
 
 async function finish(summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {

@@ -15,6 +15,8 @@ export interface EpisodeSummary {
   /** USD by role, from the models' prices (absent in summaries written before prices existed). */
   cost?: TokensByRole;
   scores?: Scores;
+  /** Review mode: the human (or timeout) decision on an accepted example. */
+  review?: { approve: boolean; reviewer?: string; note?: string };
   /** For a duplicate: the nearest stored question and its similarity. */
   nearest?: { id: string; score: number; source: string; text: string };
   exampleId?: string;
@@ -52,7 +54,8 @@ export const totalTokens = (t: TokensByRole): number => t.attacker + t.defender 
 
 export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgress {
   const rejected = { ...p.rejected };
-  if (s.outcome !== 'accepted') rejected[s.outcome] += 1;
+  // `?? 0`: progress carried by older code lacks outcomes added since.
+  if (s.outcome !== 'accepted') rejected[s.outcome] = (rejected[s.outcome] ?? 0) + 1;
   return {
     ...p,
     accepted: p.accepted + (s.outcome === 'accepted' ? 1 : 0),
