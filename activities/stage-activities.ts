@@ -14,6 +14,7 @@ import type { FineTuneBackend, FineTuneResult } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
 import type { ReportInput, VariantScore } from './report/types.js';
 import { ablationCuts } from './stages/cuts.js';
+import { reuseEarlierStages, stageSettings, writeStageSettings } from './stages/reuse.js';
 import * as L from './stages/layout.js';
 import { baselineRows, evalPrompt, nanofluxTrainingRows } from './stages/training-data.js';
 
@@ -37,6 +38,8 @@ export interface PreparedDomain {
   batches: number;
   variants: VariantSpec[];
   skipped: { variant: string; reason: string }[];
+  /** resume-from: variants whose fine-tune or predictions were taken over from the earlier run. */
+  reused?: string[];
 }
 
 export interface VariantResult {
@@ -72,8 +75,9 @@ export function createStageActivities(deps: StageDeps) {
   const { home } = deps;
   return {
     /** Writes the evaluation items and their batches, and the training file of `tuned` and each baseline. Deterministic, so a retry rewrites the same bytes. */
-    prepareDomainStage: activity(async (a: { runId: string; domain: DomainConfig; evaluate?: EvaluateConfig; finetune: boolean }): Promise<PreparedDomain> => {
+    prepareDomainStage: activity(async (a: { runId: string; domain: DomainConfig; evaluate?: EvaluateConfig; finetune?: FineTuneConfig; resumeFrom?: string }): Promise<PreparedDomain> => {
       const out: PreparedDomain = { domain: a.domain.name, benchmark: null, evalItems: 0, batches: 0, variants: [], skipped: [] };
+      writeStageSettings(home, a.runId, a.domain.name, stageSettings(a.finetune, a.evaluate));
       const spec = domainBenchmark(a.domain);
       if (a.evaluate && spec) {
         const data = spec.data ? projectPath(spec.data) : shippedBenchmarkData(spec.benchmark, deps.datasetsDir)!;
@@ -100,14 +104,17 @@ export function createStageActivities(deps: StageDeps) {
           out.variants.push({ variant: b.name, trainExamples: base.length });
         }
       }
+      if (a.resumeFrom) out.reused = reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain.name, ['base', ...out.variants.map((v) => v.variant)]);
       return out;
     }),
 
     /** The ablation cuts of a domain's set, each written as a training file. */
-    cutAblation: activity(async (a: { runId: string; domain: string; ablation: AblationConfig }): Promise<{ cuts: VariantSpec[]; skipped: { variant: string; reason: string }[] }> => {
+    cutAblation: activity(async (a: { runId: string; domain: string; ablation: AblationConfig; resumeFrom?: string }): Promise<{ cuts: VariantSpec[]; skipped: { variant: string; reason: string }[]; reused?: string[] }> => {
       const { cuts, skipped } = ablationCuts(runExamples(home, a.runId, a.domain), a.ablation);
       for (const c of cuts) writeJsonl(L.trainDataPath(home, a.runId, a.domain, c.variant), nanofluxTrainingRows(c.examples));
-      return { cuts: cuts.map((c) => ({ variant: c.variant, cut: { axis: c.axis, value: c.value }, trainExamples: c.examples.length })), skipped };
+      const reused = a.resumeFrom ? reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain, cuts.map((c) => c.variant)) : undefined;
+      return {
+        ...(reused ? { reused } : {}), cuts: cuts.map((c) => ({ variant: c.variant, cut: { axis: c.axis, value: c.value }, trainExamples: c.examples.length })), skipped };
     }),
 
     /** One fine-tune, start to finish; called again after a crash, the backend resumes it. */

@@ -87,6 +87,32 @@ export function createStoreActivities(deps: StoreDeps) {
       },
     ),
 
+    /**
+     * resume-from: copies an earlier run's accepted examples of a domain into this run, under keys
+     * of this run (`<run>/<domain>/from-<earlier>-<episode>`), so export, status and targets count
+     * them. Idempotent (same keys on a retry). Their provenance still names the episode that made them.
+     */
+    importExamples: activity(async (a: { fromRunId: string; runId: string; domain: string; embedding: ModelRef }): Promise<{ imported: number }> => {
+      const e = deps.embedder(a.embedding);
+      const collection = examples(a.domain, e);
+      const earlier = await deps.store.list(collection, { runId: a.fromRunId });
+      const BATCH = 64;
+      for (let i = 0; i < earlier.length; i += BATCH) {
+        const rows = earlier.slice(i, i + BATCH).map((p) => stripRunId(p.payload));
+        // The store hands back payloads, not vectors: the questions are embedded again.
+        const { vectors } = await e.embed(rows.map((r) => r.question));
+        await deps.store.upsert(
+          collection,
+          rows.map((r, k) => {
+            const key = `${a.runId}/${a.domain}/from-${a.fromRunId}-${r.provenance.episode}`;
+            return { id: pointId(key), vector: vectors[k]!, payload: { ...r, id: key, importedFrom: { runId: a.fromRunId, id: r.id }, runId: a.runId } };
+          }),
+        );
+        heartbeat({ done: Math.min(i + BATCH, earlier.length), total: earlier.length });
+      }
+      return { imported: earlier.length };
+    }),
+
     recordEpisode: activity(async (r: EpisodeRecord): Promise<void> => deps.ledger.record(r)),
 
     loadEpisodeSummary: activity(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),

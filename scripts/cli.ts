@@ -1,165 +1,80 @@
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommands } from './commands/config.js';
+import { registerControlCommands } from './commands/control.js';
+import { registerResultCommands } from './commands/results.js';
+import { registerReviewCommands } from './commands/review.js';
+import { registerRunCommands } from './commands/runs.js';
+import { registerToolCommands } from './commands/tool.js';
 import { readEnv } from '../common/env.js';
-import { runWorkflowId } from '../workflows/logic/ids.js';
-import { pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../workflows/messages.js';
-import { builtInTools } from '../activities/judge/registry.js';
-import { ablateCommand } from './commands/ablate.js';
-import { exportCommand } from './commands/export.js';
-import { scoreCommand } from './commands/score.js';
-import { connectClient, loadRunConfig, startRun, uiLinks, UserError } from './lib/client.js';
+import { EXIT, OperationalError, UserError } from './lib/errors.js';
 
-const HELP = `nanoflux — adversarial dataset generation on Temporal
+/**
+ * The `nanoflux` command line. Each command group lives in scripts/commands/; this file wires them
+ * up and turns every failure into one line on stderr and an exit code scripts can trust:
+ * 0 ok, 1 operational failure, 2 usage error or invalid config.
+ */
+const FOOTER = `
+Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NANOFLUX_HOME (.nanoflux),
+  NANOFLUX_UI_URL (http://localhost:8233), NANOFLUX_CLI_TIMEOUT (seconds to wait for a worker, 30),
+  NANOFLUX_DEBUG=1 (stack traces of internal errors).
+Exit codes: 0 ok, 1 failure (server unreachable, run not found, workflow failed), 2 bad usage or invalid config.
+`;
 
-Usage:
-  nanoflux validate --config <file.json>         check a run config; lists every problem by field path
-  nanoflux run --config <file.json> [--json]     start a run (needs a server and a worker)
-  nanoflux status <runId> [--json]               accepted, rejections by reason, episodes, tokens by role
-  nanoflux pause|resume|stop <runId>             control a running run
-  nanoflux set-concurrency <runId> <n>           change episodes in flight per domain
-  nanoflux tool <name> --input '<json>'          run one of the judge's tools; prints its JSON result
-  nanoflux tool --list                           the tools, with their input schemas
-  nanoflux export <runId> [--format openai,sharegpt,alpaca,hf] [--config <file>]
-                                                 write the run's dataset in trainer formats, with a dataset card
-  nanoflux ablate <runId> [--config <file>] [--wait]
-                                                 fine-tune and evaluate cuts of a finished run's dataset by
-                                                 complexity, quality and size; rewrites the run's report
-  nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]
-                                                 score predictions ({"id","prediction"} per line): accuracy,
-                                                 95% Wilson interval, per-item correctness, as JSON
+function buildProgram(): { program: Command; lastError: () => { command: string; text: string } | undefined } {
+  let last: { command: string; text: string } | undefined;
+  const program = new Command('nanoflux')
+    .description('adversarial dataset generation on Temporal')
+    .option('--json', 'print one JSON document on stdout instead of text')
+    .helpCommand(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addHelpText('after', FOOTER);
+  for (const register of [registerConfigCommands, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands]) {
+    register(program);
+  }
+  // Commander's own parse errors are kept here and printed in our one-line form, naming the command.
+  for (const c of [program, ...program.commands]) {
+    c.configureOutput({ outputError: (text) => (last = { command: c === program ? '' : c.name(), text }) });
+  }
+  return { program, lastError: () => last };
+}
 
-Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NANOFLUX_HOME (.nanoflux).
-Exit codes: 0 ok, 1 failure, 2 bad usage or invalid config.`;
+function report(message: string): void {
+  console.error(`nanoflux: ${message}`);
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { config: { type: 'string' }, input: { type: 'string' }, list: { type: 'boolean', default: false }, benchmark: { type: 'string' }, format: { type: 'string', default: 'openai' }, predictions: { type: 'string' }, data: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    console.log(HELP);
-    return command || values.help ? 0 : 2;
-  }
-  const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
-  const needRun = () => {
-    if (!rest[0]) throw new UserError(`\`nanoflux ${command}\` needs a run id`);
-    return rest[0];
-  };
-
-  switch (command) {
-    case 'validate': {
-      if (!values.config) throw new UserError('--config <file> is required');
-      const c = loadRunConfig(values.config);
-      out(`${values.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
-      return 0;
+  const { program, lastError } = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') return EXIT.usage; // no command given: help went to stderr
+      const last = lastError();
+      const lines = (last?.text ?? err.message).trim().replace(/^error: /, '').split('\n');
+      const suggestion = lines.slice(1).join(' ').trim();
+      const help = last?.command ? `nanoflux ${last.command} --help` : 'nanoflux --help';
+      report(`${lines[0]!.replace(/\.$/, '')}; ${suggestion ? `${suggestion.replace(/[()]/g, '')} See` : 'see'} \`${help}\``);
+      return EXIT.usage;
     }
-    case 'tool': {
-      const tools = builtInTools();
-      if (values.list) {
-        const list = [...tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
-        console.log(values.json ? JSON.stringify(list) : list.map((t) => `${t.name}: ${t.description}`).join('\n'));
-        return 0;
-      }
-      const name = rest[0];
-      const tool = name ? tools.get(name) : undefined;
-      if (!tool) throw new UserError(`unknown tool "${name ?? ''}"; one of: ${[...tools.keys()].join(', ')}`);
-      if (values.input === undefined) throw new UserError(`--input '<json>' is required, e.g. nanoflux tool ${tool.name} --input '{"…": …}'`);
-      let args: unknown;
-      try {
-        args = JSON.parse(values.input);
-      } catch (e) {
-        console.log(JSON.stringify({ error: `--input is not valid JSON: ${(e as Error).message}` }));
-        return 1;
-      }
-      // The judge's own code path: the tool's JSON text, verbatim; an error result exits non-zero.
-      const out = await tool.run(args);
-      console.log(out);
-      return 'error' in (JSON.parse(out) as object) ? 1 : 0;
+    if (err instanceof UserError || err instanceof OperationalError) {
+      report(err.message);
+      return err.exitCode;
     }
-    case 'export': {
-      const runId = needRun();
-      const r = await exportCommand({ runId, formats: values.format.split(',').map((f) => f.trim()).filter(Boolean), config: values.config });
-      out(`exported ${r.examples} examples of ${runId}:\n${r.files.map((f) => `  ${f}`).join('\n')}`, r);
-      return 0;
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (process.env.NANOFLUX_DEBUG === '1') console.error(e.stack);
+    // Temporal's own errors (a server that went away mid-command, a refused request) are operational.
+    if (/^(ServiceError|WorkflowNotFoundError|NamespaceNotFoundError)$/.test(e.name) || typeof (e as { code?: unknown }).code === 'number') {
+      report(`${e.message.split('\n')[0]}; check that Temporal runs at ${readEnv().temporalAddress} with namespace ${readEnv().temporalNamespace}`);
+      return EXIT.failure;
     }
-    case 'ablate': {
-      const runId = needRun();
-      const r = await ablateCommand({ runId, config: values.config, wait: values.wait });
-      out(r.report ? `ablation of ${runId} done; report: ${r.report}` : `started ablation of ${runId} (workflow ${r.workflowId})`, r);
-      return r.failed && r.failed.length > 0 ? 1 : 0;
-    }
-    case 'score': {
-      if (!values.benchmark || !values.predictions) throw new UserError('score needs --benchmark <gsm8k|gsmhard|pubmedqa|mcq> and --predictions <file.jsonl>');
-      const r = await scoreCommand({ benchmark: values.benchmark, predictions: values.predictions, data: values.data });
-      console.log(JSON.stringify(r.output));
-      return r.exitCode;
-    }
-    case 'run': {
-      if (!values.config) throw new UserError('--config <file> is required');
-      const c = loadRunConfig(values.config);
-      const { client, close } = await connectClient();
-      try {
-        const h = await startRun(client, c.raw, c);
-        const links = uiLinks(readEnv(), c.runId);
-        out(`started run ${c.runId} (workflow ${h.workflowId})\nweb UI: ${links.run}`, { runId: c.runId, workflowId: h.workflowId, ui: links.run });
-      } finally {
-        await close();
-      }
-      return 0;
-    }
-    case 'status':
-    case 'pause':
-    case 'resume':
-    case 'stop':
-    case 'set-concurrency': {
-      const runId = needRun();
-      const { client, close } = await connectClient();
-      try {
-        const h = client.workflow.getHandle(runWorkflowId(runId));
-        if (command === 'status') {
-          const s = await h.query(statusQuery);
-          out(formatStatus(s), s);
-        } else if (command === 'set-concurrency') {
-          const n = Number(rest[1]);
-          if (!Number.isInteger(n) || n < 1) throw new UserError('set-concurrency needs a positive integer');
-          const r = await h.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: n }] });
-          out(`concurrency of ${runId} is now ${r.concurrency}`, r);
-        } else {
-          await h.signal(command === 'pause' ? pauseSignal : command === 'resume' ? resumeSignal : stopSignal);
-          out(`${command} sent to ${runId}`, { runId, signal: command });
-        }
-      } finally {
-        await close();
-      }
-      return 0;
-    }
-    default:
-      throw new UserError(`unknown command "${command}" (see nanoflux --help)`);
+    // Not one of ours: an internal error. Its message, and the stack only when asked for.
+    report(`${e.message.split('\n')[0]}; this looks like a bug: run again with NANOFLUX_DEBUG=1 for details`);
+    return EXIT.failure;
   }
 }
 
-function formatStatus(s: RunStatus): string {
-  const lines = [`run ${s.runId}: ${s.stage}${s.paused ? ' (paused)' : ''} — ${s.accepted} accepted, ${s.episodes} episodes, ${s.tokens.total} tokens`];
-  for (const d of Object.values(s.domains)) {
-    const rej = Object.entries(d.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-    lines.push(`  ${d.domain}: ${d.stage}, ${d.accepted} accepted, ${d.episodesFinished} episodes, rejected: ${rej}; tokens A/D/J ${d.tokens.attacker}/${d.tokens.defender}/${d.tokens.judge}`);
-  }
-  if (s.dataset) lines.push(`  dataset: ${s.dataset.path} (${s.dataset.examples} examples)`);
-  for (const v of s.variants ?? []) {
-    lines.push(`  ${v.domain}/${v.variant}: ${v.error ? `failed: ${v.error}` : v.accuracy === null ? 'not evaluated' : `${(v.accuracy * 100).toFixed(1)}% of ${v.n} items`}`);
-  }
-  if (s.report) lines.push(`  report: ${s.report}`);
-  return lines.join('\n');
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const isUsage = err instanceof UserError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const msg = err instanceof Error ? err.message : String(err);
-    console.error(`nanoflux: ${msg}`);
-    process.exit(isUsage ? 2 : 1);
-  },
-);
+main(process.argv.slice(2)).then((code) => process.exit(code));

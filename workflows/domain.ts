@@ -40,6 +40,8 @@ export interface DomainCarry {
   controller: ComplexityController;
   /** The target of accepted examples in force (the config's, or one set since by `setTarget`). */
   targetAccepted: number;
+  /** resume-from: examples taken over from the earlier run (counted in `progress.accepted`); undefined until imported. */
+  imported?: number;
 }
 
 export interface DomainInput {
@@ -91,6 +93,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     seq: s.reports,
     targetComplexity: s.controller.level,
     targetAccepted: s.targetAccepted,
+    ...(s.imported !== undefined ? { imported: s.imported } : {}),
   });
 
   const report = async (final = false) => {
@@ -138,6 +141,13 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     { key: SA.accepted, value: s.progress.accepted },
   ]);
   upsertMemo({ target: gen.targetAccepted, maxEpisodes: gen.maxEpisodes, topics: domain.topics.join(', ') });
+
+  if (config.resumeFrom && s.imported === undefined) {
+    const { imported } = await bulkActivities.importExamples({ fromRunId: config.resumeFrom, runId: config.runId, domain: domain.name, embedding: config.models.embedding });
+    s.imported = imported;
+    s.progress = { ...s.progress, accepted: s.progress.accepted + imported };
+    upsertMemo({ resumedFrom: `${config.resumeFrom} (${imported} examples)` });
+  }
 
   if (!s.decontaminated && domain.benchmark !== 'none') {
     await bulkActivities.ensureDecontamination({ benchmark: domain.benchmark, embedding: config.models.embedding });

@@ -20,6 +20,8 @@ export interface DomainStatus extends DomainProgress {
   targetComplexity: number;
   /** The target of accepted examples in force (absent in reports from older code). */
   targetAccepted?: number;
+  /** resume-from: accepted examples taken over from the earlier run (included in `accepted`). */
+  imported?: number;
 }
 
 export interface RunStatus {

@@ -75,7 +75,8 @@ export interface DomainStagesResult {
 export async function domainStages(input: DomainStagesInput): Promise<DomainStagesResult> {
   const { config, domain } = input;
   const runId = config.runId;
-  const prep = await stageFileActivities.prepareDomainStage({ runId, domain, evaluate: config.evaluate, finetune: Boolean(config.finetune) });
+  const prep = await stageFileActivities.prepareDomainStage({ runId, domain, evaluate: config.evaluate, finetune: config.finetune, resumeFrom: config.resumeFrom });
+  if (prep.reused?.length) upsertMemo({ reused: `from ${config.resumeFrom}: ${prep.reused.join(', ')}` });
   const parallelism = config.finetune?.parallelism ?? 1;
   const run = (specs: VariantSpec[]) =>
     mapBounded(specs, parallelism, (spec) => runVariant({ config, domain: domain.name, spec, benchmark: prep.benchmark, batches: prep.batches }));
@@ -83,7 +84,7 @@ export async function domainStages(input: DomainStagesInput): Promise<DomainStag
   const outcomes = input.variants ? await run([...base, ...prep.variants]) : [];
   const skipped = [...prep.skipped];
   if (input.ablation && config.ablation) {
-    const cuts = await stageFileActivities.cutAblation({ runId, domain: domain.name, ablation: config.ablation });
+    const cuts = await stageFileActivities.cutAblation({ runId, domain: domain.name, ablation: config.ablation, resumeFrom: config.resumeFrom });
     skipped.push(...cuts.skipped);
     // The ablation's reference line: the base model on the same items (cached when the run already scored it).
     outcomes.push(...(await run([...(input.variants ? [] : base), ...cuts.cuts])));

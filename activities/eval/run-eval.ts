@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import OpenAI from 'openai';
 import type { EvaluateConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
@@ -86,6 +87,7 @@ async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: Node
   // maxRetries 0: Temporal retries the batch; the .partial file keeps what already came back.
   const client = new OpenAI({ apiKey, baseURL: ep.baseURL, maxRetries: 0, timeout: 300_000 });
   const partial = `${run.outPath}.partial`;
+  mkdirSync(dirname(partial), { recursive: true });
   const done = new Map<string, string>();
   if (existsSync(partial)) {
     for (const line of readFileSync(partial, 'utf8').split('\n')) {

@@ -1,58 +1,106 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { readFileSync } from 'node:fs';
-import { readEnv } from '../../common/env.js';
-import { describeProblems, parseRunConfig, type RunConfig } from '../../common/config.js';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { readEnv, type NanofluxEnv } from '../../common/env.js';
+import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { TaskQueue } from '../../common/queues.js';
 import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
+import { hinted, OperationalError, UserError, withTimeout } from './errors.js';
 
-export class UserError extends Error {}
+export { UserError, OperationalError } from './errors.js';
+export { loadRunConfig } from './config-file.js';
+
+/** How long the CLI waits for a worker to answer a query or an update (NANOFLUX_CLI_TIMEOUT, seconds). */
+export const workerTimeoutMs = (): number => Math.max(1, Number(process.env.NANOFLUX_CLI_TIMEOUT) || 30) * 1000;
+
+export const where = (env: NanofluxEnv = readEnv()): string => `${env.temporalAddress} (namespace ${env.temporalNamespace})`;
 
 export async function connectClient(env = readEnv()): Promise<{ client: Client; close(): Promise<void> }> {
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: env.temporalAddress, connectTimeout: 5000 });
   } catch {
-    throw new UserError(`cannot reach Temporal at ${env.temporalAddress}: start it with \`npm run dev-server\` or set TEMPORAL_ADDRESS`);
+    throw new OperationalError(hinted(`cannot reach Temporal at ${env.temporalAddress}`, 'start it with `npm run dev-server`, or set TEMPORAL_ADDRESS'));
   }
   return { client: new Client({ connection, namespace: env.temporalNamespace }), close: () => connection.close() };
 }
 
-/** Reads and validates a run config file; every problem is listed with its field path. */
-export function loadRunConfig(path: string): RunConfig & { raw: unknown } {
-  let text: string;
+/** Connects, runs `fn`, and always closes the connection. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const { client, close } = await connectClient();
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    return await fn(client);
+  } finally {
+    await close().catch(() => undefined);
   }
-  let raw: unknown;
+}
+
+export const runNotFound = (runId: string): OperationalError =>
+  new OperationalError(hinted(`no run ${runId} on ${where()}`, '`nanoflux list` shows the runs'));
+
+/** The run's workflow, described: a missing run is the one-line "no run … on …" error. */
+export async function describeRun(client: Client, runId: string): Promise<{ handle: WorkflowHandle<typeof nanofluxRun>; description: WorkflowExecutionDescription }> {
+  const handle = client.workflow.getHandle<typeof nanofluxRun>(runWorkflowId(runId));
   try {
-    raw = JSON.parse(text);
+    return { handle, description: await handle.describe() };
   } catch (e) {
-    throw new UserError(`config ${path} is not valid JSON: ${(e as Error).message}`);
+    if (e instanceof WorkflowNotFoundError) throw runNotFound(runId);
+    throw e;
   }
-  const r = parseRunConfig(raw);
-  if (!r.ok) throw new UserError(`${path}: ${describeProblems(r.problems)}`);
-  return { ...r.config, raw };
+}
+
+/** A run that must still be running for a command (pause, set-budget, review, …). */
+export async function runningRun(client: Client, runId: string, command: string): Promise<WorkflowHandle<typeof nanofluxRun>> {
+  const { handle, description } = await describeRun(client, runId);
+  const status = description.status.name;
+  if (status !== 'RUNNING') {
+    throw new OperationalError(hinted(`run ${runId} is not running (${status.toLowerCase()}), so \`${command}\` has nothing to act on`, `\`nanoflux status ${runId}\` shows how it ended`));
+  }
+  return handle;
+}
+
+/** Waits for a worker's answer to a query or update, with a clear line when no worker answers. */
+export async function fromWorker<T>(p: Promise<T>, what: string): Promise<T> {
+  return await withTimeout(p, workerTimeoutMs(), () =>
+    new OperationalError(hinted(`no worker answered ${what} within ${workerTimeoutMs() / 1000} s`, 'is a worker running on this namespace? start one with `npm run worker`')),
+  );
+}
+
+/** An update the workflow's validator refused is a usage error (exit 2), with the validator's own words. */
+export async function executeUpdate<T>(p: Promise<T>, what: string): Promise<T> {
+  try {
+    return await fromWorker(p, what);
+  } catch (e) {
+    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure && e.cause.type === 'InvalidArgument') {
+      throw new UserError(hinted(`${what} refused: ${e.cause.message}`, 'see `nanoflux <command> --help`'));
+    }
+    if (e instanceof WorkflowUpdateFailedError) throw new OperationalError(hinted(`${what} failed: ${e.cause?.message ?? e.message}`, 'see the worker log'));
+    throw e;
+  }
 }
 
 /** Starts `nanofluxRun`; a second launch of a running run id is refused (conflict policy FAIL). */
 export async function startRun(client: Client, raw: unknown, config: RunConfig) {
-  return await client.workflow.start<typeof nanofluxRun>('nanofluxRun', {
-    taskQueue: TaskQueue.main,
-    workflowId: runWorkflowId(config.runId),
-    args: [raw],
-    workflowIdConflictPolicy: 'FAIL',
-    typedSearchAttributes: [
-      { key: SA.runId, value: config.runId },
-      { key: SA.kind, value: 'run' },
-      { key: SA.stage, value: 'generating' },
-    ],
-    staticSummary: `NanoFlux run ${config.runId}: ${config.domains.map((d) => d.name).join(', ')}`,
-  });
+  try {
+    return await client.workflow.start<typeof nanofluxRun>('nanofluxRun', {
+      taskQueue: TaskQueue.main,
+      workflowId: runWorkflowId(config.runId),
+      args: [raw],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: SA.runId, value: config.runId },
+        { key: SA.kind, value: 'run' },
+        { key: SA.stage, value: 'generating' },
+      ],
+      staticSummary: `NanoFlux run ${config.runId}: ${config.domains.map((d) => d.name).join(', ')}`,
+    });
+  } catch (e) {
+    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+      throw new OperationalError(hinted(`run ${config.runId} is already running on ${where()}`, `watch it with \`nanoflux status ${config.runId}\`, or give the config another runId`));
+    }
+    throw e;
+  }
 }
 
 export function uiLinks(env = readEnv(), runId: string): { run: string; list: string } {
@@ -64,20 +112,31 @@ export function uiLinks(env = readEnv(), runId: string): { run: string; list: st
   };
 }
 
-/** The config a run was started with: its first history event holds the workflow's input. */
-export async function runConfigFromTemporal(runId: string): Promise<RunConfig> {
-  const { client, close } = await connectClient();
+/** The input a run was started with: its first history event holds the workflow's argument. */
+export async function runInput(client: Client, runId: string): Promise<unknown> {
+  let history;
   try {
-    const history = await client.workflow.getHandle(runWorkflowId(runId)).fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    const parsed = parseRunConfig(payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
-    if (!parsed.ok) throw new UserError(`run ${runId} has no valid config in its history; pass --config <file>`);
-    return parsed.config;
+    history = await client.workflow.getHandle(runWorkflowId(runId)).fetchHistory();
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read run ${runId} from Temporal (${(e as Error).message}); pass --config <file>`);
-  } finally {
-    await close();
+    if (e instanceof WorkflowNotFoundError) throw runNotFound(runId);
+    throw e;
+  }
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+}
+
+/** The config a run was started with, from its history; every failure suggests `--config <file>` instead. */
+export async function runConfigFromTemporal(runId: string): Promise<RunConfig> {
+  try {
+    return await withClient(async (client) => {
+      const parsed = parseRunConfig(await runInput(client, runId));
+      if (!parsed.ok) throw new OperationalError(hinted(`run ${runId} has no valid config in its history`, "pass the run's config with --config <file>"));
+      return parsed.config;
+    });
+  } catch (e) {
+    if (e instanceof OperationalError && !e.message.includes('--config')) throw new OperationalError(`${e.message}, or pass the run's config with --config <file>`);
+    if (e instanceof OperationalError || e instanceof UserError) throw e;
+    throw new OperationalError(hinted(`cannot read run ${runId} from Temporal (${(e as Error).message})`, "pass the run's config with --config <file>"));
   }
 }
 

@@ -23,6 +23,8 @@ export interface GameRules {
    */
   defenderRight?: (question: string, call: number) => boolean;
   delayMs?: number;
+  /** Answers requests that are not a game role (e.g. evaluation prompts sent to an endpoint). */
+  other?: (req: ScriptedRequest) => ScriptedResponse;
 }
 
 export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { calls: Record<string, number> } {
@@ -48,6 +50,7 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
       if (answers.length > 1) return { ...delay, json: { ...scores, defendersCorrect: answers } };
       return { ...delay, json: { ...scores, defenderCorrect: answers[0] ?? false } };
     }
+    if (rules.other) return rules.other(req);
     return { status: 400, message: `unexpected role ${req.role}` };
   });
   return { calls };

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,7 +174,6 @@ describe('evaluation through an OpenAI-compatible endpoint', () => {
     });
     const evaluate = EvaluateSchema.parse({ via: 'endpoint', endpoint: { baseURL: server.baseURL, models: { tuned: 'served-tuned' } }, concurrency: 1 });
     const outPath = join(dir, 'preds', 'batch-000.jsonl');
-    mkdirSync(join(dir, 'preds'), { recursive: true });
     const run = { itemsPath: items, outPath, target: { variant: 'tuned', baseModel: 'base-m', trained: { kind: 'adapter' as const, model: '/x' } }, evaluate, signal: new AbortController().signal, progress: () => undefined };
     const err = await evaluateBatchFile(run).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'RateLimited', retryAfterMs: 7000 });

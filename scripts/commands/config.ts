@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { parseRunConfig } from '../../common/config.js';
+import { readEnv } from '../../common/env.js';
+import { connectClient, describeRun, startRun, uiLinks, UserError, withClient } from '../lib/client.js';
+import { readConfigFile, validateRunConfig } from '../lib/config-file.js';
+import { hinted, OperationalError } from '../lib/errors.js';
+import { exitWith, out } from '../lib/output.js';
+
+/** `validate`, `run` and `resume-from`: the commands that take a run config file. */
+export function registerConfigCommands(program: Command): void {
+  program
+    .command('validate')
+    .summary('check a run config')
+    .description('check a run config (.json, .yaml, .yml); lists every problem by field path')
+    .requiredOption('--config <file>', 'the run config')
+    .action((opts: { config: string }, cmd: Command) => {
+      const o = out(cmd);
+      const raw = readConfigFile(opts.config);
+      const parsed = parseRunConfig(raw);
+      if (!parsed.ok && o.json) {
+        o.print('', { valid: false, problems: parsed.problems });
+        exitWith(2);
+      }
+      const c = validateRunConfig(raw, opts.config);
+      o.print(`${opts.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
+    });
+
+  program
+    .command('run')
+    .summary('start a run from a config file')
+    .description('start a run from a config file; prints its run id and web-UI link (needs a server and a worker)')
+    .requiredOption('--config <file>', 'the run config (.json, .yaml, .yml)')
+    .action(async (opts: { config: string }, cmd: Command) => {
+      const raw = readConfigFile(opts.config);
+      await start(cmd, raw, opts.config);
+    });
+
+  program
+    .command('resume-from')
+    .summary("start a run that reuses an earlier run's results")
+    .description("start a new run that reuses an earlier run's stored examples and finished stages")
+    .argument('<earlier>', 'the run id of the earlier run')
+    .requiredOption('--config <file>', "the new run's config; its runId must differ from the earlier run's")
+    .action(async (earlier: string, opts: { config: string }, cmd: Command) => {
+      const raw = readConfigFile(opts.config);
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        validateRunConfig(raw, opts.config); // says what is wrong with it
+        return;
+      }
+      const runId = (raw as { runId?: unknown }).runId;
+      if (runId === earlier) {
+        throw new UserError(hinted(`${opts.config} has runId "${earlier}", the run it would resume from`, 'give the new run its own runId in the config'));
+      }
+      // The earlier run's examples live in NANOFLUX_HOME; its Temporal history may be gone (a restarted in-memory server), so this only warns.
+      const { client, close } = await connectClient();
+      try {
+        await describeRun(client, earlier);
+      } catch (e) {
+        if (!(e instanceof OperationalError) || !e.message.startsWith('no run')) throw e;
+        console.error(`nanoflux: warning: ${e.message.split(';')[0]}; its stored examples are used if NANOFLUX_HOME holds them`);
+      } finally {
+        await close();
+      }
+      await start(cmd, { ...raw, resumeFrom: earlier }, opts.config);
+    });
+}
+
+async function start(cmd: Command, raw: unknown, file: string): Promise<void> {
+  const c = validateRunConfig(raw, file);
+  const h = await withClient((client) => startRun(client, raw, c));
+  const ui = uiLinks(readEnv(), c.runId).run;
+  const resumed = c.resumeFrom ? `, resuming from ${c.resumeFrom}` : '';
+  out(cmd).print(`started run ${c.runId} (workflow ${h.workflowId}${resumed})\nweb UI: ${ui}\nwatch it: nanoflux status ${c.runId} --watch`, {
+    runId: c.runId,
+    workflowId: h.workflowId,
+    ui,
+    ...(c.resumeFrom ? { resumeFrom: c.resumeFrom } : {}),
+  });
+}

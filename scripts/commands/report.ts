@@ -1,0 +1,49 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildActivityDeps } from '../../activities/deps.js';
+import { createStageActivities } from '../../activities/index.js';
+import * as L from '../../activities/stages/layout.js';
+import type { RunConfig } from '../../common/config.js';
+import { readEnv } from '../../common/env.js';
+import { loadRunConfig, runConfigFromTemporal } from '../lib/client.js';
+import { hinted, OperationalError, UserError } from '../lib/errors.js';
+
+/**
+ * `nanoflux report <run> [--config <file>]`: rewrites the run's report (report.md and its figures)
+ * from the variant results on disk, as the run's reporting stage does. A run whose stages never
+ * fine-tuned or evaluated anything has nothing to report: that is exit 1 with what to do.
+ */
+export async function reportCommand(opts: { runId: string; config?: string }): Promise<{ runId: string; report: string; figures: string[] }> {
+  const config: RunConfig = opts.config ? loadRunConfig(opts.config) : await runConfigFromTemporal(opts.runId);
+  if (config.runId !== opts.runId) throw new UserError(hinted(`the config is for run ${config.runId}, not ${opts.runId}`, `pass the config of ${opts.runId}`));
+  const home = readEnv().home;
+  const evaluated = config.domains.filter((d) => {
+    const dir = join(L.domainStageDir(home, opts.runId, d.name), 'variants');
+    return existsSync(dir) && readdirSync(dir).some((v) => existsSync(L.resultPath(home, opts.runId, d.name, v)));
+  });
+  if (evaluated.length === 0) {
+    const why = config.evaluate
+      ? hinted('none of its variants has been evaluated yet', `\`nanoflux status ${opts.runId}\` shows where its stages are`)
+      : hinted('its config has no evaluate stage, so nothing was fine-tuned or evaluated', `to compare variants, start a run with finetune and evaluate: nanoflux resume-from ${opts.runId} --config <file>`);
+    throw new OperationalError(`run ${opts.runId} has nothing to report (no variant results under ${L.stagesDir(home, opts.runId)}): ${why}`);
+  }
+  const deps = buildActivityDeps();
+  try {
+    const r = await createStageActivities(deps).writeRunReport({
+      runId: config.runId,
+      generatedAt: new Date().toISOString(),
+      models: {
+        attacker: config.models.a.model,
+        defender: config.models.b.model,
+        judge: config.models.judge.model,
+        student: config.finetune?.baseModel ?? '(none)',
+        backend: config.finetune?.backend ?? '(none)',
+      },
+      domains: config.domains.map((d) => d.name),
+      skipped: [],
+    });
+    return { runId: config.runId, report: r.path, figures: r.figures };
+  } finally {
+    await deps.close();
+  }
+}

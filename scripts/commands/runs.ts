@@ -1,0 +1,168 @@
+import { type Client, WorkflowFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { readEnv } from '../../common/env.js';
+import { SA } from '../../common/search-attributes.js';
+import { type RunStatus, statusQuery } from '../../workflows/messages.js';
+import { describeRun, fromWorker, uiLinks, withClient } from '../lib/client.js';
+import { hinted, UserError, withTimeout } from '../lib/errors.js';
+import { count, renderStatus, table } from '../lib/format.js';
+import { exitWith, out, positiveInt, positiveNumber } from '../lib/output.js';
+
+/** `list` and `status`: what runs there are, and how one stands. */
+export function registerRunCommands(program: Command): void {
+  program
+    .command('list')
+    .summary('the runs, newest first')
+    .description('the runs on the server, newest first: run id, status, stage, accepted, started')
+    .option('--limit <n>', 'show at most n runs', positiveInt, 20)
+    .action(async (opts: { limit: number }, cmd: Command) => {
+      const runs = await withClient((client) => listRuns(client, opts.limit));
+      const human = runs.length
+        ? table(
+            ['RUN', 'STATUS', 'STAGE', 'ACCEPTED', 'STARTED'],
+            runs.map((r) => [r.runId, r.status, r.stage ?? '–', r.accepted === null ? '–' : count(r.accepted), r.startTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z')]),
+          )
+        : `no runs on ${readEnv().temporalAddress} (namespace ${readEnv().temporalNamespace}); start one with \`nanoflux run --config <file>\``;
+      out(cmd).print(human, { runs });
+    });
+
+  program
+    .command('status')
+    .summary("a run's progress (--watch to follow it)")
+    .description('how a run stands: a progress bar per domain, rejections by reason, tokens and cost by role')
+    .argument('<run>', 'the run id')
+    .option('--watch', 'redraw until the run ends; exits 0 when it completed, 1 when it failed (with --json: one JSON line per change)')
+    .option('--interval <seconds>', 'seconds between redraws with --watch', positiveNumber, 2)
+    .action(async (runId: string, opts: { watch?: boolean; interval: number }, cmd: Command) => {
+      const o = out(cmd);
+      if (!opts.watch && cmd.getOptionValueSource('interval') === 'cli') throw new UserError(hinted('--interval needs --watch', `try nanoflux status ${runId} --watch --interval ${opts.interval}`));
+      const final = await withClient(async (client) => {
+        if (!opts.watch) {
+          const snap = await snapshot(client, runId, false);
+          o.print(renderSnapshot(snap), snapshotJson(snap));
+          return snap;
+        }
+        return await watch(client, runId, opts.interval, o.json);
+      });
+      if (final.workflowStatus !== 'RUNNING' && final.workflowStatus !== 'COMPLETED') {
+        exitWith(1);
+        console.error(`nanoflux: ${hinted(`run ${runId} ${final.workflowStatus.toLowerCase()}${final.failure ? `: ${final.failure}` : ''}`, `its history is in the web UI: ${uiLinks(readEnv(), runId).run}`)}`);
+      }
+    });
+}
+
+export interface RunRow {
+  runId: string;
+  workflowId: string;
+  status: string;
+  stage: string | null;
+  accepted: number | null;
+  startTime: string;
+  closeTime: string | null;
+}
+
+async function listRuns(client: Client, limit: number): Promise<RunRow[]> {
+  const rows: RunRow[] = [];
+  const running: Promise<void>[] = [];
+  for await (const w of client.workflow.list({ query: `${SA.kind.name}="run"`, pageSize: Math.min(limit, 100) })) {
+    const row: RunRow = {
+      runId: w.typedSearchAttributes.get(SA.runId) ?? w.workflowId.replace(/^nanoflux-/, ''),
+      workflowId: w.workflowId,
+      status: w.status.name.toLowerCase(),
+      stage: w.typedSearchAttributes.get(SA.stage) ?? null,
+      accepted: w.typedSearchAttributes.get(SA.accepted) ?? null,
+      startTime: w.startTime.toISOString(),
+      closeTime: w.closeTime?.toISOString() ?? null,
+    };
+    rows.push(row);
+    // A running run's count lives in its status (the search attribute is set when it exports); ask briefly.
+    if (w.status.name === 'RUNNING') {
+      running.push(
+        withTimeout(client.workflow.getHandle(w.workflowId).query(statusQuery), 3000, () => new Error('timeout'))
+          .then((s) => {
+            row.accepted = s.accepted;
+            row.stage = s.stage;
+          })
+          .catch(() => undefined),
+      );
+    }
+    if (rows.length >= limit) break;
+  }
+  await Promise.all(running);
+  return rows.sort((a, b) => b.startTime.localeCompare(a.startTime));
+}
+
+export interface Snapshot {
+  runId: string;
+  workflowStatus: string;
+  status?: RunStatus;
+  failure?: string;
+  /** Why there is no fresh status (no worker answered); the watch keeps going. */
+  note?: string;
+}
+
+/**
+ * The run's status: a running run answers the `status` query; a completed one's result holds its
+ * final status (no worker needed); a failed one gives its failure, and its status when a worker replays it.
+ */
+export async function snapshot(client: Client, runId: string, tolerant: boolean): Promise<Snapshot> {
+  const { handle, description } = await describeRun(client, runId);
+  const workflowStatus = description.status.name;
+  if (workflowStatus === 'COMPLETED') {
+    const result = await handle.result();
+    return { runId, workflowStatus, status: result.status };
+  }
+  if (workflowStatus === 'RUNNING') {
+    try {
+      return { runId, workflowStatus, status: await fromWorker(handle.query(statusQuery), `the status query of run ${runId}`) };
+    } catch (e) {
+      if (!tolerant) throw e;
+      return { runId, workflowStatus, note: (e as Error).message };
+    }
+  }
+  let failure: string | undefined;
+  try {
+    await handle.result();
+  } catch (e) {
+    failure = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
+  }
+  failure = failure?.split('\n')[0];
+  const status = await withTimeout(handle.query(statusQuery), 5000, () => new Error('timeout')).catch(() => undefined);
+  return { runId, workflowStatus, ...(status ? { status } : {}), ...(failure ? { failure } : {}) };
+}
+
+function renderSnapshot(s: Snapshot): string {
+  const body = s.status ? renderStatus(s.status, { workflowStatus: s.workflowStatus, ...(s.failure ? { failure: s.failure } : {}) }) : `run ${s.runId}: ${s.workflowStatus.toLowerCase()}${s.failure ? ` — ${s.failure}` : ''}`;
+  return s.note ? `${body}\n  (${s.note})` : body;
+}
+
+function snapshotJson(s: Snapshot): unknown {
+  return { ...(s.status ?? { runId: s.runId }), workflowStatus: s.workflowStatus, ...(s.failure ? { failure: s.failure } : {}) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Redraws the status until the run's workflow closes. On a terminal: in place (ANSI cursor-up and
+ * clear). Otherwise (a pipe, a log file): a new block only when something changed.
+ */
+async function watch(client: Client, runId: string, intervalSeconds: number, json: boolean): Promise<Snapshot> {
+  const tty = process.stdout.isTTY === true && !json;
+  let shown = '';
+  let lines = 0;
+  for (;;) {
+    const s = await snapshot(client, runId, true);
+    const text = json ? JSON.stringify(snapshotJson(s)) : renderSnapshot(s);
+    if (tty) {
+      const cols = process.stdout.columns || 120;
+      const block = [...text.split('\n'), `(${new Date().toLocaleTimeString()}; every ${intervalSeconds}s, Ctrl-C to stop watching)`].map((l) => (l.length > cols ? `${l.slice(0, cols - 1)}…` : l));
+      process.stdout.write(`${lines ? `\x1b[${lines}F\x1b[J` : ''}${block.join('\n')}\n`);
+      lines = block.length;
+    } else if (text !== shown && !(s.note && shown)) {
+      process.stdout.write(`${shown && !json ? '\n' : ''}${text}\n`);
+      shown = text;
+    }
+    if (s.workflowStatus !== 'RUNNING') return s;
+    await sleep(intervalSeconds * 1000);
+  }
+}

@@ -1,0 +1,100 @@
+import type { BudgetExceeded } from '../../workflows/logic/progress.js';
+import type { DomainStatus, ReviewItem, RunStatus } from '../../workflows/messages.js';
+
+/** Shared human formatting of the command line: progress bars, token counts, money, tables. */
+
+const ROLES = ['attacker', 'defender', 'judge', 'embedding'] as const;
+
+export const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** USD: cents for sums of a dollar or more, four decimals below (model calls cost fractions of a cent). */
+export function usd(x: number): string {
+  if (x === 0) return '$0';
+  return Math.abs(x) >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
+}
+
+/** `[██████░░░░]`: `done` of `total`, `width` cells; over-full shows full. */
+export function bar(done: number, total: number, width = 10): string {
+  const filled = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : 0;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+}
+
+export function byRole(values: Record<(typeof ROLES)[number], number>, show: (n: number) => string): string {
+  return ROLES.map((r) => `${r} ${show(values[r] ?? 0)}`).join(' · ');
+}
+
+export function duration(ms: number): string {
+  if (ms <= 0) return 'now';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? ` ${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h}h${m % 60 ? ` ${m % 60}m` : ''}` : `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** One domain: the bar line, then its tokens and cost by role. */
+export function domainLines(d: DomainStatus, nameWidth: number): string[] {
+  const target = d.targetAccepted;
+  const progress = target ? `${bar(d.accepted, target)} ${d.accepted}/${target} accepted` : `${d.accepted} accepted`;
+  const rejected = Object.entries(d.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+  const parts = [
+    `${d.domain.padEnd(nameWidth)}  ${progress}`,
+    `${d.episodesFinished} episodes`,
+    `in flight ${d.inFlight}`,
+    rejected ? `rejected ${rejected}` : 'rejected none',
+  ];
+  const state = d.stopReason ? `${d.stage}: ${d.stopReason.replace(/_/g, ' ')}` : d.stage;
+  const cost = d.cost ? ` · cost ${usd(ROLES.reduce((n, r) => n + (d.cost[r] ?? 0), 0))}` : '';
+  return [
+    `${parts.join(' · ')}  (${state})`,
+    `${' '.repeat(nameWidth)}  tokens ${byRole(d.tokens, count)}${cost}`,
+  ];
+}
+
+export function budgetHint(runId: string, b: BudgetExceeded): string {
+  const what = b.kind === 'tokens' ? `tokens ${count(b.used)}/${count(b.limit)}` : `cost ${usd(b.used)}/${usd(b.limit)}`;
+  const flag = b.kind === 'tokens' ? '--max-tokens N' : '--max-cost USD';
+  return `paused by its budget: ${what}; raise it: nanoflux set-budget ${runId} ${flag}`;
+}
+
+/** The human status of a run: a line for the run, a bar per domain, tokens and cost by role, pause reasons, stages. */
+export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; failure?: string } = {}): string {
+  const closed = extra.workflowStatus && extra.workflowStatus !== 'RUNNING' ? ` [workflow ${extra.workflowStatus.toLowerCase()}]` : '';
+  const lines = [`run ${s.runId}: ${s.stage}${s.paused ? ' (paused)' : ''}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
+  if (s.pausedBy?.user) lines.push(`  paused by an operator; go on: nanoflux resume ${s.runId}`);
+  if (s.pausedBy?.budget) lines.push(`  ${budgetHint(s.runId, s.pausedBy.budget)}`);
+  const domains = Object.values(s.domains);
+  const width = Math.max(0, ...domains.map((d) => d.domain.length));
+  if (domains.length === 0) lines.push('  (no domain has reported yet)');
+  for (const d of domains) lines.push(...domainLines(d, width).map((l) => `  ${l}`));
+  lines.push(`  tokens  ${byRole(s.tokens, count)} · total ${count(s.tokens.total)}`);
+  if (s.cost) lines.push(`  cost    ${byRole(s.cost, usd)} · total ${usd(s.cost.total)}`);
+  const limits = [s.budget?.maxTokens !== undefined ? `max tokens ${count(s.budget.maxTokens)}` : '', s.budget?.maxCost !== undefined ? `max cost ${usd(s.budget.maxCost)}` : ''].filter(Boolean);
+  if (limits.length) lines.push(`  budget  ${limits.join(' · ')}`);
+  if (s.dataset) lines.push(`  dataset ${s.dataset.path} (${s.dataset.examples} examples)`);
+  for (const v of s.variants ?? []) {
+    lines.push(`  ${v.domain}/${v.variant}: ${v.error ? `failed: ${v.error}` : v.accuracy === null ? 'not evaluated' : `${(v.accuracy * 100).toFixed(1)}% of ${v.n} items`}`);
+  }
+  if (s.report) lines.push(`  report  ${s.report}`);
+  if (extra.failure) lines.push(`  failed: ${extra.failure}`);
+  return lines.join('\n');
+}
+
+/** Columns padded to their widest cell. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function renderReviewItem(item: ReviewItem, now = Date.now()): string {
+  const sc = item.scores;
+  return [
+    `${item.domain} #${item.episode}  (${item.workflowId})`,
+    `  question: ${item.question}`,
+    `  answer:   ${item.answer}`,
+    `  scores:   complexity ${sc.complexity}, hops ${sc.hops}, quality ${sc.quality} (${sc.qualityLevel}), novelty ${sc.novelty.toFixed(2)}`,
+    `  decides:  in ${duration(item.decidesAt - now)} (unanswered → ${item.onTimeout})`,
+  ].join('\n');
+}
