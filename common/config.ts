@@ -37,7 +37,7 @@ export const ModelRefSchema = z
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
 export const DomainSchema = z.strictObject({
-  name: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters'),
+  name: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters').describe('Domain name (a slug): in workflow ids, collections and file names'),
   brief: z.string().min(1).describe('What the domain is about, shown to the Attacker'),
   topics: z.array(z.string().min(1)).min(1).describe('Topics the Attacker draws from, round-robin by episode'),
   benchmark: z
@@ -97,18 +97,18 @@ export const GenerationSchema = z.strictObject({
       targetWinRate: z.number().gt(0).lt(1).describe("The Attacker's win rate the controller steers towards"),
       window: z.int().min(2).max(100).default(8).describe('Scored episodes between adjustments'),
       tolerance: z.number().min(0).max(0.5).default(0.1).describe('No change while the win rate is this close to the target'),
-      min: z.int().min(1).max(5).default(1),
-      max: z.int().min(1).max(5).default(5),
+      min: z.int().min(1).max(5).default(1).describe('Lowest complexity the controller may ask for'),
+      max: z.int().min(1).max(5).default(5).describe('Highest complexity the controller may ask for'),
     })
     .optional()
     .describe('Moves the target complexity per domain towards the level where the Attacker wins at targetWinRate; off = fixed targetComplexity'),
 });
 
 const McpStdioSchema = z.strictObject({
-  name: z.string().regex(SLUG, 'must be a slug'),
+  name: z.string().regex(SLUG, 'must be a slug').describe('Prefix of its tools as the Judge sees them (name__tool)'),
   transport: z.literal('stdio'),
   command: z.string().min(1).describe('Program that speaks MCP on stdin/stdout'),
-  args: z.array(z.string()).default([]),
+  args: z.array(z.string()).default([]).describe('Arguments of the command'),
   passEnv: z
     .array(z.string().regex(ENV_NAME, 'must be the NAME of an environment variable'))
     .default([])
@@ -116,7 +116,7 @@ const McpStdioSchema = z.strictObject({
 });
 
 const McpHttpSchema = z.strictObject({
-  name: z.string().regex(SLUG, 'must be a slug'),
+  name: z.string().regex(SLUG, 'must be a slug').describe('Prefix of its tools as the Judge sees them (name__tool)'),
   transport: z.literal('http'),
   url: z.url().describe('Streamable HTTP endpoint of the MCP server'),
   headersFromEnv: z
@@ -186,13 +186,13 @@ export const FineTuneSchema = z
         'command backend: argv template; placeholders {data} {out} {baseModel} {epochs} {learningRate} {loraR} {batchSize} {maxLength} {seed}. ' +
           'Contract: exit 0 leaving a PEFT adapter (adapter_config.json) or a full model (config.json) in {out} or {out}/adapter; optional {out}/summary.json with train_tokens',
       ),
-    epochs: z.int().min(1).max(100).default(1),
+    epochs: z.int().min(1).max(100).default(1).describe('Passes over the training set'),
     learningRate: z.number().gt(0).lt(1).default(2e-4).describe('local/command: learning rate (the openai backend leaves it to the provider)'),
     loraR: z.int().min(1).max(256).default(8).describe('LoRA rank'),
-    batchSize: z.int().min(1).max(1024).default(2),
+    batchSize: z.int().min(1).max(1024).default(2).describe('Examples per optimizer step'),
     maxLength: z.int().min(32).max(131072).default(512).describe('Tokens per training example (longer ones are truncated)'),
     maxSteps: z.int().min(1).optional().describe('Stop after this many optimizer steps (default: as many as the epochs make)'),
-    seed: z.int().min(0).default(0),
+    seed: z.int().min(0).default(0).describe('Seeds LoRA initialisation and the data order (a resumed run sees the same batches)'),
     saveEvery: z.int().min(1).default(25).describe('local: checkpoint every N steps; a crashed worker resumes from the newest'),
     parallelism: z.int().min(1).max(32).default(1).describe('Variants fine-tuned and evaluated at once per domain (the train queue bounds it further)'),
   })
@@ -226,7 +226,7 @@ export const EvaluateSchema = z.strictObject({
     .optional(),
   limit: z.int().min(1).optional().describe('Evaluate the first N benchmark items of every domain; default all'),
   batchSize: z.int().min(1).max(100000).default(50).describe('Items per evaluation activity (a retry redoes at most one batch)'),
-  maxNewTokens: z.int().min(8).max(32768).default(256),
+  maxNewTokens: z.int().min(8).max(32768).default(256).describe('Tokens a model may generate per evaluation item'),
   concurrency: z.int().min(1).max(64).default(4).describe('endpoint: requests in flight per batch'),
 });
 export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
@@ -243,14 +243,16 @@ export type AblationConfig = z.infer<typeof AblationSchema>;
 export const RunConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    runId: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters'),
+    runId: z.string().regex(SLUG, 'must be a slug: lowercase letters, digits, - and _, at most 48 characters').describe('Names the run (a slug); workflow ids, search attributes and runs/<runId>/ derive from it'),
     resumeFrom: z
       .string()
       .regex(SLUG, 'must be the run id of an earlier run')
       .optional()
       .describe("An earlier run whose stored examples this run starts with (per domain of the same name), and whose finished fine-tunes and evaluations it reuses where their inputs are the same"),
-    domains: z.array(DomainSchema).min(1),
-    models: z.strictObject({ a: ModelRefSchema, b: ModelRefSchema, judge: ModelRefSchema, embedding: ModelRefSchema }),
+    domains: z.array(DomainSchema).min(1).describe('The domains generated in parallel, each its own loop, dataset and stages'),
+    models: z
+      .strictObject({ a: ModelRefSchema, b: ModelRefSchema, judge: ModelRefSchema, embedding: ModelRefSchema })
+      .describe('A and B alternate as Attacker and Defender by episode; the Judge verifies and scores; the embedding model drives novelty'),
     generation: GenerationSchema.default(GenerationSchema.parse({})),
     budget: BudgetSchema.default({}),
     judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [] }),

@@ -1,15 +1,22 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RunConfigSchema } from '../common/config.js';
 import { PROJECT_ROOT } from '../common/env.js';
+import { configReferenceMarkdown, withReference } from './config-reference.js';
 
 /** configs/run-config.schema.json, generated from the one zod schema (a test keeps it in step). */
 export function runConfigJsonSchema(): string {
   return JSON.stringify({ title: 'NanoFlux run config', ...z.toJSONSchema(RunConfigSchema, { io: 'input' }) }, null, 2) + '\n';
 }
 
+/** README.md as it should be: its configuration reference regenerated from the schema. */
+export function readmeWithReference(): string {
+  return withReference(readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8'), configReferenceMarkdown(JSON.parse(runConfigJsonSchema())));
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   writeFileSync(join(PROJECT_ROOT, 'configs', 'run-config.schema.json'), runConfigJsonSchema());
-  console.log('wrote configs/run-config.schema.json');
+  writeFileSync(join(PROJECT_ROOT, 'README.md'), readmeWithReference());
+  console.log('wrote configs/run-config.schema.json and the configuration reference in README.md');
 }

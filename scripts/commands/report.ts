@@ -22,10 +22,15 @@ export async function reportCommand(opts: { runId: string; config?: string }): P
     return existsSync(dir) && readdirSync(dir).some((v) => existsSync(L.resultPath(home, opts.runId, d.name, v)));
   });
   if (evaluated.length === 0) {
-    const why = config.evaluate
-      ? hinted('none of its variants has been evaluated yet', `\`nanoflux status ${opts.runId}\` shows where its stages are`)
-      : hinted('its config has no evaluate stage, so nothing was fine-tuned or evaluated', `to compare variants, start a run with finetune and evaluate: nanoflux resume-from ${opts.runId} --config <file>`);
-    throw new OperationalError(`run ${opts.runId} has nothing to report (no variant results under ${L.stagesDir(home, opts.runId)}): ${why}`);
+    const dir = L.stagesDir(home, opts.runId);
+    throw new OperationalError(
+      config.evaluate
+        ? hinted(`run ${opts.runId} has nothing to report yet: no variant result under ${dir}`, `\`nanoflux status ${opts.runId}\` shows where its stages are`)
+        : hinted(
+            `run ${opts.runId} has nothing to report: its config has no evaluate stage, so no variant was fine-tuned or evaluated`,
+            `to compare variants, start a run with finetune and evaluate, e.g. nanoflux resume-from ${opts.runId} --config <file>`,
+          ),
+    );
   }
   const deps = buildActivityDeps();
   try {

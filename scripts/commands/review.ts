@@ -6,7 +6,7 @@ import { SA } from '../../common/search-attributes.js';
 import { episodeWorkflowId } from '../../workflows/logic/ids.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from '../../workflows/messages.js';
 import { describeRun, fromWorker, runInput, withClient } from '../lib/client.js';
-import { hinted, UserError } from '../lib/errors.js';
+import { hinted, OperationalError, UserError } from '../lib/errors.js';
 import { renderReviewItem } from '../lib/format.js';
 import { exitWith, out } from '../lib/output.js';
 
@@ -49,7 +49,7 @@ export function registerReviewCommands(program: Command): void {
           o.print(human, { runId, awaiting: items });
           return;
         }
-        if (!running) throw new UserError(hinted(`run ${runId} is ${description.status.name.toLowerCase()}; nothing awaits review`, `\`nanoflux status ${runId}\` shows how it ended`));
+        if (!running) throw new OperationalError(hinted(`run ${runId} is ${description.status.name.toLowerCase()}, so nothing awaits review`, `\`nanoflux status ${runId}\` shows how it ended`));
         const decisions = await decide(client, runId, opts);
         const failed = decisions.filter((d) => !d.ok);
         const human = decisions
