@@ -19,6 +19,18 @@ export interface WorkerSetOptions {
   llmConcurrency?: number;
   /** Fine-tunes and evaluation batches in flight per worker process (the `nanoflux-train` queue); default NANOFLUX_TRAIN_CONCURRENCY or 1. */
   trainConcurrency?: number;
+  /** The queues this process serves (default all): a GPU host may serve `nanoflux-train` alone. */
+  queues?: readonly string[];
+}
+
+/** NANOFLUX_QUEUES=nanoflux-train,… → the queues named, each checked; unset → all three. */
+export function queuesFromEnv(value: string | undefined): string[] {
+  const all: string[] = Object.values(TaskQueue);
+  if (!value?.trim()) return all;
+  const named = value.split(',').map((q) => q.trim()).filter(Boolean);
+  const unknown = named.filter((q) => !all.includes(q));
+  if (unknown.length > 0 || named.length === 0) throw new Error(`NANOFLUX_QUEUES: unknown queue ${unknown.join(', ')}; known: ${all.join(', ')}`);
+  return named;
 }
 
 /**
@@ -27,30 +39,32 @@ export interface WorkerSetOptions {
  */
 export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
-  const main = await Worker.create({
+  const serve = (q: string) => (o.queues ?? Object.values(TaskQueue)).includes(q);
+  const workers: Worker[] = [];
+  if (serve(TaskQueue.main)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.main,
     ...workflowSource,
     // The stage activities' light half (preparing files, scoring, the report) runs here.
     activities: { ...createStoreActivities(o.deps), ...createStageActivities(o.deps) },
-  });
-  const llm = await Worker.create({
+  }));
+  if (serve(TaskQueue.llm)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.llm,
     activities: createModelActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
-  });
-  const train = await Worker.create({
+  }));
+  if (serve(TaskQueue.train)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.train,
     activities: createStageActivities(o.deps),
     // One at a time by default: a fine-tune takes every core (or the GPU) it is given.
     maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? (Number(process.env.NANOFLUX_TRAIN_CONCURRENCY) || 1),
-  });
-  return [main, llm, train];
+  }));
+  return workers;
 }
 
 /** Registers the project's search attributes (idempotent), so workflows can set them on any server. */

@@ -1,12 +1,13 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { readEnv } from '../common/env.js';
 import { buildActivityDeps } from '../activities/deps.js';
-import { createWorkers, registerSearchAttributes } from './create-workers.js';
+import { createWorkers, queuesFromEnv, registerSearchAttributes } from './create-workers.js';
 
 /**
- * `npm run worker`: the workers of the `nanoflux` and `nanoflux-llm` queues in one process.
+ * `npm run worker`: the workers of the `nanoflux`, `nanoflux-llm` and `nanoflux-train` queues in one
+ * process (NANOFLUX_QUEUES picks some: a GPU host may serve nanoflux-train alone).
  * TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE pick the server; NANOFLUX_HOME the data dir;
- * NANOFLUX_LLM_CONCURRENCY the model calls in flight (default 8).
+ * NANOFLUX_LLM_CONCURRENCY the model calls in flight (default 8), NANOFLUX_TRAIN_CONCURRENCY the fine-tunes (1).
  */
 async function main(): Promise<void> {
   const env = readEnv();
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
   const llmConcurrency = Number(process.env.NANOFLUX_LLM_CONCURRENCY ?? 8);
-  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency });
-  console.log(`[worker] polling nanoflux and nanoflux-llm on ${env.temporalAddress} (namespace ${env.temporalNamespace}); data in ${env.home}`);
+  const queues = queuesFromEnv(process.env.NANOFLUX_QUEUES);
+  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, queues });
+  console.log(`[worker] polling ${queues.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}); data in ${env.home}`);
   try {
     // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).
     await Promise.all(workers.map((w) => w.run()));

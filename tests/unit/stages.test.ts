@@ -212,3 +212,12 @@ describe('mapBounded', () => {
     expect(peak).toBe(2);
   });
 });
+
+describe('NANOFLUX_QUEUES', () => {
+  it('serves every queue by default, the named ones otherwise, and refuses unknown names', async () => {
+    const { queuesFromEnv } = await import('../../workers/create-workers.js');
+    expect(queuesFromEnv(undefined)).toEqual(['nanoflux', 'nanoflux-llm', 'nanoflux-train']);
+    expect(queuesFromEnv(' nanoflux-train ')).toEqual(['nanoflux-train']);
+    expect(() => queuesFromEnv('nanoflux-gpu')).toThrow(/unknown queue nanoflux-gpu; known: nanoflux, nanoflux-llm, nanoflux-train/);
+  });
+});
