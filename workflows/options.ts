@@ -6,7 +6,9 @@ import type { ModelActivities, StageActivities, StoreActivities } from '../activ
 /**
  * One options object per activity group, each with explicit timeouts and retries
  * (TEMPORAL-NOTES §2.2). Model calls get a long schedule-to-close because a 429's Retry-After can
- * be minutes and `nextRetryDelay` is not capped by maximumInterval (temporal#6063).
+ * be minutes and `nextRetryDelay` is not capped by maximumInterval (temporal#6063), and because the
+ * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
+ * it left scheduled. Twelve attempts bound the retries, not the calendar.
  */
 export const modelActivities = proxyActivities<ModelActivities>({
   taskQueue: TaskQueue.llm,
@@ -14,7 +16,7 @@ export const modelActivities = proxyActivities<ModelActivities>({
   startToCloseTimeout: '10 minutes',
   // Activities heartbeat while they run (activities/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
   heartbeatTimeout: '20 seconds',
-  scheduleToCloseTimeout: '6 hours',
+  scheduleToCloseTimeout: '7 days',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,

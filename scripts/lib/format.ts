@@ -60,8 +60,10 @@ export function budgetHint(runId: string, b: BudgetExceeded): string {
 
 /** The human status of a run: a line for the run, a bar per domain, tokens and cost by role, pause reasons, stages. */
 export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; failure?: string } = {}): string {
-  const closed = extra.workflowStatus && extra.workflowStatus !== 'RUNNING' ? ` [workflow ${extra.workflowStatus.toLowerCase()}]` : '';
-  const lines = [`run ${s.runId}: ${s.stage}${s.paused ? ' (paused)' : ''}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
+  // The workflow's state only when it says more than the stage: failed, terminated, cancelled, timed out.
+  const closed = extra.workflowStatus && !['RUNNING', 'COMPLETED'].includes(extra.workflowStatus) ? ` [workflow ${extra.workflowStatus.toLowerCase()}]` : '';
+  const paused = s.paused && s.stage !== 'paused' ? ' (paused)' : '';
+  const lines = [`run ${s.runId}: ${s.stage}${paused}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
   if (s.pausedBy?.user) lines.push(`  paused by an operator; go on: nanoflux resume ${s.runId}`);
   if (s.pausedBy?.budget) lines.push(`  ${budgetHint(s.runId, s.pausedBy.budget)}`);
   const domains = Object.values(s.domains);

@@ -7,6 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { RunConfigInput } from '../../common/config.js';
 import { PROJECT_ROOT } from '../../common/env.js';
+import { TaskQueue } from '../../common/queues.js';
 import { episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import type { RunResult } from '../../workflows/run.js';
@@ -111,7 +112,6 @@ describe('nanoflux command line against a real server', () => {
     expect(Object.keys(s.cost).sort()).toEqual(['attacker', 'defender', 'embedding', 'judge', 'total']);
 
     const human = await nf('status', 'cli-run');
-    console.log('WATCHED\n'+watched.stdout+'\nHUMAN\n'+human.stdout);
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/\[██████████\] \d+\/2 accepted/);
     expect(human.stdout).toMatch(/tokens {2}attacker [\d,]+ · defender [\d,]+ · judge [\d,]+ · embedding [\d,]+ · total [\d,]+/);
@@ -124,7 +124,6 @@ describe('nanoflux command line against a real server', () => {
     );
     expect(listed.runs.find((r) => r.runId === 'cli-run')).toMatchObject({ status: 'completed', stage: 'done', accepted: s.accepted });
     const table = await nf('list');
-    console.log('LIST\n'+table.stdout + (await nf('export','cli-run','--format','hf')).stdout);
     expect(table.stdout).toMatch(/^RUN\s+STATUS\s+STAGE\s+ACCEPTED\s+STARTED/);
     expect(table.stdout).toMatch(/cli-run\s+completed\s+done\s+\d+\s+\d{4}-/);
 
@@ -155,8 +154,7 @@ describe('nanoflux command line against a real server', () => {
     expect(await nfJson('pause', 'cli-ctl')).toEqual({ runId: 'cli-ctl', signal: 'pause' });
     await until(() => status('cli-ctl'), (s) => s.domains.math?.stage === 'paused' && s.domains.math.inFlight === 0);
     const paused = await nf('status', 'cli-ctl');
-    console.log('PAUSED\n'+paused.stdout + (await nf('set-target','cli-ctl','3')).stdout);
-    expect(paused.stdout).toContain('run cli-ctl: paused (paused)');
+    expect(paused.stdout).toMatch(/^run cli-ctl: paused — 0 accepted, \d+ episodes\n/);
     expect(paused.stdout).toContain('paused by an operator; go on: nanoflux resume cli-ctl');
 
     const [target, badDomain, conc, tooMany] = await Promise.all([
@@ -190,7 +188,6 @@ describe('nanoflux command line against a real server', () => {
     await until(() => status('cli-budget'), (s) => Boolean(s.pausedBy?.budget) && s.domains.math?.stage === 'paused' && s.domains.math.inFlight === 0);
 
     const human = await nf('status', 'cli-budget');
-    console.log('BUDGET\n'+human.stdout);
     expect(human.stdout).toMatch(/paused by its budget: tokens [\d,]+\/150; raise it: nanoflux set-budget cli-budget --max-tokens N/);
     expect(human.stdout).toContain('budget  max tokens 150');
     const s = await nfJson<RunStatus>('status', 'cli-budget');
@@ -202,7 +199,6 @@ describe('nanoflux command line against a real server', () => {
     expect(zero.status).toBe(2);
     expect((await status('cli-budget')).budget).toEqual({ maxTokens: 150 });
 
-    console.log('RAISE\n'+(await nf('set-budget', 'cli-budget', '--max-tokens', '1000000')).stdout);
     const raised = await nfJson('set-budget', 'cli-budget', '--max-tokens', '1000000');
     expect(raised).toEqual({ runId: 'cli-budget', budget: { maxTokens: 1_000_000 }, paused: false, pausedBy: { user: false } });
     const result = (await handle('cli-budget').result()) as RunResult;
@@ -221,7 +217,6 @@ describe('nanoflux command line against a real server', () => {
     expect(item.workflowId).toBe(episodeWorkflowId('cli-review', 'math', item.episode));
     expect(item.decidesAt).toBeGreaterThan(Date.now());
     const human = await nf('review', 'cli-review');
-    console.log('REVIEW\n'+human.stdout);
     expect(human.stdout).toMatch(/await review:/);
     expect(human.stdout).toContain(`math #${item.episode}`);
     expect(human.stdout).toMatch(/decides: {2}in \d+m.*unanswered → reject/);
@@ -239,7 +234,6 @@ describe('nanoflux command line against a real server', () => {
     expect(JSON.parse((await nf('review', 'cli-review', '--approve', '99999', '--json')).stdout)).toMatchObject({ decisions: [{ ok: false, error: expect.any(String) }] });
 
     // Reject the first by its number, then approve everything that waits until the run completes.
-    console.log('MISSING\n'+missing.stdout+missing.stderr);
     const rejected = await nfJson<{ decisions: { workflowId: string; approve: boolean; ok: boolean }[] }>('review', 'cli-review', '--reject', String(item.episode), '--note', 'too easy');
     expect(rejected.decisions).toEqual([{ workflowId: item.workflowId, approve: false, ok: true }]);
     const deadline = Date.now() + 60_000;
@@ -274,6 +268,16 @@ describe('nanoflux command line against a real server', () => {
     expect(await nfJson('stop', 'cli-resumed')).toEqual({ runId: 'cli-resumed', signal: 'stop' });
     const result = (await handle('cli-resumed').result()) as RunResult;
     expect(result.status.domains.math?.stopReason ?? 'stopped').toBe('stopped');
+
+    // A run whose workflow failed (here: an invalid config given to Temporal directly): status and --watch exit 1.
+    const bad = await f.tc.client.workflow.start('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('cli-bad'), args: [{ runId: 'cli-bad' }] });
+    await bad.result().catch(() => undefined);
+    const [failedWatch, failedJson] = await Promise.all([nf('status', 'cli-bad', '--watch', '--interval', '0.2'), nf('status', 'cli-bad', '--json')]);
+    expect(failedWatch.status).toBe(1);
+    expect(failedWatch.stdout).toMatch(/^run cli-bad: failed — invalid run config/);
+    oneLineError(failedWatch, /run cli-bad failed: invalid run config .*; its history is in the web UI: http/);
+    expect(failedJson.status).toBe(1);
+    expect(JSON.parse(failedJson.stdout)).toMatchObject({ runId: 'cli-bad', workflowStatus: 'FAILED', failure: expect.stringMatching(/^invalid run config/) });
 
     const [unknown, unknownJson, unknownPause] = await Promise.all([nf('status', 'no-such-run'), nf('status', 'no-such-run', '--json'), nf('pause', 'no-such-run')]);
     for (const r of [unknown, unknownJson, unknownPause]) {

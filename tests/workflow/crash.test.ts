@@ -73,4 +73,20 @@ describe('a worker killed with SIGKILL mid-run', () => {
       await store.close();
     }
   }, 240_000);
+
+  it('waits for a worker that is gone: a run with no worker for a while completes once one returns', async () => {
+    scriptGame(server);
+    const config = testConfig(server.baseURL, 'no-worker', { generation: { targetAccepted: 2, maxEpisodes: 20, concurrency: 2 } });
+    const h = await tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('no-worker'), args: [config] });
+    // Nothing serves the queues: the run just waits (no timeout runs out on a scheduled task).
+    await new Promise((r) => setTimeout(r, 8000));
+    expect((await h.describe()).status.name).toBe('RUNNING');
+    worker = startWorkerProcess(home);
+    const result = await h.result();
+    expect(result.status.domains.math!.stopReason).toBe('target_reached');
+    const last = worker;
+    last.kill('SIGTERM');
+    await new Promise((r) => last.once('exit', r));
+    worker = undefined;
+  }, 120_000);
 });
