@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
-      if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') return EXIT.usage; // no command given: help went to stderr
+      if (err.code === 'commander.help') return EXIT.usage; // no command given: help went to stderr
       const last = lastError();
       const lines = (last?.text ?? err.message).trim().replace(/^error: /, '').split('\n');
       const suggestion = lines.slice(1).join(' ').trim();
@@ -68,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
     if (process.env.NANOFLUX_DEBUG === '1') console.error(e.stack);
     // Temporal's own errors (a server that went away mid-command, a refused request) are operational.
     if (/^(ServiceError|WorkflowNotFoundError|NamespaceNotFoundError)$/.test(e.name) || typeof (e as { code?: unknown }).code === 'number') {
-      report(`${e.message.split('\n')[0]}; check that Temporal runs at ${readEnv().temporalAddress} with namespace ${readEnv().temporalNamespace}`);
+      const details = (e as { cause?: { details?: unknown } }).cause?.details;
+      report(`${e.message.split('\n')[0]}${typeof details === 'string' && details ? ` (${details})` : ''}; check that Temporal runs at ${readEnv().temporalAddress} with namespace ${readEnv().temporalNamespace}`);
       return EXIT.failure;
     }
     // Not one of ours: an internal error. Its message, and the stack only when asked for.

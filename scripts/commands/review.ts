@@ -5,7 +5,7 @@ import { parseRunConfig } from '../../common/config.js';
 import { SA } from '../../common/search-attributes.js';
 import { episodeWorkflowId } from '../../workflows/logic/ids.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from '../../workflows/messages.js';
-import { describeRun, fromWorker, runInput, withClient } from '../lib/client.js';
+import { describeRun, fromWorker, listWorkflows, runInput, withClient } from '../lib/client.js';
 import { hinted, OperationalError, UserError } from '../lib/errors.js';
 import { renderReviewItem } from '../lib/format.js';
 import { exitWith, out } from '../lib/output.js';
@@ -67,8 +67,7 @@ export function registerReviewCommands(program: Command): void {
 /** Episodes of the run that wait for review now, with what each shows. */
 async function awaiting(client: Client, runId: string, domain?: string): Promise<ReviewItem[]> {
   const query = [`${SA.runId.name}="${runId}"`, `${SA.kind.name}="episode"`, `${SA.stage.name}="review"`, 'ExecutionStatus="Running"', ...(domain ? [`${SA.domain.name}="${domain}"`] : [])].join(' AND ');
-  const ids: string[] = [];
-  for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
+  const ids = (await listWorkflows(client, query)).map((w) => w.workflowId);
   const items = await Promise.all(ids.map((id) => fromWorker(client.workflow.getHandle(id).query(reviewQuery), `the review query of ${id}`).catch(() => null)));
   return items.filter((i): i is ReviewItem => i !== null).sort((a, b) => a.domain.localeCompare(b.domain) || a.episode - b.episode);
 }

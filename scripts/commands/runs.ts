@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readEnv } from '../../common/env.js';
 import { SA } from '../../common/search-attributes.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
-import { describeRun, fromWorker, uiLinks, withClient } from '../lib/client.js';
+import { describeRun, fromWorker, listWorkflows, uiLinks, withClient } from '../lib/client.js';
 import { hinted, UserError, withTimeout } from '../lib/errors.js';
 import { count, renderStatus, table } from '../lib/format.js';
 import { exitWith, out, positiveInt, positiveNumber } from '../lib/output.js';
@@ -64,7 +64,7 @@ export interface RunRow {
 async function listRuns(client: Client, limit: number): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   const running: Promise<void>[] = [];
-  for await (const w of client.workflow.list({ query: `${SA.kind.name}="run"`, pageSize: Math.min(limit, 100) })) {
+  for (const w of await listWorkflows(client, `${SA.kind.name}="run"`, limit)) {
     const row: RunRow = {
       runId: w.typedSearchAttributes.get(SA.runId) ?? w.workflowId.replace(/^nanoflux-/, ''),
       workflowId: w.workflowId,
@@ -86,7 +86,6 @@ async function listRuns(client: Client, limit: number): Promise<RunRow[]> {
           .catch(() => undefined),
       );
     }
-    if (rows.length >= limit) break;
   }
   await Promise.all(running);
   return rows.sort((a, b) => b.startTime.localeCompare(a.startTime));
@@ -124,11 +123,23 @@ export async function snapshot(client: Client, runId: string, tolerant: boolean)
   try {
     await handle.result();
   } catch (e) {
-    failure = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
+    failure = e instanceof WorkflowFailedError ? rootCause(e) : (e as Error).message;
   }
   failure = failure?.split('\n')[0];
   const status = await withTimeout(handle.query(statusQuery), 5000, () => new Error('timeout')).catch(() => undefined);
   return { runId, workflowStatus, ...(status ? { status } : {}), ...(failure ? { failure } : {}) };
+}
+
+/** The message that says what went wrong: the innermost cause (an activity's or child's own error), named by its activity. */
+function rootCause(e: WorkflowFailedError): string {
+  let err: Error | undefined = e.cause;
+  let where = '';
+  while (err && (err as { cause?: Error }).cause) {
+    const activity = (err as { activityType?: string }).activityType;
+    if (activity) where = `${activity}: `;
+    err = (err as { cause?: Error }).cause;
+  }
+  return `${where}${err?.message ?? e.message}`;
 }
 
 function renderSnapshot(s: Snapshot): string {

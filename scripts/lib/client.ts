@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowExecutionDescription } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
@@ -110,6 +110,27 @@ export function uiLinks(env = readEnv(), runId: string): { run: string; list: st
     run: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(runWorkflowId(runId))}`,
     list: `${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent(`NanofluxRunId="${runId}"`)}`,
   };
+}
+
+/**
+ * Workflows found through NanoFlux's search attributes. A server that does not know them (one not
+ * started by `npm run dev-server`, before any worker ran) gets a line saying how to register them.
+ */
+export async function listWorkflows(client: Client, query: string, limit = Infinity): Promise<WorkflowExecutionInfo[]> {
+  const found: WorkflowExecutionInfo[] = [];
+  try {
+    for await (const w of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+      found.push(w);
+      if (found.length >= limit) break;
+    }
+  } catch (e) {
+    const details = String((e as { cause?: { details?: unknown } }).cause?.details ?? '');
+    if (/invalid search attribute: Nanoflux/.test(details)) {
+      throw new OperationalError(hinted(`${where()} does not know NanoFlux's search attributes`, 'start the server with `npm run dev-server`, or start a worker once (`npm run worker` registers them)'));
+    }
+    throw e;
+  }
+  return found;
 }
 
 /** The input a run was started with: its first history event holds the workflow's argument. */
