@@ -176,6 +176,7 @@ describe('dataset card', () => {
       ['invalid_question', '0', '0.0%'],
       ['reference_wrong', '1', '12.5%'],
       ['failed', '1', '12.5%'],
+      ['rejected_in_review', '0', '0.0%'],
     ]);
     expect(tableAfter(card, '## Domains')).toEqual([
       ['bio', '1', '3', '33.3%'],
