@@ -4,12 +4,17 @@ import { inject } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
 
 /** The real worker entry (`npm run worker`) in its own process, so a test can kill it outright. */
-export function startWorkerProcess(namespace: string, home: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
+export function startWorkerProcess(namespace: string, home: string, env: NodeJS.ProcessEnv = {}, capture?: (text: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: namespace, NANOFLUX_HOME: home, NANOFLUX_TEST_KEY: 'test-key-value', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', capture ? 'pipe' : 'ignore', capture ? 'pipe' : 'inherit'],
   });
+  if (capture) {
+    child.stdout!.setEncoding('utf8').on('data', capture);
+    child.stderr!.setEncoding('utf8').on('data', capture);
+  }
+  return child;
 }
 
 /** Polls `ok` until it holds; an error saying the worker "exited on its own" ends the wait at once. */
