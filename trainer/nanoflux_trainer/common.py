@@ -18,6 +18,19 @@ def emit(event, **fields):
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
+def limit_threads():
+    """NANOFLUX_TORCH_THREADS caps torch's CPU threads. Two trainers each spinning one OpenMP thread
+    per core on a small machine slow each other down many times over; the test suite runs trainers
+    beside other work, so it sets 1."""
+    n = os.environ.get("NANOFLUX_TORCH_THREADS")
+    if n:
+        torch.set_num_threads(int(n))
+        torch.set_num_interop_threads(1)
+
+
+limit_threads()
+
+
 def pick_device():
     # bf16 on GPU halves memory and is what the GPU runs fast; CPU bf16 matmuls are slow and
     # lossy for training, so CPU stays float32.
