@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../common/env.js';
+import { readJsonFile } from '../common/json-text.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';
@@ -20,19 +21,13 @@ export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string
   return existsSync(join(own, 'gsm8k')) ? own : resolve(PROJECT_ROOT, '..', 'shared', 'datasets');
 }
 
-function readJson(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
-  }
-}
+const readJson = (file: string): unknown => readJsonFile(file, (f) => readFileSync(f, 'utf8'));
 
 /** One object per line; a broken line names its file and line so the dataset can be fixed. */
 export function readJsonl(file: string): unknown[] {
   const out: unknown[] = [];
   readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;

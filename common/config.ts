@@ -6,6 +6,8 @@ import { z } from 'zod';
  * a default.
  */
 
+/** http(s) only: z.url() alone takes `localhost:8000/v1` (scheme "localhost") and `ftp://…`, which the clients then fail on. */
+const HTTP_URL = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 
@@ -13,7 +15,7 @@ export const ModelRefSchema = z
   .strictObject({
     provider: z.enum(['openai', 'local']).describe('`openai`: any OpenAI-compatible endpoint; `local`: the embedded model'),
     model: z.string().min(1).describe('Model name at the endpoint, or for `local` a GGUF path or the alias `smollm2-135m`'),
-    baseURL: z.url().optional().describe('Endpoint base URL (e.g. http://localhost:8000/v1); default: the OpenAI API'),
+    baseURL: HTTP_URL.optional().describe('Endpoint base URL (e.g. http://localhost:8000/v1); default: the OpenAI API'),
     apiKeyEnv: z
       .string()
       .regex(ENV_NAME, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key')
@@ -100,6 +102,7 @@ export const GenerationSchema = z.strictObject({
       min: z.int().min(1).max(5).default(1).describe('Lowest complexity the controller may ask for'),
       max: z.int().min(1).max(5).default(5).describe('Highest complexity the controller may ask for'),
     })
+    .refine((a) => a.min <= a.max, { message: 'min must not exceed max', path: ['min'] })
     .optional()
     .describe('Moves the target complexity per domain towards the level where the Attacker wins at targetWinRate; off = fixed targetComplexity'),
 });
@@ -118,7 +121,7 @@ const McpStdioSchema = z.strictObject({
 const McpHttpSchema = z.strictObject({
   name: z.string().regex(SLUG, 'must be a slug').describe('Prefix of its tools as the Judge sees them (name__tool)'),
   transport: z.literal('http'),
-  url: z.url().describe('Streamable HTTP endpoint of the MCP server'),
+  url: HTTP_URL.describe('Streamable HTTP endpoint of the MCP server'),
   headersFromEnv: z
     .record(z.string(), z.string().regex(ENV_NAME, 'must be the NAME of an environment variable'))
     .default({})
@@ -176,7 +179,7 @@ export const FineTuneSchema = z
       .string()
       .min(1)
       .describe(`The student. local/command: a Hugging Face model directory, a .gguf file or \`smollm2-135m\`; openai: a fine-tunable model name; ${PATH_NOTE}`),
-    baseURL: z.url().optional().describe('openai backend: API base URL; default the OpenAI API'),
+    baseURL: HTTP_URL.optional().describe('openai backend: API base URL; default the OpenAI API'),
     apiKeyEnv: z.string().regex(ENV_NAME, 'must be the NAME of an environment variable').default('OPENAI_API_KEY').describe('openai backend: variable holding the key'),
     command: z
       .array(z.string().min(1))
@@ -216,7 +219,7 @@ export const EvaluateSchema = z.strictObject({
     .describe("`trainer`: the Python trainer's evaluation mode (base model + adapter); `endpoint`: an OpenAI-compatible server (vLLM serving the adapters, or the provider of an openai fine-tune)"),
   endpoint: z
     .strictObject({
-      baseURL: z.url().optional().describe('Default: the OpenAI API'),
+      baseURL: HTTP_URL.optional().describe('Default: the OpenAI API'),
       apiKeyEnv: z.string().regex(ENV_NAME, 'must be the NAME of an environment variable').optional(),
       models: z
         .record(z.string(), z.string().min(1))

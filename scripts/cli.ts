@@ -20,6 +20,14 @@ Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), NA
 Exit codes: 0 ok, 1 failure (server unreachable, run not found, workflow failed), 2 bad usage or invalid config.
 `;
 
+/** Options a command cannot run without (declared as plain options; see the preAction hook). */
+const REQUIRED: Record<string, string[]> = {
+  validate: ['--config <file>'],
+  run: ['--config <file>'],
+  'resume-from': ['--config <file>'],
+  score: ['--benchmark <name>', '--predictions <file>'],
+};
+
 function buildProgram(): { program: Command; lastError: () => { command: string; text: string } | undefined } {
   let last: { command: string; text: string } | undefined;
   const program = new Command('nanoflux')
@@ -33,6 +41,14 @@ function buildProgram(): { program: Command; lastError: () => { command: string;
   for (const register of [registerConfigCommands, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands]) {
     register(program);
   }
+  // Required options are checked here, after commander has refused unknown ones: `--cofig f` should
+  // be named as the unknown flag it is (with its "did you mean"), not as a missing `--config`.
+  program.hook('preAction', (_root, cmd) => {
+    for (const flags of REQUIRED[cmd.name()] ?? []) {
+      const key = flags.replace(/^--/, '').replace(/ .*$/, '').replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+      if (cmd.opts()[key] === undefined) cmd.error(`error: required option '${flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: EXIT.usage });
+    }
+  });
   // Commander's own parse errors are kept here and printed in our one-line form, naming the command.
   for (const c of [program, ...program.commands]) {
     c.configureOutput({ outputError: (text) => (last = { command: c === program ? '' : c.name(), text }) });

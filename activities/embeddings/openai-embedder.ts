@@ -1,4 +1,6 @@
 import OpenAI from 'openai';
+import { fromOpenAIError, ModelError } from '../errors.js';
+import { ErrorType } from '../../common/errors.js';
 import type { Embedder, Embedding } from './embedder.js';
 
 /** Inputs per request: well under the API's 2048 limit and its per-request token cap. */
@@ -28,19 +30,32 @@ export class OpenAIEmbedder implements Embedder {
       maxRetries: 0,
       timeout: opts.timeoutMs ?? 60_000,
     });
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
   }
+
+  /** Also bounds reading the body: the client's own timeout stops once the headers are in. */
+  private readonly timeoutMs: number;
 
   async embed(texts: string[]): Promise<Embedding> {
     const vectors: number[][] = [];
     let tokens = 0;
     for (let i = 0; i < texts.length; i += OPENAI_EMBED_BATCH) {
-      const res = await this.client.embeddings.create({
-        model: this.opts.model,
-        input: texts.slice(i, i + OPENAI_EMBED_BATCH),
-        // The client asks for base64 by default, which many compatible servers do not implement.
-        encoding_format: 'float',
-        ...(this.opts.dimensions ? { dimensions: this.opts.dimensions } : {}),
-      });
+      // Through the one error translation: a 429's Retry-After becomes the retry delay, a 401 is not retried.
+      const res = await this.client.embeddings
+        .create(
+          {
+            model: this.opts.model,
+            input: texts.slice(i, i + OPENAI_EMBED_BATCH),
+            // The client asks for base64 by default, which many compatible servers do not implement.
+            encoding_format: 'float',
+            ...(this.opts.dimensions ? { dimensions: this.opts.dimensions } : {}),
+          },
+          { signal: AbortSignal.timeout(this.timeoutMs) },
+        )
+        .catch((e: unknown) => {
+          throw fromOpenAIError(e);
+        });
+      if (!Array.isArray(res?.data)) throw new ModelError(ErrorType.ModelUnavailable, `malformed embeddings response from ${this.opts.model}: no data array`);
       for (const d of [...res.data].sort((a, b) => a.index - b.index)) vectors.push(d.embedding);
       tokens += res.usage?.prompt_tokens ?? 0;
     }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readJsonl } from '../decontamination.js';
+import { readJsonFile } from '../../common/json-text.js';
 import { normalizeNumber } from './answers.js';
 
 export type BenchmarkName = 'gsm8k' | 'gsmhard' | 'pubmedqa' | 'mcq';
@@ -38,13 +39,7 @@ export function readJsonlRows(file: string): { line: number; value: unknown }[] 
   return values.map((value, k) => ({ line: lines[k]!, value }));
 }
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
-  }
-}
+const readJson = (file: string): unknown => readJsonFile(file, (f) => readFileSync(f, 'utf8'));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -130,17 +130,26 @@ export class OpenAIChatModel implements ChatModel {
       const offerTools = toolDefs.length > 0 && rounds < maxToolRounds;
       let resp: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        resp = await this.client.chat.completions.create({
-          model: this.opts.model,
-          messages,
-          // Tools and the answer format together: a model that needs no tool answers in one request.
-          ...(offerTools ? { tools: toolDefs } : {}),
-          response_format: responseFormat,
-          temperature: req.temperature ?? this.opts.temperature,
-          max_completion_tokens: req.maxOutputTokens ?? this.opts.maxOutputTokens,
-        });
+        resp = await this.client.chat.completions.create(
+          {
+            model: this.opts.model,
+            messages,
+            // Tools and the answer format together: a model that needs no tool answers in one request.
+            ...(offerTools ? { tools: toolDefs } : {}),
+            response_format: responseFormat,
+            temperature: req.temperature ?? this.opts.temperature,
+            max_completion_tokens: req.maxOutputTokens ?? this.opts.maxOutputTokens,
+          },
+          // The client's timeout stops counting once the headers arrive; a body that stalls after them
+          // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
+          { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000) },
+        );
       } catch (e) {
         throw fromOpenAIError(e);
+      }
+      if (!Array.isArray(resp?.choices)) {
+        // A 200 that is not a completion (an HTML error page from a proxy): transient, and said plainly.
+        throw new ModelError(ErrorType.ModelUnavailable, `malformed response from ${this.opts.model}: not a chat completion`);
       }
       usage.promptTokens += resp.usage?.prompt_tokens ?? 0;
       usage.completionTokens += resp.usage?.completion_tokens ?? 0;

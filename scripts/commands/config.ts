@@ -12,7 +12,7 @@ export function registerConfigCommands(program: Command): void {
     .command('validate')
     .summary('check a run config')
     .description('check a run config (.json, .yaml, .yml); lists every problem by field path')
-    .requiredOption('--config <file>', 'the run config')
+    .option('--config <file>', 'the run config')
     .action((opts: { config: string }, cmd: Command) => {
       const o = out(cmd);
       const raw = readConfigFile(opts.config);
@@ -20,6 +20,7 @@ export function registerConfigCommands(program: Command): void {
       if (!parsed.ok && o.json) {
         o.print('', { valid: false, problems: parsed.problems });
         exitWith(2);
+        return; // the JSON document is the whole answer: no text list on stderr as well
       }
       const c = validateRunConfig(raw, opts.config);
       o.print(`${opts.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
@@ -29,7 +30,7 @@ export function registerConfigCommands(program: Command): void {
     .command('run')
     .summary('start a run from a config file')
     .description('start a run from a config file; prints its run id and web-UI link (needs a server and a worker)')
-    .requiredOption('--config <file>', 'the run config (.json, .yaml, .yml)')
+    .option('--config <file>', 'the run config (.json, .yaml, .yml)')
     .action(async (opts: { config: string }, cmd: Command) => {
       const raw = readConfigFile(opts.config);
       await start(cmd, raw, opts.config);
@@ -40,7 +41,7 @@ export function registerConfigCommands(program: Command): void {
     .summary("start a run that reuses an earlier run's results")
     .description("start a new run that reuses an earlier run's stored examples and finished stages")
     .argument('<earlier>', 'the run id of the earlier run')
-    .requiredOption('--config <file>', "the new run's config; its runId must differ from the earlier run's")
+    .option('--config <file>', "the new run's config; its runId must differ from the earlier run's")
     .action(async (earlier: string, opts: { config: string }, cmd: Command) => {
       const raw = readConfigFile(opts.config);
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

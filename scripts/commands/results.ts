@@ -50,8 +50,8 @@ export function registerResultCommands(program: Command): void {
     .command('score')
     .summary('score predictions on a benchmark (JSON)')
     .description('score predictions ({"id","prediction"} per line) on a benchmark: accuracy, 95% Wilson interval, per-item correctness; always JSON')
-    .requiredOption('--benchmark <name>', 'gsm8k, gsmhard, pubmedqa or mcq')
-    .requiredOption('--predictions <file>', 'JSONL of {"id", "prediction"}')
+    .option('--benchmark <name>', 'gsm8k, gsmhard, pubmedqa or mcq')
+    .option('--predictions <file>', 'JSONL of {"id", "prediction"}')
     .option('--data <file>', 'the benchmark file (gsmhard and mcq need one)')
     .action(async (opts: { benchmark: string; predictions: string; data?: string }) => {
       const { scoreCommand } = await import('./score.js');

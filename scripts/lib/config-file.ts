@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import { describeProblems, parseRunConfig, type RunConfig } from '../../common/config.js';
+import { parseJsonText } from '../../common/json-text.js';
 import { UserError } from './errors.js';
 
 /**
@@ -39,17 +40,16 @@ export function validateRunConfig(raw: unknown, path: string): RunConfig {
 
 function parseJson(path: string, text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonText(text, path);
   } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /at position (\d+)/.exec(msg);
-    const where = pos ? ` (${lineColumn(text, Number(pos[1]))})` : '';
-    throw new UserError(`config ${path} is not valid JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, '')}; fix the file`);
+    const m = /:(\d+):(\d+): invalid JSON: (.*)$/.exec((e as Error).message);
+    throw new UserError(`config ${path} is not valid JSON${m ? ` (line ${m[1]}, column ${m[2]}): ${m[3]}` : ''}; fix the file`);
   }
 }
 
 function parseYaml(path: string, text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter });
   const err = doc.errors[0];
   if (err) {
     const at = err.linePos?.[0];
@@ -58,6 +58,17 @@ function parseYaml(path: string, text: string): unknown {
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
     throw new UserError(`config ${path} is not valid YAML${where}: ${what}${more}; fix the file`);
   }
+  // An alias to no anchor (`*nope`) only fails in toJS, without a position: find it first.
+  let unresolved: { name: string; offset: number } | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (!unresolved && node.resolve(doc) === undefined) unresolved = { name: node.source, offset: node.range?.[0] ?? 0 };
+    },
+  });
+  if (unresolved) {
+    const at = lineCounter.linePos(unresolved.offset);
+    throw new UserError(`config ${path} is not valid YAML (line ${at.line}, column ${at.col}): alias *${unresolved.name} names no anchor; fix the file`);
+  }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
@@ -65,7 +76,4 @@ function parseYaml(path: string, text: string): unknown {
   }
 }
 
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
-}
+

@@ -27,8 +27,19 @@ export type ScriptedResponse = { delayMs?: number; usage?: { prompt_tokens: numb
   | { content: string }
   | { toolCalls: Array<{ name: string; arguments: string }> }
   | { status: number; retryAfter?: string; retryAfterMs?: string; message?: string }
+  /** A 200 whose body is this text as sent (not JSON-encoded): a body the client cannot parse. */
+  | { rawBody: string; contentType?: string }
+  /** `reset`: the connection is destroyed before any response; `stall`: headers and half a body are sent, then nothing. */
+  | { drop: 'reset' | 'stall' }
   | Record<never, never>
 );
+
+/**
+ * Sees every request (chat and embeddings) before it is routed and before the role's queue and
+ * script. A response it returns is sent instead of the normal answer (a `delayMs` alone only
+ * delays the normal answer); undefined lets the request through.
+ */
+export type Interceptor = (req: RecordedRequest) => ScriptedResponse | undefined | Promise<ScriptedResponse | undefined>;
 
 export type ScriptHandler = (req: ScriptedRequest) => ScriptedResponse | Promise<ScriptedResponse>;
 
@@ -51,6 +62,8 @@ export interface ScriptedOpenAI {
   script(handler: ScriptHandler): void;
   /** Queues responses for a role, consumed in order before the default handler. */
   enqueue(role: ScriptRole, ...responses: ScriptedResponse[]): void;
+  /** Installs (or, with undefined, removes) a hook that sees every request first: see Interceptor. */
+  intercept(hook: Interceptor | undefined): void;
   close(): Promise<void>;
 }
 
@@ -114,6 +127,32 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
   const requests: RecordedRequest[] = [];
   const queues = new Map<ScriptRole, ScriptedResponse[]>();
   let handler: ScriptHandler = defaultHandler ?? (() => ({ status: 500, message: 'no script for this request' }));
+  let interceptor: Interceptor | undefined;
+
+  /** Answers a fault (error status, raw body, dropped or stalled connection); false when `r` is not one. */
+  const sendFault = (res: ServerResponse, r: ScriptedResponse): boolean => {
+    if ('drop' in r) {
+      if (r.drop === 'reset') res.socket?.destroy();
+      else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"id":"chatcmpl-stalled","object":"chat.completion","choices":[{"index":0,');
+      }
+      return true;
+    }
+    if ('rawBody' in r) {
+      res.writeHead(200, { 'content-type': r.contentType ?? 'application/json' });
+      res.end(r.rawBody);
+      return true;
+    }
+    if ('status' in r && r.status !== 200) {
+      const headers: Record<string, string> = {};
+      if (r.retryAfter !== undefined) headers['retry-after'] = r.retryAfter;
+      if (r.retryAfterMs !== undefined) headers['retry-after-ms'] = r.retryAfterMs;
+      send(res, r.status, { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } }, headers);
+      return true;
+    }
+    return false;
+  };
 
   const server = createServer((req, res) => {
     const at = Date.now();
@@ -127,7 +166,14 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       }
       const path = (req.url ?? '').replace(/\?.*$/, '');
       const role = body?.messages ? roleOf(body) : 'unknown';
-      requests.push({ path, method: req.method ?? '', at, headers: req.headers, body, role });
+      const recorded: RecordedRequest = { path, method: req.method ?? '', at, headers: req.headers, body, role };
+      requests.push(recorded);
+      const intercepted = interceptor ? await interceptor(recorded) : undefined;
+      if (intercepted) {
+        if (intercepted.delayMs) await new Promise((ok) => setTimeout(ok, intercepted.delayMs));
+        if (sendFault(res, intercepted)) return;
+        if ('json' in intercepted || 'content' in intercepted || 'toolCalls' in intercepted) return send(res, 200, completion(body as ChatBody, intercepted));
+      }
 
       if (req.method === 'POST' && path.endsWith('/embeddings')) {
         const inputs: string[] = Array.isArray(body?.input) ? body.input : [String(body?.input ?? '')];
@@ -146,12 +192,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       const queued = queues.get(role)?.shift();
       const r = queued ?? (await handler({ ...(body as ChatBody), role }));
       if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
-      if ('status' in r && r.status !== 200) {
-        const headers: Record<string, string> = {};
-        if (r.retryAfter !== undefined) headers['retry-after'] = r.retryAfter;
-        if (r.retryAfterMs !== undefined) headers['retry-after-ms'] = r.retryAfterMs;
-        return send(res, r.status, { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } }, headers);
-      }
+      if (sendFault(res, r)) return;
       return send(res, 200, completion(body as ChatBody, r));
     })().catch((e) => {
       if (!res.headersSent) send(res, 500, { error: { message: String(e) } });
@@ -170,6 +211,9 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
     },
     enqueue(role, ...responses) {
       queues.set(role, [...(queues.get(role) ?? []), ...responses]);
+    },
+    intercept(hook) {
+      interceptor = hook;
     },
     close: () =>
       new Promise<void>((ok, fail) => {

@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,8 +70,10 @@ describe('nanofluxRun on a real dev server', () => {
     expect((cause as ApplicationFailure).nonRetryable).toBe(true);
     for (const path of ['runId', 'domains[0].topics', 'models.a', 'models.judge', 'generation.concurrency']) expect((cause as Error).message).toContain(path);
     const history = await handle.fetchHistory();
-    const types = (history.events ?? []).map((e) => String(e.eventType));
-    expect(types.some((t) => /CHILD|ACTIVITY/.test(t))).toBe(false);
+    // Event types by name (eventType is a number on the wire).
+    const types = (history.events ?? []).map((e) => proto.temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+    expect(types).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+    expect(types.some((t) => /CHILD|ACTIVITY/.test(String(t)))).toBe(false);
     expect(f.server.requests.length).toBe(before);
   });
 
