@@ -1,6 +1,6 @@
 import { ApplicationFailure, executeChild, ParentClosePolicy, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { DomainConfig, EvalBenchmark, RunConfig } from '../common/config.js';
-import { describeProblems, parseRunConfig } from '../common/config.js';
+import { describeProblems, parseRunConfig, runModels } from '../common/config.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import type { VariantResult, VariantSpec } from '../activities/stage-activities.js';
@@ -153,13 +153,7 @@ export async function writeStagesReport(config: RunConfig, results: DomainStages
   return stageFileActivities.writeRunReport({
     runId: config.runId,
     generatedAt: new Date().toISOString(),
-    models: {
-      attacker: config.models.a.model,
-      defender: config.models.b.model,
-      judge: config.models.judge.model,
-      student: config.finetune?.baseModel ?? '(none)',
-      backend: config.finetune?.backend ?? '(none)',
-    },
+    models: runModels(config),
     domains: config.domains.map((d) => d.name),
     skipped,
   });

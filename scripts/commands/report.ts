@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { createStageActivities } from '../../activities/index.js';
 import * as L from '../../activities/stages/layout.js';
-import type { RunConfig } from '../../common/config.js';
+import { type RunConfig, runModels } from '../../common/config.js';
 import { readEnv } from '../../common/env.js';
 import { loadRunConfig, runConfigFromTemporal } from '../lib/client.js';
 import { hinted, OperationalError, UserError } from '../lib/errors.js';
@@ -37,13 +37,7 @@ export async function reportCommand(opts: { runId: string; config?: string }): P
     const r = await createStageActivities(deps).writeRunReport({
       runId: config.runId,
       generatedAt: new Date().toISOString(),
-      models: {
-        attacker: config.models.a.model,
-        defender: config.models.b.model,
-        judge: config.models.judge.model,
-        student: config.finetune?.baseModel ?? '(none)',
-        backend: config.finetune?.backend ?? '(none)',
-      },
+      models: runModels(config),
       domains: config.domains.map((d) => d.name),
       skipped: [],
     });
