@@ -71,6 +71,12 @@ function runExamples(home: string, runId: string, domain: string): TrainingExamp
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 
+/** A config names a file the worker cannot see: no retry will make it appear, so the stage fails at once, naming the field. */
+function mustExist(path: string, field: string): string {
+  if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `${field}: ${path} not found on the worker (relative paths are taken from the project root)`);
+  return path;
+}
+
 export function createStageActivities(deps: StageDeps) {
   const { home } = deps;
   return {
@@ -80,7 +86,7 @@ export function createStageActivities(deps: StageDeps) {
       writeStageSettings(home, a.runId, a.domain.name, stageSettings(a.finetune, a.evaluate));
       const spec = domainBenchmark(a.domain);
       if (a.evaluate && spec) {
-        const data = spec.data ? projectPath(spec.data) : shippedBenchmarkData(spec.benchmark, deps.datasetsDir)!;
+        const data = mustExist(spec.data ? projectPath(spec.data) : shippedBenchmarkData(spec.benchmark, deps.datasetsDir)!, `domains.${a.domain.name}.evaluation.data`);
         const limit = spec.limit ?? a.evaluate.limit;
         const items = loadBenchmark(spec.benchmark, data).slice(0, limit);
         writeJsonl(L.evalItemsPath(home, a.runId, a.domain.name), items);
@@ -99,7 +105,7 @@ export function createStageActivities(deps: StageDeps) {
           out.variants.push({ variant: 'tuned', trainExamples: rows.length });
         }
         for (const b of a.domain.baselines) {
-          const base = baselineRows(b, projectPath(b.data));
+          const base = baselineRows(b, mustExist(projectPath(b.data), `domains.${a.domain.name}.baselines.${b.name}.data`));
           writeJsonl(L.trainDataPath(home, a.runId, a.domain.name, b.name), base);
           out.variants.push({ variant: b.name, trainExamples: base.length });
         }

@@ -221,3 +221,14 @@ describe('NANOFLUX_QUEUES', () => {
     expect(() => queuesFromEnv('nanoflux-gpu')).toThrow(/unknown queue nanoflux-gpu; known: nanoflux, nanoflux-llm, nanoflux-train/);
   });
 });
+
+describe('stage preparation', () => {
+  it('fails for good, naming the config field, when a baseline or benchmark file is missing on the worker', async () => {
+    const { createStageActivities } = await import('../../activities/stage-activities.js');
+    const home = mkdtempSync(join(tmpdir(), 'nanoflux-prep-'));
+    const acts = createStageActivities({ home, datasetsDir: join(dir, 'no-datasets'), fineTuneBackend: () => { throw new Error('unused'); } });
+    const domain = { name: 'math', brief: 'b', topics: ['t'], benchmark: 'none' as const, pack: 'none' as const, evaluation: { benchmark: 'mcq' as const, data: '/nope/medqa.jsonl' }, baselines: [] };
+    const e1 = await acts.prepareDomainStage({ runId: 'r', domain, evaluate: EvaluateSchema.parse({}) }).catch((e: unknown) => e);
+    expect(e1).toMatchObject({ type: 'MissingResource', nonRetryable: true, message: expect.stringContaining('domains.math.evaluation.data: /nope/medqa.jsonl not found') });
+  });
+});
