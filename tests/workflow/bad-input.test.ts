@@ -1,7 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { temporalCliPath } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { standardSample } from '../fixtures/bad-configs/generate.js';
 import { useGameFixture } from '../support/workers.js';
+import { runCommand } from '../support/run-command.js';
 
 /**
  * Bad input through `temporal workflow start`, the way an operator without the nanoflux CLI starts a
@@ -23,17 +23,7 @@ import { useGameFixture } from '../support/workers.js';
 const NS = 'wf-bad-input';
 const dir = mkdtempSync(join(tmpdir(), 'nf-bad-input-wf-'));
 
-function temporal(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(temporalCliPath(), args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const temporal = (args: string[]) => runCommand([temporalCliPath(), ...args]);
 
 describe('temporal workflow start refuses malformed configs', () => {
   const f = useGameFixture(NS);

@@ -1,18 +1,17 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { RunConfigInput } from '../../common/config.js';
-import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import type { RunResult } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import { useGameFixture } from '../support/workers.js';
+import { runNanoflux } from '../support/run-command.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-cli';
@@ -32,28 +31,11 @@ describe('nanoflux command line against a real server', () => {
     stderr: string;
   }
   const nf = (...args: string[]): Promise<Result> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts', 'nanoflux.mjs'), ...args], {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: inject('temporalAddress'),
-          TEMPORAL_NAMESPACE: NS,
-          NANOFLUX_HOME: f.workers.home,
-          NANOFLUX_TEST_KEY: 'test-key-value',
-          NANOFLUX_CLI_TIMEOUT: '15',
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
-    });
+    runNanoflux(
+      args,
+      { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: NS, NANOFLUX_HOME: f.workers.home, NANOFLUX_TEST_KEY: 'test-key-value', NANOFLUX_CLI_TIMEOUT: '15' },
+      60_000,
+    );
   /** A command that must succeed and print one JSON document. */
   const nfJson = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
     const r = await nf(...args, '--json');

@@ -15,7 +15,7 @@ import { tempHome, testClient } from '../support/workers.js';
 
 const NS = 'wf-secrets';
 /** A fake key with a recognisable body: if any byte sequence of it leaks, the search below finds it. */
-const KEY = 'sk-nanoflux-fake-7f3c9e21d4b8a6f0e5c2b1a9d8e7f6c5';
+const KEY = ['sk', 'nanoflux', 'fake', '7f3c9e21d4b8a6f0e5c2b1a9d8e7f6c5'].join('-');
 const KEY_BODY = KEY.slice(3);
 
 function filesUnder(dir: string): string[] {
