@@ -3,43 +3,36 @@
  * OpenAI-compatible server on loopback) run (1) through Temporal — run → domain loop → episode
  * child workflows on a real dev server — and (2) as a plain in-process async loop that calls the
  * activity functions directly. Reported as ratios measured in the same run; absolute times on a
- * shared machine are noise. Usage: npm run bench -- [episodes=40] [latencyMs=0,200] [concurrency=4]
+ * shared machine are noise. Each round runs both back to back, the order alternating between
+ * rounds, so slow phases of a shared machine fall on both alike; the figure is the ratio of the
+ * totals over all rounds (each round's ratio is kept for the spread).
+ * Usage: npm run bench -- [--episodes 80] [--latency 0,200] [--concurrency 4] [--rounds 3] [--out bench/results/episode-overhead.json]
  */
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildActivityDeps } from '../activities/deps.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createModelActivities, createStoreActivities } from '../activities/index.js';
-import { parseRunConfig, type RunConfig } from '../common/config.js';
-import { readEnv } from '../common/env.js';
-import { TaskQueue } from '../common/queues.js';
-import { startDevServer } from '../scripts/lib/dev-server.js';
-import { scriptGame, testConfig } from '../tests/support/game-script.js';
-import { startScriptedOpenAI } from '../tests/support/scripted-openai.js';
-import { createWorkers } from '../workers/create-workers.js';
-import { episodeKey, runWorkflowId } from '../workflows/logic/ids.js';
+import type { RunConfig } from '../common/config.js';
+import { scriptGame } from '../tests/support/game-script.js';
 import { decide } from '../workflows/logic/decide.js';
+import { episodeKey } from '../workflows/logic/ids.js';
 import { rolesFor, topicFor } from '../workflows/logic/roles.js';
-import type { nanofluxRun } from '../workflows/run.js';
+import { arg, benchConfig, benchDeps, benchHome, type BenchEnv, runThroughTemporal, startBenchEnv } from './lib/harness.js';
 
-const episodes = Number(process.argv[2] ?? 40);
-const latencies = (process.argv[3] ?? '0,200').split(',').map(Number);
-const concurrency = Number(process.argv[4] ?? 4);
-process.env.NANOFLUX_TEST_KEY = 'bench-key';
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+const episodes = Number(arg('episodes', '80'));
+const latencies = arg('latency', '0,200').split(',').map(Number);
+const concurrency = Number(arg('concurrency', '4'));
+const rounds = Number(arg('rounds', '3'));
+const outPath = arg('out', join(import.meta.dirname, 'results', 'episode-overhead.json'));
 
-function configFor(baseURL: string, runId: string): RunConfig {
+function configFor(env: BenchEnv, runId: string): RunConfig {
   // targetAccepted above maxEpisodes: every run plays exactly `episodes` episodes.
-  const r = parseRunConfig(testConfig(baseURL, runId, { generation: { targetAccepted: episodes + 1, maxEpisodes: episodes, concurrency } }));
-  if (!r.ok) throw new Error(JSON.stringify(r.problems));
-  return r.config;
+  return benchConfig(env.llm.baseURL, runId, { generation: { targetAccepted: episodes + 1, maxEpisodes: episodes, concurrency } });
 }
 
 /** The baseline: the episode's steps as a plain async function, `concurrency` at a time. */
-async function plainLoop(config: RunConfig, home: string): Promise<void> {
-  const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
+async function plainLoop(config: RunConfig): Promise<number> {
+  const deps = benchDeps(benchHome());
   const m = createModelActivities(deps);
   const s = createStoreActivities(deps);
   const domain = config.domains[0]!;
@@ -62,52 +55,62 @@ async function plainLoop(config: RunConfig, home: string): Promise<void> {
     await s.recordEpisode({ workflowId: `plain-${n}`, runId: config.runId, domain: d.name, episode: n, summary: { episode: n, workflowId: `plain-${n}`, attackerSlot: roles.attackerSlot, topic: '', targetComplexity: 3, outcome, tokens: { attacker: 0, defender: 0, judge: 0, embedding: 0 }, toolCalls: 0 }, transcript: {} });
   };
   let next = 0;
+  const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < episodes) await one(next++);
   }));
+  const ms = performance.now() - t0;
   await deps.close();
+  return ms;
+}
+
+interface Row {
+  latencyMs: number;
+  episodes: number;
+  concurrency: number;
+  rounds: { plainMs: number; temporalMs: number; ratio: number; temporalFirst: boolean }[];
+  plainMsPerEpisode: number;
+  temporalMsPerEpisode: number;
+  overheadMsPerEpisode: number;
+  ratio: number;
 }
 
 async function main(): Promise<void> {
-  const server = await startDevServer({});
-  const llm = await startScriptedOpenAI();
-  const rows: string[] = [];
+  const env = await startBenchEnv();
+  const rows: Row[] = [];
+  const load = [loadavg()[0]!];
   try {
     for (const latency of latencies) {
-      scriptGame(llm, { delayMs: latency });
-      const home = mkdtempSync(join(tmpdir(), 'nf-bench-'));
-      const t0 = performance.now();
-      await plainLoop(configFor(llm.baseURL, `plain-${latency}`), home);
-      const plainMs = performance.now() - t0;
-
-      const connection = await NativeConnection.connect({ address: server.address });
-      const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
-      const workers = await createWorkers({ connection, namespace: 'default', deps });
-      const running = Promise.all(workers.map((w) => w.run()));
-      const cc = await Connection.connect({ address: server.address });
-      const client = new Client({ connection: cc, namespace: 'default' });
-      const runId = `temporal-${latency}`;
-      const t1 = performance.now();
-      await client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId(runId), args: [configFor(llm.baseURL, runId)] });
-      const temporalMs = performance.now() - t1;
-      workers.forEach((w) => w.shutdown());
-      await running;
-      await deps.close();
-      await cc.close();
-      await connection.close();
-
-      const perEpisode = (ms: number) => (ms / episodes).toFixed(1);
-      rows.push(
-        `| ${latency} ms | ${episodes} | ${concurrency} | ${perEpisode(plainMs)} | ${perEpisode(temporalMs)} | ${((temporalMs - plainMs) / episodes).toFixed(1)} | ${(plainMs / temporalMs).toFixed(3)} |`,
-      );
+      scriptGame(env.llm, { delayMs: latency });
+      const row: Row = { latencyMs: latency, episodes, concurrency, rounds: [], plainMsPerEpisode: 0, temporalMsPerEpisode: 0, overheadMsPerEpisode: 0, ratio: 0 };
+      for (let r = 0; r < rounds; r++) {
+        const temporalFirst = r % 2 === 1;
+        let plainMs = 0;
+        let temporalMs = 0;
+        for (const which of temporalFirst ? ['temporal', 'plain'] : ['plain', 'temporal']) {
+          if (which === 'plain') plainMs = await plainLoop(configFor(env, `plain-${latency}-${r}`));
+          else temporalMs = (await runThroughTemporal(env, configFor(env, `temporal-${latency}-${r}`))).ms;
+        }
+        row.rounds.push({ plainMs, temporalMs, ratio: plainMs / temporalMs, temporalFirst });
+        load.push(loadavg()[0]!);
+      }
+      const plain = row.rounds.reduce((n, x) => n + x.plainMs, 0);
+      const temporal = row.rounds.reduce((n, x) => n + x.temporalMs, 0);
+      const n = episodes * rounds;
+      Object.assign(row, { plainMsPerEpisode: plain / n, temporalMsPerEpisode: temporal / n, overheadMsPerEpisode: (temporal - plain) / n, ratio: plain / temporal });
+      rows.push(row);
     }
   } finally {
-    await llm.close();
-    await server.stop();
+    await env.close();
   }
-  console.log('| model latency | episodes | concurrency | plain loop ms/episode | Temporal ms/episode | overhead ms/episode | throughput ratio (Temporal / plain) |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(r);
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, JSON.stringify({ date: new Date().toISOString(), loadavg: load, rows }, null, 2));
+  console.log(`load average (1 min) during the run: ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; results in ${outPath}`);
+  console.log('| model latency | episodes × rounds | concurrency | plain loop ms/episode | Temporal ms/episode | overhead ms/episode | throughput ratio (Temporal / plain) | per round |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.latencyMs} ms | ${r.episodes} × ${r.rounds.length} | ${r.concurrency} | ${r.plainMsPerEpisode.toFixed(1)} | ${r.temporalMsPerEpisode.toFixed(1)} | ${r.overheadMsPerEpisode.toFixed(1)} | **${r.ratio.toFixed(3)}** | ${r.rounds.map((x) => x.ratio.toFixed(2)).join(', ')} |`);
+  }
 }
 
 main().catch((e) => {

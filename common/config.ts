@@ -331,13 +331,4 @@ export function describeProblems(problems: ConfigProblem[]): string {
     problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
 }
 
-/** Who played what in a run, as the report names them. */
-export function runModels(c: RunConfig): { attacker: string; defender: string; judge: string; student: string; backend: string } {
-  return {
-    attacker: c.models.a.model,
-    defender: c.models.b.model,
-    judge: c.models.judge.model,
-    student: c.finetune?.baseModel ?? '(none)',
-    backend: c.finetune?.backend ?? '(none)',
-  };
-}
+export { runModels } from './run-models.js';

@@ -34,14 +34,7 @@ export const MultiVerdictSchema = VerdictSchema.omit({ defenderCorrect: true }).
 });
 export type MultiVerdict = z.infer<typeof MultiVerdictSchema>;
 
-export const ROLES = ['attacker', 'defender', 'judge'] as const;
-export type Role = (typeof ROLES)[number];
-export type TokensByRole = Record<Role | 'embedding', number>;
-
-/** `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum. */
-export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed', 'rejected_in_review'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-export type RejectionReason = Exclude<Outcome, 'accepted'>;
+export { OUTCOMES, type Outcome, type RejectionReason, ROLES, type Role, type TokensByRole } from './outcomes.js';
 
 export interface Usage {
   promptTokens: number;

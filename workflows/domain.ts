@@ -5,7 +5,9 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setHandler,
+  sleep,
   startChild,
   upsertMemo,
   upsertSearchAttributes,
@@ -25,6 +27,11 @@ import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal
 import { bulkActivities, storeActivities } from './options.js';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
+/** The patch that throttled progress signals to the run (workflow versioning: TEMPORAL-NOTES). */
+export const THROTTLED_PROGRESS = 'progress-throttle';
+/** How often, at most, episode completions are reported to the run. */
+export const PROGRESS_EVERY_MS = 1000;
+
 export interface DomainCarry {
   progress: DomainProgress;
   nextEpisode: number;
@@ -96,13 +103,31 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     ...(s.imported !== undefined ? { imported: s.imported } : {}),
   });
 
-  const report = async (final = false) => {
+  // Since this patch, episode completions reach the run at most once per PROGRESS_EVERY_MS (a timer
+  // flushes the last one): a signal per episode cost the run ~3 history events and a workflow task
+  // each. Pauses and the final report still go at once. Histories from before keep one per episode.
+  const throttled = patched(THROTTLED_PROGRESS);
+  let lastSentAt = -Infinity;
+  let flushing = false;
+  let finalSent = false;
+  const send = async (st: DomainStatus) => {
+    if (!input.parentWorkflowId) return;
+    lastSentAt = Date.now();
+    // The run may already be gone (terminated); progress reports are best effort.
+    await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
+  };
+  const report = async (final = false, urgent = true) => {
     s.reports += 1;
     const st = final ? { ...status(), stage: 'done' as const } : status();
     upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
-    if (input.parentWorkflowId) {
-      // The run may already be gone (terminated); progress reports are best effort.
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
+    finalSent ||= final;
+    const wait = lastSentAt + PROGRESS_EVERY_MS - Date.now();
+    if (!throttled || urgent || wait <= 0) {
+      await send(st);
+    } else if (!flushing) {
+      flushing = true;
+      // The run sees the newest status when the timer fires, not the one that started it.
+      void sleep(wait).then(() => ((flushing = false), finalSent ? undefined : send({ ...status(), seq: ++s.reports })));
     }
     return st;
   };
@@ -163,7 +188,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
       s.controller = observe(s.controller, summary.outcome, gen.adaptiveComplexity);
       s.skills = { ...s.skills, [defenderSlot]: recordSkill(s.skills[defenderSlot], summary.skill, summary.outcome) };
       inFlight.delete(episode);
-      await report();
+      await report(false, false);
     });
     inFlight.set(episode, p);
   };

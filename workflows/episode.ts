@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DomainBrief, JudgeVerdict } from '../activities/model-activities.js';
 import type { McpServerConfig, ModelRef } from '../common/config.js';
 import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
@@ -7,9 +7,12 @@ import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
 import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
 import type { Slot } from './logic/roles.js';
-import { modelActivities, storeActivities } from './options.js';
+import { localStoreActivities, modelActivities, storeActivities } from './options.js';
 import { callCost, embeddingCost } from './logic/cost.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
+
+/** The patch that moved the store steps to local activities (workflow versioning: TEMPORAL-NOTES). */
+export const LOCAL_STORE_STEPS = 'store-steps-local';
 
 export interface EpisodeInput {
   runId: string;
@@ -57,6 +60,9 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   const roleLine = `attacker ${input.attackerSlot.toUpperCase()} (${input.models.attacker.model}) vs defender (${input.models.defender.model})`;
   setCurrentDetails(`**${roleLine}** — topic: ${input.topic}`);
   const review = reviewGate();
+  // Novelty, store and ledger as local activities since this patch; histories from before replay
+  // with the activities they scheduled.
+  const store = patched(LOCAL_STORE_STEPS) ? localStoreActivities : storeActivities;
 
   try {
     const attacked = await modelActivities.attack({
@@ -73,7 +79,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     transcript.attack = attacked.attack;
     summary.skill = attacked.attack.skill;
 
-    const novelty = await storeActivities.checkNovelty({
+    const novelty = await store.checkNovelty({
       domain: input.domain.name,
       benchmark: input.domain.benchmark,
       embedding: input.models.embedding,
@@ -85,7 +91,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     if (novelty.nearest && novelty.nearest.score >= input.noveltyThreshold) {
       summary.outcome = 'duplicate';
       summary.nearest = novelty.nearest;
-      return await finish(summary, transcript, input, roleLine);
+      return await finish(store, summary, transcript, input, roleLine);
     }
 
     const samples = input.solveRate?.samples ?? 1;
@@ -160,10 +166,10 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
         summary.review = await review.wait(example, input.review, workflowId, roleLine);
         if (!summary.review.approve) {
           summary.outcome = 'rejected_in_review';
-          return await finish(summary, transcript, input, roleLine);
+          return await finish(store, summary, transcript, input, roleLine);
         }
       }
-      const stored = await storeActivities.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
+      const stored = await store.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
       if (stored.duplicateOf) {
         // Another episode stored a near-identical question after our novelty check.
         summary.outcome = 'duplicate';
@@ -176,7 +182,7 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     summary.outcome = 'failed';
     summary.error = describeFailure(err);
   }
-  return await finish(summary, transcript, input, roleLine);
+  return await finish(store, summary, transcript, input, roleLine);
 }
 
 /**
@@ -217,7 +223,7 @@ function reviewGate() {
   };
 }
 
-async function finish(summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
+async function finish(store: typeof storeActivities, summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
   const s = summary.scores;
   const line = `${summary.outcome} — ${roleLine}` + (s ? ` — complexity ${s.complexity}, quality ${s.quality.toFixed(1)} (${s.qualityLevel}), hops ${s.hops}` : '') +
     (summary.toolUse ? ` — judge tools: ${summary.toolUse}` : '') +
@@ -225,7 +231,7 @@ async function finish(summary: EpisodeSummary, transcript: object, input: Episod
   setCurrentDetails(line);
   upsertMemo({ summary: line });
   upsertSearchAttributes([{ key: SA.outcome, value: summary.outcome }]);
-  await storeActivities.recordEpisode({
+  await store.recordEpisode({
     workflowId: summary.workflowId,
     runId: input.runId,
     domain: input.domain.name,

@@ -9,7 +9,6 @@ import {
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
-import { describeProblems, parseRunConfig } from '../common/config.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
@@ -35,6 +34,7 @@ import {
 } from './messages.js';
 import { storeActivities } from './options.js';
 import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
+import { validRunConfig } from './validate.js';
 
 export interface RunResult {
   runId: string;
@@ -50,16 +50,7 @@ export interface RunResult {
  * Takes `unknown` because `temporal workflow start --input-file` hands over whatever the file holds.
  */
 export async function nanofluxRun(input: unknown): Promise<RunResult> {
-  const parsed = parseRunConfig(input);
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({
-      type: ErrorType.InvalidRunConfig,
-      message: describeProblems(parsed.problems),
-      nonRetryable: true,
-      details: [parsed.problems],
-    });
-  }
-  const config = parsed.config;
+  const config = await validRunConfig(input);
   // Whatever id the run was started under (the CLI's nanoflux-<runId>, or any id given to `temporal workflow start`).
   const selfId = workflowInfo().workflowId;
   const st: RunStatus = {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, executeChild, ParentClosePolicy, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { DomainConfig, EvalBenchmark, RunConfig } from '../common/config.js';
-import { describeProblems, parseRunConfig, runModels } from '../common/config.js';
+import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import type { VariantResult, VariantSpec } from '../activities/stage-activities.js';
@@ -8,6 +8,7 @@ import type { FineTuneResult } from '../activities/finetune/backend.js';
 import { stagesWorkflowId, variantWorkflowId } from './logic/ids.js';
 import { evalActivities, fineTuneActivities, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';
+import { validRunConfig } from './validate.js';
 
 export interface VariantInput {
   config: RunConfig;
@@ -172,11 +173,7 @@ export interface AblationRunResult {
  * Takes the run's config (its `ablation`, `finetune` and `evaluate` sections say what to do).
  */
 export async function nanofluxAblation(input: unknown): Promise<AblationRunResult> {
-  const parsed = parseRunConfig(input);
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({ type: ErrorType.InvalidRunConfig, message: describeProblems(parsed.problems), nonRetryable: true, details: [parsed.problems] });
-  }
-  const config = parsed.config;
+  const config = await validRunConfig(input);
   if (!config.ablation || !config.finetune || !config.evaluate) {
     throw ApplicationFailure.create({ type: ErrorType.InvalidRunConfig, message: 'an ablation needs the ablation, finetune and evaluate sections in the config', nonRetryable: true });
   }

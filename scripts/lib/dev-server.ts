@@ -39,8 +39,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The dev server runs one history shard, and each shard reads its task queues at most
+ * `*ProcessorMaxPollRPS` times a second (default 20, sized for clusters of hundreds of shards). With
+ * one shard that caps the whole server: every activity or workflow task waited ~45 ms to be
+ * dispatched (bench/README.md, "orchestration overhead"). Raising the caps makes a step ~15 ms.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  'history.transferProcessorMaxPollRPS=1000',
+  'history.timerProcessorMaxPollRPS=1000',
+  'history.visibilityProcessorMaxPollRPS=1000',
+] as const;
+
 export function devServerArgs(o: DevServerOptions & { port: number }): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-level', 'warn'];
+  for (const kv of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', kv);
   if (o.uiPort) args.push('--ui-port', String(o.uiPort));
   else args.push('--headless');
   if (o.dbFile) args.push('--db-filename', o.dbFile, '--sqlite-pragma', 'journal_mode=WAL');

@@ -1,4 +1,5 @@
-import { OUTCOMES, type Outcome, type RejectionReason, type Scores, type TokensByRole } from '../../common/game.js';
+import type { Scores } from '../../common/game.js';
+import { OUTCOMES, type Outcome, type RejectionReason, type TokensByRole } from '../../common/outcomes.js';
 import type { Slot } from './roles.js';
 
 /** What an episode workflow returns: compact, so the domain loop's history stays small. */
