@@ -23,6 +23,13 @@ export const ModelRefSchema = z
       .describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
     temperature: z.number().min(0).max(2).optional().describe('Sampling temperature; default: the role default'),
     maxOutputTokens: z.int().min(16).max(32768).optional().describe('Cap on tokens per answer'),
+    requestsPerMinute: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'Client-side rate limit: requests per minute this worker process sends to this endpoint (base URL + apiKeyEnv + model), evenly spaced; refs naming the same endpoint share one limit (the smallest given), and a 429 with Retry-After holds them all back. Per worker process: with several, give each its share. `openai` only; default: no limit',
+      ),
     price: z
       .strictObject({
         inputPerMillion: z.number().min(0).describe('USD per million prompt tokens'),

@@ -2,6 +2,7 @@ import type { ModelRef } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { ModelError } from '../errors.js';
 import { apiKeyFor, memoByRef } from '../model-refs.js';
+import { rateLimiterFor } from '../models/rate-limiter.js';
 import type { Embedder, Embedding } from './embedder.js';
 import { LocalSentenceEncoder } from './local-use.js';
 import { OpenAIEmbedder } from './openai-embedder.js';
@@ -32,11 +33,11 @@ class CachingEmbedder implements Embedder {
   }
 }
 
-/** One embedder per model ref per worker process. */
+/** One embedder per model ref per worker process; its requests share the endpoint's rate limiter (`requestsPerMinute`). The cache answers without a request, so without spending a slot. */
 export const buildEmbedder = memoByRef((ref: ModelRef, env): Embedder => {
   if (ref.provider === 'local') {
     if (ref.model !== 'use-lite') throw new ModelError(ErrorType.ModelRequestRejected, `unknown local embedding model "${ref.model}" (the embedded one is "use-lite")`);
     return new CachingEmbedder(new LocalSentenceEncoder());
   }
-  return new CachingEmbedder(new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey: apiKeyFor(ref, env) }));
+  return new CachingEmbedder(new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey: apiKeyFor(ref, env), rateLimiter: rateLimiterFor(ref) }));
 });

@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { fromOpenAIError, ModelError } from '../errors.js';
 import { ErrorType } from '../../common/errors.js';
+import { cancellationSignal } from '../boundary.js';
+import type { RateLimiter } from '../models/rate-limiter.js';
 import type { Embedder, Embedding } from './embedder.js';
 
 /** Inputs per request: well under the API's 2048 limit and its per-request token cap. */
@@ -13,6 +15,8 @@ export interface OpenAIEmbedderOptions {
   timeoutMs?: number;
   /** Optional output size, for models that support shortening (text-embedding-3-*). */
   dimensions?: number;
+  /** The endpoint's client-side rate limit (activities/models/rate-limiter.ts); none: unlimited. */
+  rateLimiter?: RateLimiter;
 }
 
 /** Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, Ollama…). */
@@ -40,7 +44,10 @@ export class OpenAIEmbedder implements Embedder {
     const vectors: number[][] = [];
     let tokens = 0;
     for (let i = 0; i < texts.length; i += OPENAI_EMBED_BATCH) {
-      // Through the one error translation: a 429's Retry-After becomes the retry delay, a 401 is not retried.
+      // Each batch is one request, so each waits for its own slot.
+      await this.opts.rateLimiter?.acquire(cancellationSignal());
+      // Through the one error translation: a 429's Retry-After becomes the retry delay (and holds back
+      // the endpoint's other requests), a 401 is not retried.
       const res = await this.client.embeddings
         .create(
           {
@@ -53,7 +60,8 @@ export class OpenAIEmbedder implements Embedder {
           { signal: AbortSignal.timeout(this.timeoutMs) },
         )
         .catch((e: unknown) => {
-          throw fromOpenAIError(e);
+          const err = fromOpenAIError(e);
+          throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
         });
       if (!Array.isArray(res?.data)) throw new ModelError(ErrorType.ModelUnavailable, `malformed embeddings response from ${this.opts.model}: no data array`);
       for (const d of [...res.data].sort((a, b) => a.index - b.index)) vectors.push(d.embedding);

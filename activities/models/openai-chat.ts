@@ -4,8 +4,10 @@ import { z } from 'zod';
 import { formatPath } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../common/game.js';
+import { cancellationSignal } from '../boundary.js';
 import { fromOpenAIError, ModelError } from '../errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** Longer answers are refused: a runaway model must not push megabytes into activity results/histories. */
 export const MAX_ANSWER_CHARS = 64 * 1024;
@@ -96,6 +98,8 @@ export interface OpenAIChatOptions {
   temperature?: number;
   maxOutputTokens?: number;
   timeoutMs?: number;
+  /** The endpoint's client-side rate limit (rate-limiter.ts), shared with every ref naming it; none: unlimited. */
+  rateLimiter?: RateLimiter;
 }
 
 export class OpenAIChatModel implements ChatModel {
@@ -129,6 +133,8 @@ export class OpenAIChatModel implements ChatModel {
     for (;;) {
       const offerTools = toolDefs.length > 0 && rounds < maxToolRounds;
       let resp: OpenAI.Chat.Completions.ChatCompletion;
+      // Every request waits for its slot, tool rounds and schema re-asks included: the provider counts requests, not activities.
+      await this.opts.rateLimiter?.acquire(cancellationSignal());
       try {
         resp = await this.client.chat.completions.create(
           {
@@ -145,7 +151,9 @@ export class OpenAIChatModel implements ChatModel {
           { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000) },
         );
       } catch (e) {
-        throw fromOpenAIError(e);
+        // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
+        const err = fromOpenAIError(e);
+        throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
       }
       if (!Array.isArray(resp?.choices)) {
         // A 200 that is not a completion (an HTML error page from a proxy): transient, and said plainly.
