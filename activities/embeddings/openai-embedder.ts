@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { fromOpenAIError, ModelError } from '../errors.js';
 import { ErrorType } from '../../common/errors.js';
 import { cancellationSignal } from '../boundary.js';
+import { withCallTimeout } from '../call-timeout.js';
 import type { RateLimiter } from '../models/rate-limiter.js';
 import type { Embedder, Embedding } from './embedder.js';
 
@@ -48,8 +49,8 @@ export class OpenAIEmbedder implements Embedder {
       await this.opts.rateLimiter?.acquire(cancellationSignal());
       // Through the one error translation: a 429's Retry-After becomes the retry delay (and holds back
       // the endpoint's other requests), a 401 is not retried.
-      const res = await this.client.embeddings
-        .create(
+      const res = await withCallTimeout(this.timeoutMs, (signal) =>
+        this.client.embeddings.create(
           {
             model: this.opts.model,
             input: texts.slice(i, i + OPENAI_EMBED_BATCH),
@@ -57,12 +58,12 @@ export class OpenAIEmbedder implements Embedder {
             encoding_format: 'float',
             ...(this.opts.dimensions ? { dimensions: this.opts.dimensions } : {}),
           },
-          { signal: AbortSignal.timeout(this.timeoutMs) },
-        )
-        .catch((e: unknown) => {
-          const err = fromOpenAIError(e);
-          throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
-        });
+          { signal },
+        ),
+      ).catch((e: unknown) => {
+        const err = fromOpenAIError(e);
+        throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
+      });
       if (!Array.isArray(res?.data)) throw new ModelError(ErrorType.ModelUnavailable, `malformed embeddings response from ${this.opts.model}: no data array`);
       for (const d of [...res.data].sort((a, b) => a.index - b.index)) vectors.push(d.embedding);
       tokens += res.usage?.prompt_tokens ?? 0;

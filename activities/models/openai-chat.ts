@@ -5,6 +5,7 @@ import { formatPath } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../common/game.js';
 import { cancellationSignal } from '../boundary.js';
+import { withCallTimeout } from '../call-timeout.js';
 import { fromOpenAIError, ModelError } from '../errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -136,19 +137,21 @@ export class OpenAIChatModel implements ChatModel {
       // Every request waits for its slot, tool rounds and schema re-asks included: the provider counts requests, not activities.
       await this.opts.rateLimiter?.acquire(cancellationSignal());
       try {
-        resp = await this.client.chat.completions.create(
-          {
-            model: this.opts.model,
-            messages,
-            // Tools and the answer format together: a model that needs no tool answers in one request.
-            ...(offerTools ? { tools: toolDefs } : {}),
-            response_format: responseFormat,
-            temperature: req.temperature ?? this.opts.temperature,
-            max_completion_tokens: req.maxOutputTokens ?? this.opts.maxOutputTokens,
-          },
-          // The client's timeout stops counting once the headers arrive; a body that stalls after them
-          // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
-          { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000) },
+        resp = await withCallTimeout(this.opts.timeoutMs ?? 120_000, (signal) =>
+          this.client.chat.completions.create(
+            {
+              model: this.opts.model,
+              messages,
+              // Tools and the answer format together: a model that needs no tool answers in one request.
+              ...(offerTools ? { tools: toolDefs } : {}),
+              response_format: responseFormat,
+              temperature: req.temperature ?? this.opts.temperature,
+              max_completion_tokens: req.maxOutputTokens ?? this.opts.maxOutputTokens,
+            },
+            // The client's timeout stops counting once the headers arrive; a body that stalls after them
+            // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
+            { signal },
+          ),
         );
       } catch (e) {
         // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
