@@ -89,7 +89,8 @@ async function main(): Promise<void> {
         let temporalMs = 0;
         for (const which of temporalFirst ? ['temporal', 'plain'] : ['plain', 'temporal']) {
           if (which === 'plain') plainMs = await plainLoop(configFor(env, `plain-${latency}-${r}`));
-          else temporalMs = (await runThroughTemporal(env, configFor(env, `temporal-${latency}-${r}`))).ms;
+          // As many model calls in flight as the plain loop can have (the worker's default is 8).
+          else temporalMs = (await runThroughTemporal(env, configFor(env, `temporal-${latency}-${r}`), { workers: { llmConcurrency: Math.max(8, concurrency) } })).ms;
         }
         row.rounds.push({ plainMs, temporalMs, ratio: plainMs / temporalMs, temporalFirst });
         load.push(loadavg()[0]!);
