@@ -19,18 +19,16 @@ import type { DomainConfig, RunConfig } from '../common/config.js';
 import { SA } from '../common/search-attributes.js';
 import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
-import { applySummary, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, stopReason, type StopReason } from './logic/progress.js';
+import { applySummary, type Budget, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
 import { type ComplexityController, observe } from './logic/controller.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
 import { rolesFor, type Slot, topicFor } from './logic/roles.js';
-import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
+import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setBudgetSignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
 /** The patch that throttled progress signals to the run (workflow versioning: TEMPORAL-NOTES). */
 export const THROTTLED_PROGRESS = 'progress-throttle';
-/** How often, at most, episode completions are reported to the run. */
-export const PROGRESS_EVERY_MS = 1000;
 
 export interface DomainCarry {
   progress: DomainProgress;
@@ -49,6 +47,10 @@ export interface DomainCarry {
   targetAccepted: number;
   /** resume-from: examples taken over from the earlier run (counted in `progress.accepted`); undefined until imported. */
   imported?: number;
+  /** Progress reports sent to the run so far (they are spaced out as they add up: progressIntervalMs). */
+  progressSent?: number;
+  /** The run's budget as last forwarded by the run (set-budget); undefined: the config's. */
+  budget?: Budget;
 }
 
 export interface DomainInput {
@@ -103,16 +105,21 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     ...(s.imported !== undefined ? { imported: s.imported } : {}),
   });
 
-  // Since this patch, episode completions reach the run at most once per PROGRESS_EVERY_MS (a timer
+  // Since this patch, episode completions reach the run at most once per progressIntervalMs (a timer
   // flushes the last one): a signal per episode cost the run ~3 history events and a workflow task
   // each. Pauses and the final report still go at once. Histories from before keep one per episode.
   const throttled = patched(THROTTLED_PROGRESS);
   let lastSentAt = -Infinity;
   let flushing = false;
   let finalSent = false;
+  let spentAtLastSend = spendOf(s.progress);
+  // The run's budget as the run last forwarded it (set-budget), for spendIsUrgent.
+  let budget = s.budget ?? config.budget;
   const send = async (st: DomainStatus) => {
     if (!input.parentWorkflowId) return;
     lastSentAt = Date.now();
+    spentAtLastSend = spendOf(st);
+    s.progressSent = (s.progressSent ?? 0) + 1;
     // The run may already be gone (terminated); progress reports are best effort.
     await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
   };
@@ -121,13 +128,17 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     const st = final ? { ...status(), stage: 'done' as const } : status();
     upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
     finalSent ||= final;
-    const wait = lastSentAt + PROGRESS_EVERY_MS - Date.now();
-    if (!throttled || urgent || wait <= 0) {
+    const wait = lastSentAt + progressIntervalMs(s.progressSent ?? 0, config.domains.length) - Date.now();
+    if (!throttled || urgent || wait <= 0 || spendIsUrgent(spendOf(st), spentAtLastSend, budget)) {
       await send(st);
     } else if (!flushing) {
       flushing = true;
       // The run sees the newest status when the timer fires, not the one that started it.
-      void sleep(wait).then(() => ((flushing = false), finalSent ? undefined : send({ ...status(), seq: ++s.reports })));
+      // The catch: a cancelled loop's pending sleep rejects, and an unhandled rejection would fail
+      // every workflow task of the loop from then on.
+      void sleep(wait)
+        .then(() => ((flushing = false), finalSent ? undefined : send({ ...status(), seq: ++s.reports })))
+        .catch(() => undefined);
     }
     return st;
   };
@@ -142,6 +153,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   setHandler(pauseSignal, () => setPaused(true));
   setHandler(resumeSignal, () => setPaused(false));
   setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
+  setHandler(setBudgetSignal, (b) => void (budget = s.budget = { ...budget, ...b }));
   setHandler(domainStatusQuery, status);
   setHandler(setTargetSignal, ({ targetAccepted }) => {
     // Validated by the run's update; a signal cannot be refused, so a bad value is ignored.
@@ -209,7 +221,9 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
 
   const finalReason = stopReason(s.progress, limits, s.stop);
   if (finalReason === undefined) {
-    // Only reached through timeToContinue(): hand the counters to a fresh run of this workflow.
+    // Only reached through timeToContinue(): hand the counters to a fresh run of this workflow,
+    // after the report a pending flush would have sent (its timer ends with this execution).
+    if (flushing && !finalSent) await send({ ...status(), seq: ++s.reports });
     await continueAsNew<typeof domainLoop>({ ...input, carry: { ...s, generation: s.generation + 1 } });
   }
   s.stop = finalReason;

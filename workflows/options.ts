@@ -43,7 +43,8 @@ export const storeActivities = proxyActivities<StoreActivities>({
  * spent holding a workflow task open.
  */
 export const localStoreActivities = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '2 minutes',
+  // Above the rate limiter's longest in-process wait for an embedding slot (2 min) plus the call's own timeout (1 min).
+  startToCloseTimeout: '4 minutes',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });

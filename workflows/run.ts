@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   upsertMemo,
@@ -43,6 +44,9 @@ export interface RunResult {
   /** The fine-tune/evaluate/ablation stages per domain, when the config turns them on. */
   stages?: DomainStagesResult[];
 }
+
+/** The patch that forwards a changed budget to the domain loops (workflow versioning: TEMPORAL-NOTES). */
+export const BUDGET_TO_DOMAINS = 'budget-to-domains';
 
 /**
  * One experiment: validates its input (a bad config fails here, non-retryably, listing every
@@ -90,6 +94,9 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   };
   const setBudget = async (b: Budget) => {
     st.budget = { ...st.budget, ...b };
+    // The domain loops report spend of 1% of the budget at once (spendIsUrgent): they need the new
+    // one. Histories from before this patch sent them nothing here.
+    if (patched(BUDGET_TO_DOMAINS)) await forward((id) => getExternalWorkflowHandle(id).signal(setBudgetSignal, st.budget));
     await checkBudget();
     return st.budget;
   };

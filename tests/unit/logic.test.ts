@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../common/game.js';
 import { decide, qualityLevel } from '../../workflows/logic/decide.js';
 import { domainWorkflowId, episodeKey, episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
-import { applySummary, budgetExceeded, type EpisodeSummary, mayLaunch, newProgress, stopReason, totalTokens } from '../../workflows/logic/progress.js';
+import { applySummary, budgetExceeded, EVENTS_PER_REPORT, type EpisodeSummary, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, stopReason, totalTokens } from '../../workflows/logic/progress.js';
 import { callCost, embeddingCost } from '../../workflows/logic/cost.js';
 import { rolesFor, topicFor } from '../../workflows/logic/roles.js';
 
@@ -138,5 +138,57 @@ describe('progress', () => {
     expect(callCost({ promptTokens: 200_000, completionTokens: 50_000 }, price)).toBeCloseTo(0.5 + 0.5, 12);
     expect(callCost({ promptTokens: 1000, completionTokens: 1000 }, undefined)).toBe(0);
     expect(embeddingCost(4_000_000, { inputPerMillion: 0.02, outputPerMillion: 0 })).toBeCloseTo(0.08, 12);
+  });
+});
+
+describe('progressIntervalMs (how often a domain loop reports to the run)', () => {
+  it('reports every second at first, then spaces reports out as they add up', () => {
+    expect(progressIntervalMs(0, 1)).toBe(1_000);
+    expect(progressIntervalMs(4_999, 1)).toBe(1_000);
+    expect(progressIntervalMs(5_000, 1)).toBe(30_000);
+    expect(progressIntervalMs(7_500, 1)).toBe(300_000);
+    expect(progressIntervalMs(8_750, 1)).toBe(3_600_000);
+    expect(progressIntervalMs(1e9, 1)).toBe(3_600_000);
+    expect(progressIntervalMs(1e9, 6)).toBe(2 * 3_600_000);
+  });
+
+  it('shares the budget between the domains of a run', () => {
+    expect(progressIntervalMs(1_249, 4)).toBe(1_000);
+    expect(progressIntervalMs(1_250, 4)).toBe(30_000);
+    expect(progressIntervalMs(0, 0)).toBe(1_000);
+  });
+
+  it('never shortens as reports add up', () => {
+    for (const domains of [1, 3, 10]) {
+      let last = 0;
+      for (let n = 0; n < 20_000; n += 7) {
+        const ms = progressIntervalMs(n, domains);
+        expect(ms).toBeGreaterThanOrEqual(last);
+        last = ms;
+      }
+    }
+  });
+
+  it('keeps a run that reports as often as allowed under the history limit for 30 days', () => {
+    for (const domains of [1, 2, 5, 16]) {
+      let t = 0;
+      let sent = 0;
+      while (t < 30 * 24 * 3_600_000) t += progressIntervalMs(sent++, domains);
+      // Every domain of the run at full pace, all into the one run history (51,200 events at most).
+      expect(sent * domains * EVENTS_PER_REPORT).toBeLessThan(45_000);
+    }
+  });
+});
+
+describe('spendIsUrgent (report at once what matters to the budget)', () => {
+  const at = { tokens: 1_000, cost: 1 };
+  it('is urgent once 1% of a token or cost budget was spent since the last report', () => {
+    expect(spendIsUrgent({ tokens: 1_999, cost: 1 }, at, { maxTokens: 100_000 })).toBe(false);
+    expect(spendIsUrgent({ tokens: 2_000, cost: 1 }, at, { maxTokens: 100_000 })).toBe(true);
+    expect(spendIsUrgent({ tokens: 1_000, cost: 1.49 }, at, { maxCost: 50 })).toBe(false);
+    expect(spendIsUrgent({ tokens: 1_000, cost: 1.5 }, at, { maxCost: 50 })).toBe(true);
+  });
+  it('is never urgent without a budget', () => {
+    expect(spendIsUrgent({ tokens: 1e9, cost: 1e9 }, at, {})).toBe(false);
   });
 });

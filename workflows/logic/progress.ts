@@ -104,3 +104,45 @@ export function budgetExceeded(domains: DomainProgress[], budget: Budget): Budge
   if (budget.maxCost !== undefined && cost >= budget.maxCost) return { kind: 'cost', limit: budget.maxCost, used: cost };
   return undefined;
 }
+
+/**
+ * The run workflow never continues as new, and each progress report a domain loop sends it costs
+ * about 4 of its history events (the signal and a workflow task); Temporal ends a workflow at 51,200.
+ * So reports are spaced out as they add up: 40,000 events' worth shared by the run's domains, sent
+ * every second for the first half, every 30 s for the next quarter, every 5 min for the next eighth,
+ * then at an interval that grows with the number of domains (at least hourly) — a month of a run at
+ * any pace. Pauses, the final report and spend that matters to the budget go at once (spendIsUrgent).
+ */
+export const PROGRESS_EVENTS_BUDGET = 40_000;
+export const EVENTS_PER_REPORT = 4;
+
+export function progressIntervalMs(sent: number, domains: number): number {
+  const d = Math.max(1, domains);
+  const reports = PROGRESS_EVENTS_BUDGET / EVENTS_PER_REPORT / d;
+  if (sent < reports / 2) return 1_000;
+  if (sent < (reports * 3) / 4) return 30_000;
+  if (sent < (reports * 7) / 8) return 300_000;
+  return Math.max(3_600_000, d * 20 * 60_000);
+}
+
+/** The spend at a domain's last report to the run. */
+export interface Spend {
+  tokens: number;
+  cost: number;
+}
+
+export function spendOf(p: DomainProgress): Spend {
+  return { tokens: totalTokens(p.tokens), cost: totalTokens(p.cost ?? zeroTokens()) };
+}
+
+/**
+ * Whether what a domain spent since its last report is worth telling the run at once: 1% of a run
+ * budget. The run enforces the budget on the reports it has, so a throttled report would let the
+ * run spend past its budget for as long as the report waited.
+ */
+export function spendIsUrgent(now: Spend, atLastReport: Spend, budget: Budget): boolean {
+  return (
+    (budget.maxTokens !== undefined && now.tokens - atLastReport.tokens >= budget.maxTokens / 100) ||
+    (budget.maxCost !== undefined && now.cost - atLastReport.cost >= budget.maxCost / 100)
+  );
+}
