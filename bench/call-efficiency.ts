@@ -41,6 +41,7 @@ import { collectionName } from '../activities/vector/point-id.js';
 import { bagOfWordsVector, type RecordedRequest, type ScriptedRequest, type ScriptedResponse } from '../tests/support/scripted-openai.js';
 import Database from 'better-sqlite3';
 import { arg, benchConfig, type BenchDeps, benchHome, runThroughTemporal, startBenchEnv } from './lib/harness.js';
+import { mulberry32 as prng } from '../tests/support/prng.js';
 
 const target = Number(arg('target', '60'));
 const concurrency = Number(arg('concurrency', '4'));
@@ -52,18 +53,6 @@ const THRESHOLD = 0.85;
 /** The target: calls ≤ 1.05× the minimum. */
 const TARGET_RATIO = 1.05;
 const RUN_ID = 'call-efficiency';
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cosine = (x: number[], y: number[]) => x.reduce((s, v, i) => s + v * y[i]!, 0); // unit vectors
 

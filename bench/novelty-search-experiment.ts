@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
 import type { VectorPoint } from '../activities/vector/vector-store.js';
+import { mulberry32 as rng } from '../tests/support/prng.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,16 +41,6 @@ const OVERSAMPLE = Number(arg('oversample', '16'));
 const dim = 512;
 const COLLECTION = 'nf_examples_math__local_use-lite';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gaussian = (r: () => number) => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 function unit(r: () => number, base?: Float32Array, noise = 1): Float32Array {
   const v = new Float32Array(dim);

@@ -25,6 +25,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
 import type { VectorPoint } from '../activities/vector/vector-store.js';
+import { mulberry32 as rng } from '../tests/support/prng.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,18 +45,6 @@ const TARGET_P99_MS = 20;
 const NOVELTY_THRESHOLD = 0.85;
 // The collection name the app would use for a domain's examples under the embedded encoder.
 const COLLECTION = 'nf_examples_math__local_use-lite';
-
-/** Deterministic PRNG (mulberry32) so every run stores and queries the same vectors. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());

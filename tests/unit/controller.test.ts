@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../common/game.js';
 import { type ComplexityController, observe } from '../../workflows/logic/controller.js';
 import { decideBySolveRate } from '../../workflows/logic/decide.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
 const cfg = { targetWinRate: 0.5, window: 10, tolerance: 0.1, min: 1, max: 5 };
-
-/** A deterministic PRNG (mulberry32): the simulation is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('adaptive complexity controller', () => {
   it('does nothing when off, and ignores outcomes that say nothing about the level', () => {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BinaryIndex, DEFAULT_EXACT_BELOW } from '../../activities/vector/binary-index.js';
 import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
 import type { VectorPoint } from '../../activities/vector/vector-store.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
 // The binary-quantized index of SqliteVectorStore (activities/vector/binary-index.ts): coarse
 // Hamming candidates rescored by exact cosine, used for unfiltered searches of collections at or
@@ -18,17 +19,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let fileSeq = 0;
 const freshPath = () => join(dir, `v${fileSeq++}.sqlite`);
 
-/** mulberry32: the same vectors every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(42);
 const gaussian = () => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 /** A unit vector: random, or `base` plus noise (σ = 0.02 per coordinate: cosine ≈ 0.91 at 512-d). */

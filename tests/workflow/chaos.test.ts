@@ -17,6 +17,7 @@ import { scriptGame, testConfig } from '../support/game-script.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
 import { killHard, startWorkerProcess, waitFor } from '../support/worker-process.js';
 import { tempHome, testClient } from '../support/workers.js';
+import { mulberry32 as prng } from '../support/prng.js';
 
 /**
  * Chaos: one real run (the real worker process, the scripted OpenAI-compatible server) whose worker
@@ -47,18 +48,6 @@ function parseSeed(raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`NANOFLUX_CHAOS_SEED must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return n;
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
