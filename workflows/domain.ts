@@ -26,10 +26,10 @@ import { rolesFor, type Slot, topicFor } from './logic/roles.js';
 import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setBudgetSignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
-/** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
 /** The patch that throttled progress signals to the run (workflow versioning: TEMPORAL-NOTES). */
 export const THROTTLED_PROGRESS = 'progress-throttle';
 
+/** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
 export interface DomainCarry {
   progress: DomainProgress;
   nextEpisode: number;
