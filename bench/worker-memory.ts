@@ -17,27 +17,13 @@
  * Usage: node --expose-gc --import tsx bench/worker-memory.ts [--episodes 2000] [--concurrency 8]
  *        [--every 100] [--out bench/results/worker-memory.json]
  */
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildActivityDeps } from '../activities/deps.js';
-import { parseRunConfig } from '../common/config.js';
-import { readEnv } from '../common/env.js';
-import { TaskQueue } from '../common/queues.js';
-import { startDevServer } from '../scripts/lib/dev-server.js';
-import { scriptGame, testConfig } from '../tests/support/game-script.js';
-import { startScriptedOpenAI } from '../tests/support/scripted-openai.js';
-import { createWorkers } from '../workers/create-workers.js';
-import { runWorkflowId } from '../workflows/logic/ids.js';
+import { scriptGame } from '../tests/support/game-script.js';
 import { statusQuery } from '../workflows/messages.js';
-import type { nanofluxRun } from '../workflows/run.js';
+import { arg, benchConfig, benchHome, runThroughTemporal, startBenchEnv } from './lib/harness.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 const episodes = Number(arg('episodes', '2000'));
 const concurrency = Number(arg('concurrency', '8'));
 const every = Number(arg('every', '100'));
@@ -49,9 +35,6 @@ if (!gc) {
   console.error('run with --expose-gc: node --expose-gc --import tsx bench/worker-memory.ts');
   process.exit(2);
 }
-
-process.env.NANOFLUX_TEST_KEY = 'bench-key';
-Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 interface Sample {
   episodes: number;
@@ -86,74 +69,60 @@ function slope(xs: number[], ys: number[]): number {
 const MB = (b: number) => (b / 2 ** 20).toFixed(1);
 
 async function main(): Promise<void> {
-  const server = await startDevServer({});
-  const llm = await startScriptedOpenAI();
-  scriptGame(llm, { delayMs: 0 });
-  const home = mkdtempSync(join(tmpdir(), 'nf-bench-mem-'));
-  const runId = 'bench-memory';
-  const parsed = parseRunConfig(
-    testConfig(llm.baseURL, runId, { generation: { targetAccepted: 100_000, maxEpisodes: episodes, concurrency, noveltyThreshold: 0.85 } }),
-  );
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const config = parsed.config;
-
-  const connection = await NativeConnection.connect({ address: server.address });
-  const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
-  const embedder = deps.embedder(config.models.embedding) as unknown as { cache?: Map<string, number[]> };
-  const cacheEntries = () => embedder.cache?.size ?? -1;
-  const workers = await createWorkers({ connection, namespace: 'default', deps });
-  const running = Promise.all(workers.map((w) => w.run()));
-  const cc = await Connection.connect({ address: server.address });
-  const client = new Client({ connection: cc, namespace: 'default' });
+  const env = await startBenchEnv();
+  scriptGame(env.llm, { delayMs: 0 });
+  const home = benchHome();
+  const config = benchConfig(env.llm.baseURL, 'bench-memory', { generation: { targetAccepted: 100_000, maxEpisodes: episodes, concurrency, noveltyThreshold: 0.85 } });
 
   const samples: Sample[] = [];
-  const t0 = performance.now();
-  samples.push(sample(0, 0, t0, cacheEntries));
-  const handle = await client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId(runId), args: [config] });
-  let done = false;
-  const result = handle.result().finally(() => (done = true));
-  let next = every;
   let cacheHeldBytes = 0;
   let finalEpisodes = 0;
   let runHistory = { events: 0, bytes: 0 };
   try {
-    while (!done) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
-      llm.requests.length = 0; // the scripted server's log is the test harness's memory, not the worker's
-      let st;
-      try {
-        st = await handle.query(statusQuery);
-      } catch {
-        continue; // the run may be finishing
-      }
-      if (st.episodes >= next) {
-        const s = sample(st.episodes, st.accepted, t0, cacheEntries);
-        samples.push(s);
-        console.error(`${String(s.episodes).padStart(5)} episodes  ${s.elapsedS.toFixed(0).padStart(4)} s  heapUsed ${MB(s.heapUsed)} MB  rss ${MB(s.rss)} MB  cache ${s.embedderCacheEntries}  load ${loadavg()[0]!.toFixed(1)}`);
-        next = (Math.floor(st.episodes / every) + 1) * every;
-      }
-    }
-    const r = await result;
-    finalEpisodes = r.status.episodes;
-    // The run workflow never continues as new: one progress signal per episode lands in its history.
-    const d = await handle.describe();
-    runHistory = { events: d.historyLength, bytes: d.historySize ?? 0 };
-    llm.requests.length = 0;
-    // The run is over, the workers still up: the last sample is the worker at the end of the run.
-    const last = sample(finalEpisodes, r.status.accepted, t0, cacheEntries);
-    if (samples.at(-1)!.episodes === finalEpisodes) samples.pop();
-    samples.push(last);
-    // How much of the heap the embedder's (bounded) cache holds: drop it and measure again.
-    embedder.cache?.clear();
-    cacheHeldBytes = last.heapUsed - sample(finalEpisodes, r.status.accepted, t0, cacheEntries).heapUsed;
+    // Sampled while the run goes and once more after its result, with the workers still up.
+    await runThroughTemporal(env, config, {
+      home,
+      during: async (handle, deps) => {
+        const embedder = deps.embedder(config.models.embedding) as unknown as { cache?: Map<string, number[]> };
+        const cacheEntries = () => embedder.cache?.size ?? -1;
+        const t0 = performance.now();
+        samples.push(sample(0, 0, t0, cacheEntries));
+        let done = false;
+        const result = handle.result().finally(() => (done = true));
+        let next = every;
+        while (!done) {
+          await new Promise((r) => setTimeout(r, POLL_MS));
+          env.llm.requests.length = 0; // the scripted server's log is the test harness's memory, not the worker's
+          let st;
+          try {
+            st = await handle.query(statusQuery);
+          } catch {
+            continue; // the run may be finishing
+          }
+          if (st.episodes >= next) {
+            const s = sample(st.episodes, st.accepted, t0, cacheEntries);
+            samples.push(s);
+            console.error(`${String(s.episodes).padStart(5)} episodes  ${s.elapsedS.toFixed(0).padStart(4)} s  heapUsed ${MB(s.heapUsed)} MB  rss ${MB(s.rss)} MB  cache ${s.embedderCacheEntries}  load ${loadavg()[0]!.toFixed(1)}`);
+            next = (Math.floor(st.episodes / every) + 1) * every;
+          }
+        }
+        const r = await result;
+        finalEpisodes = r.status.episodes;
+        // The run workflow never continues as new: its progress reports land in its history.
+        const d = await handle.describe();
+        runHistory = { events: d.historyLength, bytes: d.historySize ?? 0 };
+        env.llm.requests.length = 0;
+        // The run is over, the workers still up: the last sample is the worker at the end of the run.
+        const last = sample(finalEpisodes, r.status.accepted, t0, cacheEntries);
+        if (samples.at(-1)!.episodes === finalEpisodes) samples.pop();
+        samples.push(last);
+        // How much of the heap the embedder's (bounded) cache holds: drop it and measure again.
+        embedder.cache?.clear();
+        cacheHeldBytes = last.heapUsed - sample(finalEpisodes, r.status.accepted, t0, cacheEntries).heapUsed;
+      },
+    });
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await running;
-    await deps.close();
-    await cc.close();
-    await connection.close();
-    await llm.close();
-    await server.stop();
+    await env.close();
     rmSync(home, { recursive: true, force: true });
   }
 
