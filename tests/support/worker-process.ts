@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
+import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
+import { testClient } from './workers.js';
 
 /** The real worker entry (`npm run worker`) in its own process, so a test can kill it outright. */
 export function startWorkerProcess(namespace: string, home: string, env: NodeJS.ProcessEnv = {}, capture?: (text: string) => void): ChildProcess {
@@ -32,4 +34,27 @@ export async function killHard(p: ChildProcess): Promise<void> {
   const gone = new Promise((r) => p.once('exit', r));
   p.kill('SIGKILL');
   await gone;
+}
+
+export type TestClient = Awaited<ReturnType<typeof testClient>>;
+
+/**
+ * The before/after of a test file that drives the real worker process: a scripted model server and
+ * a Temporal client for the file (handed to `ready`), and whatever worker process is still running
+ * (`running`) killed at the end.
+ */
+export function workerProcessSuite(namespace: string, ready: (server: ScriptedOpenAI, tc: TestClient) => void, running: () => ChildProcess | undefined): void {
+  let server: ScriptedOpenAI | undefined;
+  let tc: TestClient | undefined;
+  beforeAll(async () => {
+    server = await startScriptedOpenAI();
+    tc = await testClient(namespace);
+    ready(server, tc);
+  });
+  afterAll(async () => {
+    const worker = running();
+    if (worker) await killHard(worker);
+    await tc?.close();
+    await server?.close();
+  });
 }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { Ledger } from '../../activities/ledger.js';
 import { createStoreActivities } from '../../activities/store-activities.js';
@@ -14,9 +14,9 @@ import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { expectOneSetOfExamples } from '../support/fault-script.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { killHard, startWorkerProcess, waitFor } from '../support/worker-process.js';
-import { tempHome, testClient } from '../support/workers.js';
+import type { ScriptedOpenAI } from '../support/scripted-openai.js';
+import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
+import { tempHome } from '../support/workers.js';
 import { mulberry32 as prng } from '../support/prng.js';
 
 /**
@@ -88,7 +88,7 @@ interface KillRecord extends PlannedKill {
 
 describe('chaos: the worker SIGKILLed at random moments, several times in one run', () => {
   let server: ScriptedOpenAI;
-  let tc: Awaited<ReturnType<typeof testClient>>;
+  let tc: TestClient;
   const home = tempHome();
   let worker: ChildProcess | undefined;
   let workerOutput: string[] = [];
@@ -103,15 +103,7 @@ describe('chaos: the worker SIGKILLed at random moments, several times in one ru
     return { process: worker, startedAt: Date.now() };
   };
 
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    if (worker) await killHard(worker);
-    await tc?.close();
-    await server?.close();
-  });
+  workerProcessSuite(NS, (s, c) => ((server = s), (tc = c)), () => worker);
 
   it('completes with its target; the store, status, export and ledger hold one set of examples, each once', async () => {
     const plan = killPlan(prng(SEED));
@@ -274,7 +266,7 @@ async function stopGracefully(p: ChildProcess): Promise<void> {
 }
 
 /** The run's episode workflows as the server lists them (visibility lags a little: waits for `expected`). */
-async function episodeRuns(client: Awaited<ReturnType<typeof testClient>>['client'], expected: number): Promise<{ workflowId: string; status: string }[]> {
+async function episodeRuns(client: TestClient['client'], expected: number): Promise<{ workflowId: string; status: string }[]> {
   let runs: { workflowId: string; status: string }[] = [];
   await waitFor(async () => {
     runs = [];
@@ -285,7 +277,7 @@ async function episodeRuns(client: Awaited<ReturnType<typeof testClient>>['clien
 }
 
 /** Activities that needed more than one attempt, by type, over these workflows' histories. */
-async function retriedActivities(client: Awaited<ReturnType<typeof testClient>>['client'], workflowIds: string[]): Promise<Record<string, number>> {
+async function retriedActivities(client: TestClient['client'], workflowIds: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const id of workflowIds) {
     const { events } = await client.workflow.getHandle(id).fetchHistory();

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../activities/ledger.js';
 import { collectionName } from '../../activities/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
@@ -10,28 +10,20 @@ import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { startWorkerProcess as startWorker, waitFor } from '../support/worker-process.js';
-import { tempHome, testClient } from '../support/workers.js';
+import type { ScriptedOpenAI } from '../support/scripted-openai.js';
+import { startWorkerProcess as startWorker, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
+import { tempHome } from '../support/workers.js';
 
 const NS = 'wf-crash';
 const startWorkerProcess = (home: string) => startWorker(NS, home);
 
 describe('a worker killed with SIGKILL mid-run', () => {
   let server: ScriptedOpenAI;
-  let tc: Awaited<ReturnType<typeof testClient>>;
+  let tc: TestClient;
   const home = tempHome();
   let worker: ChildProcess | undefined;
 
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    worker?.kill('SIGKILL');
-    await tc?.close();
-    await server?.close();
-  });
+  workerProcessSuite(NS, (s, c) => ((server = s), (tc = c)), () => worker);
 
   it('finishes after restarts with no example lost and none duplicated', async () => {
     scriptGame(server, { delayMs: 150, defenderRight: (_q, n) => n % 2 === 0 });

@@ -1,15 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { finetuneDir } from '../../activities/stages/layout.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId, variantWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { killHard, startWorkerProcess, waitFor } from '../support/worker-process.js';
-import { tempHome, testClient } from '../support/workers.js';
+import type { ScriptedOpenAI } from '../support/scripted-openai.js';
+import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
+import { tempHome } from '../support/workers.js';
 
 const NS = 'wf-finetune-crash';
 
@@ -28,19 +28,11 @@ function scriptSums(server: ScriptedOpenAI): void {
 
 describe('a worker SIGKILLed during fine-tuning', () => {
   let server: ScriptedOpenAI;
-  let tc: Awaited<ReturnType<typeof testClient>>;
+  let tc: TestClient;
   const home = tempHome();
   let worker: ChildProcess | undefined;
 
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    if (worker) await killHard(worker);
-    await tc?.close();
-    await server?.close();
-  });
+  workerProcessSuite(NS, (s, c) => ((server = s), (tc = c)), () => worker);
 
   it('resumes the same training from its last checkpoint: no second job, no restart from zero', async () => {
     scriptSums(server);

@@ -3,15 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
-import { killHard, startWorkerProcess } from '../support/worker-process.js';
-import { tempHome, testClient } from '../support/workers.js';
+import type { ScriptedOpenAI } from '../support/scripted-openai.js';
+import { killHard, startWorkerProcess, type TestClient, workerProcessSuite } from '../support/worker-process.js';
+import { tempHome } from '../support/workers.js';
 
 const NS = 'wf-secrets';
 /** A fake key with a recognisable body: if any byte sequence of it leaks, the search below finds it. */
@@ -27,20 +27,12 @@ function filesUnder(dir: string): string[] {
 
 describe('secrets stay out of histories, logs, exports and reports', () => {
   let server: ScriptedOpenAI;
-  let tc: Awaited<ReturnType<typeof testClient>>;
+  let tc: TestClient;
   let worker: ChildProcess | undefined;
   const home = tempHome();
   let logs = '';
 
-  beforeAll(async () => {
-    server = await startScriptedOpenAI();
-    tc = await testClient(NS);
-  });
-  afterAll(async () => {
-    if (worker) await killHard(worker);
-    await tc?.close();
-    await server?.close();
-  });
+  workerProcessSuite(NS, (s, c) => ((server = s), (tc = c)), () => worker);
 
   it('a run with a known fake key, a provider error that echoes it, fine-tune and evaluation: the key appears nowhere', async () => {
     scriptGame(server, { other: () => ({ content: 'Answer: 18' }) });
