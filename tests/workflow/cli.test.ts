@@ -10,7 +10,7 @@ import { episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import type { RunResult } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { useGameFixture } from '../support/workers.js';
+import { until, useGameFixture } from '../support/workers.js';
 import { runNanoflux } from '../support/run-command.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
@@ -49,15 +49,6 @@ describe('nanoflux command line against a real server', () => {
   };
   const handle = (runId: string) => f.tc.client.workflow.getHandle(runWorkflowId(runId));
   const status = (runId: string) => handle(runId).query(statusQuery);
-  async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe().catch(() => undefined);
-      if (v !== undefined && ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
   /** One line on stderr, `nanoflux: <what>; <what to do>`, and no stack trace. */
   const oneLineError = (r: Result, pattern: RegExp) => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -67,7 +58,8 @@ describe('nanoflux command line against a real server', () => {
   };
 
   it('run (YAML config), status --watch, status --json, list, export, report; a finished run takes no control', async () => {
-    scriptGame(f.server);
+    // Slow enough answers that the run is still going when it is started a second time below.
+    scriptGame(f.server, { delayMs: 200 });
     const file = writeConfig('cli-run', testConfig(f.server.baseURL, 'cli-run', { generation: { targetAccepted: 2, maxEpisodes: 30, concurrency: 2 } }), true);
     const started = await nfJson('run', '--config', file);
     expect(started).toEqual({ runId: 'cli-run', workflowId: 'nanoflux-cli-run', ui: expect.stringMatching(/\/namespaces\/wf-cli\/workflows\/nanoflux-cli-run$/) });
