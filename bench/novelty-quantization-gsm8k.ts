@@ -21,11 +21,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSentenceEncoder } from '../activities/embeddings/local-use.js';
+import { arg } from './lib/args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 const oversamples = arg('oversample', '16,64').split(',').map(Number);
 const threshold = Number(arg('threshold', '0.85'));
 const editedCount = Number(arg('edited', '500'));

@@ -30,11 +30,8 @@ import { join } from 'node:path';
 import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
 import type { VectorPoint } from '../activities/vector/vector-store.js';
 import { mulberry32 as rng } from '../tests/support/prng.js';
+import { arg } from './lib/args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 const N = Number(arg('n', '100000'));
 const Q = Number(arg('queries', '400'));
 const OVERSAMPLE = Number(arg('oversample', '16'));

@@ -26,11 +26,8 @@ import { dirname, join } from 'node:path';
 import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
 import type { VectorPoint } from '../activities/vector/vector-store.js';
 import { mulberry32 as rng } from '../tests/support/prng.js';
+import { arg } from './lib/args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 const sizes = arg('sizes', '10000,100000').split(',').map(Number);
 const dim = Number(arg('dim', '512'));
 const queries = Number(arg('queries', '500'));

@@ -23,10 +23,7 @@ import type { nanofluxRun } from '../../workflows/run.js';
 /** The env var the scripted models' configs name; the scripted server accepts any key. */
 export const BENCH_KEY_ENV = 'NANOFLUX_TEST_KEY';
 
-export function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
+export { arg } from './args.js';
 
 export interface BenchEnv {
   server: DevServer;

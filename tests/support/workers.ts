@@ -65,3 +65,14 @@ export function useGameFixture(namespace: string) {
   });
   return f;
 }
+
+/** Polls `probe` every 200 ms until `ok` holds for its value (a failing probe counts as not yet); the value. */
+export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

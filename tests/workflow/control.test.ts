@@ -5,20 +5,10 @@ import { domainWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { domainStatusQuery, pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
-import { useGameFixture } from '../support/workers.js';
+import { until, useGameFixture } from '../support/workers.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-control';
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('operating a run: pause, resume, concurrency, stop, continue-as-new', () => {
   const f = useGameFixture(NS);

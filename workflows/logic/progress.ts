@@ -98,9 +98,9 @@ export interface BudgetExceeded {
 
 /** The run-wide budget over every domain's progress: which limit is reached, if any (tokens first). */
 export function budgetExceeded(domains: DomainProgress[], budget: Budget): BudgetExceeded | undefined {
-  const tokens = domains.reduce((n, d) => n + totalTokens(d.tokens), 0);
+  const tokens = domains.reduce((n, d) => n + spendOf(d).tokens, 0);
   if (budget.maxTokens !== undefined && tokens >= budget.maxTokens) return { kind: 'tokens', limit: budget.maxTokens, used: tokens };
-  const cost = domains.reduce((n, d) => n + totalTokens(d.cost ?? zeroTokens()), 0);
+  const cost = domains.reduce((n, d) => n + spendOf(d).cost, 0);
   if (budget.maxCost !== undefined && cost >= budget.maxCost) return { kind: 'cost', limit: budget.maxCost, used: cost };
   return undefined;
 }
