@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { type NanofluxEnv, readEnv } from '../common/env.js';
-import { defaultDatasetsDir } from './decontamination.js';
-import { buildEmbedder } from './embeddings/build.js';
-import { buildFineTuneBackend } from './finetune/build.js';
+import { defaultDatasetsDir } from './store/decontamination.js';
+import { buildEmbedder } from './store/embeddings/build.js';
+import { buildFineTuneBackend } from './stages/finetune/build.js';
 import type { ActivityDeps } from './index.js';
-import { closeMcpConnections } from './judge/mcp.js';
-import { closePythonSandbox } from './judge/python-sandbox.js';
-import { Ledger } from './ledger.js';
-import { buildChatModel } from './models/build.js';
-import { openVectorStore } from './vector/open-store.js';
+import { closeMcpConnections } from './game/judge/mcp.js';
+import { closePythonSandbox } from './game/judge/python-sandbox.js';
+import { Ledger } from './store/ledger.js';
+import { buildChatModel } from './game/models/build.js';
+import { openVectorStore } from './store/vector/open-store.js';
 
 /** The real dependencies of every activity, from the environment: what a worker process runs with. */
 export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & { close(): Promise<void> } {

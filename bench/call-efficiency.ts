@@ -36,8 +36,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { EpisodeRecord } from '../activities/ledger.js';
-import { collectionName } from '../activities/vector/point-id.js';
+import type { EpisodeRecord } from '../activities/store/ledger.js';
+import { collectionName } from '../activities/store/vector/point-id.js';
 import { bagOfWordsVector, type RecordedRequest, type ScriptedRequest, type ScriptedResponse } from '../tests/support/scripted-openai.js';
 import Database from 'better-sqlite3';
 import { arg, benchConfig, type BenchDeps, benchHome, runThroughTemporal, startBenchEnv } from './lib/harness.js';

@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createModelActivities, createStoreActivities } from '../activities/index.js';
+import { createGameActivities, createStoreActivities } from '../activities/index.js';
 import type { RunConfig } from '../common/config.js';
 import { scriptGame } from '../tests/support/game-script.js';
 import { decide } from '../workflows/logic/decide.js';
@@ -33,7 +33,7 @@ function configFor(env: BenchEnv, runId: string): RunConfig {
 /** The baseline: the episode's steps as a plain async function, `concurrency` at a time. */
 async function plainLoop(config: RunConfig): Promise<number> {
   const deps = benchDeps(benchHome());
-  const m = createModelActivities(deps);
+  const m = createGameActivities(deps);
   const s = createStoreActivities(deps);
   const domain = config.domains[0]!;
   const one = async (n: number) => {

@@ -20,7 +20,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalSentenceEncoder } from '../activities/embeddings/local-use.js';
+import { LocalSentenceEncoder } from '../activities/store/embeddings/local-use.js';
 import { arg } from './lib/args.js';
 
 const oversamples = arg('oversample', '16,64').split(',').map(Number);

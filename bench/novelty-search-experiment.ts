@@ -27,8 +27,8 @@ import * as sqliteVec from 'sqlite-vec';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
-import type { VectorPoint } from '../activities/vector/vector-store.js';
+import { SqliteVectorStore } from '../activities/store/vector/sqlite-store.js';
+import type { VectorPoint } from '../activities/store/vector/vector-store.js';
 import { mulberry32 as rng } from '../tests/support/prng.js';
 import { arg } from './lib/args.js';
 

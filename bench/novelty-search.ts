@@ -12,7 +12,7 @@
  * Queries are `search(collection, v, 2)`, as checkNovelty makes them: half are random unit vectors
  * (a new question, nothing near it), half are stored vectors plus noise (a near duplicate).
  * Above its exact-search cut-over the store searches a binary-quantized index and rescores by exact
- * cosine (activities/vector/binary-index.ts): its top-1 may then differ from the brute force on a
+ * cosine (activities/store/vector/binary-index.ts): its top-1 may then differ from the brute force on a
  * random query, whose nearest is at cosine ~0.2 anyway, so mismatches are counted per query class,
  * with the novelty decisions (nearest ≥ 0.85, the default threshold) that differ.
  *
@@ -23,8 +23,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { SqliteVectorStore } from '../activities/vector/sqlite-store.js';
-import type { VectorPoint } from '../activities/vector/vector-store.js';
+import { SqliteVectorStore } from '../activities/store/vector/sqlite-store.js';
+import type { VectorPoint } from '../activities/store/vector/vector-store.js';
 import { mulberry32 as rng } from '../tests/support/prng.js';
 import { arg } from './lib/args.js';
 

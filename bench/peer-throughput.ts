@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { jsonSchemaOf } from '../activities/models/openai-chat.js';
+import { jsonSchemaOf } from '../activities/game/models/openai-chat.js';
 import type { RunConfig } from '../common/config.js';
 import { PROJECT_ROOT } from '../common/env.js';
 import { AttackSchema, DefenseSchema, VerdictSchema } from '../common/game.js';
@@ -39,7 +39,7 @@ const PEER_VENV = join(PEER_DIR, '.venv');
 const PEER_PY = join(PEER_VENV, 'bin', 'python');
 
 /**
- * NanoFlux's per-role temperatures (ROLE_TEMPERATURE in activities/model-activities.ts, not exported).
+ * NanoFlux's per-role temperatures (ROLE_TEMPERATURE in activities/game/activities.ts, not exported).
  * The request check below compares what each side sends, so a drift here shows up as a mismatch.
  */
 const TEMPERATURES = { attacker: 0.9, defender: 0.2, judge: 0 };

@@ -19,7 +19,7 @@
  * process): `--concurrency` episodes in flight, `--llm-concurrency` model activities per worker,
  * `--latency` ms per scripted answer — far more demand than R. All three chat roles use ONE model on
  * one key (three refs that differ only in maxOutputTokens), so they share one provider limit and,
- * client-side, one limiter (activities/models/rate-limiter.ts). It runs for `--minutes`, counted from
+ * client-side, one limiter (activities/kit/rate-limiter.ts). It runs for `--minutes`, counted from
  * the first chat request, then the run is stopped (episodes in flight finish; that drain is left
  * out of the measured window).
  *
@@ -42,7 +42,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { rateLimiterFor } from '../activities/models/rate-limiter.js';
+import { rateLimiterFor } from '../activities/kit/rate-limiter.js';
 import type { ModelRef } from '../common/config.js';
 import { scriptGame } from '../tests/support/game-script.js';
 import type { RecordedRequest } from '../tests/support/scripted-openai.js';

@@ -173,7 +173,7 @@ export const BaselineSchema = z.strictObject({
   limit: z.int().min(1).optional().describe('Train on the first N examples only'),
 });
 
-/** What a command backend's argv template may name; the backend fills them in (activities/finetune/command-backend.ts). */
+/** What a command backend's argv template may name; the backend fills them in (activities/stages/finetune/command-backend.ts). */
 export const COMMAND_PLACEHOLDERS = ['data', 'out', 'baseModel', 'epochs', 'learningRate', 'loraR', 'batchSize', 'maxLength', 'seed'] as const;
 
 export const FineTuneSchema = z

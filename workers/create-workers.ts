@@ -5,7 +5,8 @@ import { type NativeConnection, Worker, type WorkflowBundleOption } from '@tempo
 import { fileURLToPath } from 'node:url';
 import { TaskQueue } from '../common/queues.js';
 import { SA } from '../common/search-attributes.js';
-import { type ActivityDeps, createModelActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
+import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
+import { splitStageActivities } from '../activities/stages/activities.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -41,26 +42,27 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
   const serve = (q: string) => (o.queues ?? Object.values(TaskQueue)).includes(q);
   const workers: Worker[] = [];
+  const stages = splitStageActivities(createStageActivities(o.deps));
   if (serve(TaskQueue.main)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.main,
     ...workflowSource,
     // The stage activities' light half (preparing files, scoring, the report) runs here.
-    activities: { ...createStoreActivities(o.deps), ...createStageActivities(o.deps) },
+    activities: { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files },
   }));
   if (serve(TaskQueue.llm)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.llm,
-    activities: createModelActivities(o.deps),
+    activities: createGameActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
   }));
   if (serve(TaskQueue.train)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.train,
-    activities: createStageActivities(o.deps),
+    activities: stages.compute,
     // One at a time by default: a fine-tune takes every core (or the GPU) it is given.
     maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? (Number(process.env.NANOFLUX_TRAIN_CONCURRENCY) || 1),
   }));

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { DomainBrief, JudgeVerdict } from '../activities/model-activities.js';
+import type { DomainBrief, JudgeVerdict } from '../activities/game/activities.js';
 import type { McpServerConfig, ModelRef } from '../common/config.js';
 import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
 import { SA } from '../common/search-attributes.js';
@@ -223,7 +223,7 @@ function reviewGate() {
   };
 }
 
-async function finish(store: typeof storeActivities, summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
+async function finish(store: typeof localStoreActivities, summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
   const s = summary.scores;
   const line = `${summary.outcome} — ${roleLine}` + (s ? ` — complexity ${s.complexity}, quality ${s.quality.toFixed(1)} (${s.qualityLevel}), hops ${s.hops}` : '') +
     (summary.toolUse ? ` — judge tools: ${summary.toolUse}` : '') +

@@ -1,7 +1,13 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
 import { TaskQueue } from '../common/queues.js';
-import type { ModelActivities, StageActivities, StoreActivities } from '../activities/index.js';
+import type { DatasetActivities, GameActivities, StageActivities, StoreActivities } from '../activities/index.js';
+
+// Each proxy names exactly the activities its group calls, so a workflow cannot schedule an activity
+// on a queue whose workers do not register it.
+type EpisodeStoreSteps = Pick<StoreActivities, 'checkNovelty' | 'storeExample' | 'recordEpisode' | 'loadEpisodeSummary'>;
+type BulkStoreSteps = Pick<StoreActivities, 'importExamples' | 'ensureDecontamination'>;
+type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation' | 'scoreVariant' | 'writeRunReport'>;
 
 /**
  * One options object per activity group, each with explicit timeouts and retries
@@ -10,11 +16,11 @@ import type { ModelActivities, StageActivities, StoreActivities } from '../activ
  * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
  * it left scheduled. Twelve attempts bound the retries, not the calendar.
  */
-export const modelActivities = proxyActivities<ModelActivities>({
+export const modelActivities = proxyActivities<GameActivities>({
   taskQueue: TaskQueue.llm,
   // The embedded model runs on CPU and queues behind other generations in the same process.
   startToCloseTimeout: '10 minutes',
-  // Activities heartbeat while they run (activities/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
+  // Activities heartbeat while they run (activities/kit/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
   heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '7 days',
   retry: {
@@ -28,7 +34,15 @@ export const modelActivities = proxyActivities<ModelActivities>({
 });
 
 /** Novelty, storage, ledger: local and idempotent, so retried freely but briefly. */
-export const storeActivities = proxyActivities<StoreActivities>({
+export const storeActivities = proxyActivities<EpisodeStoreSteps>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** The export: rewrites the run's files whole, so retried like the store steps. */
+export const datasetActivities = proxyActivities<DatasetActivities>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '20 seconds',
@@ -42,7 +56,7 @@ export const storeActivities = proxyActivities<StoreActivities>({
  * `localRetryThreshold` wait on a durable timer, so a 429's Retry-After on the embedding call is not
  * spent holding a workflow task open.
  */
-export const localStoreActivities = proxyLocalActivities<StoreActivities>({
+export const localStoreActivities = proxyLocalActivities<Pick<EpisodeStoreSteps, 'checkNovelty' | 'storeExample' | 'recordEpisode'>>({
   // Above the rate limiter's longest in-process wait for an embedding slot (2 min) plus the call's own timeout (1 min).
   startToCloseTimeout: '4 minutes',
   localRetryThreshold: '10 seconds',
@@ -50,7 +64,7 @@ export const localStoreActivities = proxyLocalActivities<StoreActivities>({
 });
 
 /** Embedding a benchmark's test set takes minutes on CPU: heartbeats show it is alive. */
-export const bulkActivities = proxyActivities<StoreActivities>({
+export const bulkActivities = proxyActivities<BulkStoreSteps>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
@@ -61,7 +75,7 @@ export const bulkActivities = proxyActivities<StoreActivities>({
  * Fine-tunes: hours to days. The activity heartbeats every few seconds, so a dead worker is noticed
  * in 30 s and the retry resumes from the last checkpoint (local) or the existing job (openai).
  */
-export const fineTuneActivities = proxyActivities<StageActivities>({
+export const fineTuneActivities = proxyActivities<Pick<StageActivities, 'fineTune'>>({
   taskQueue: TaskQueue.train,
   startToCloseTimeout: '72 hours',
   heartbeatTimeout: '30 seconds',
@@ -69,7 +83,7 @@ export const fineTuneActivities = proxyActivities<StageActivities>({
 });
 
 /** One evaluation batch: a model load plus generation; a 429 from an endpoint is retried after its Retry-After. */
-export const evalActivities = proxyActivities<StageActivities>({
+export const evalActivities = proxyActivities<Pick<StageActivities, 'evaluateBatch'>>({
   taskQueue: TaskQueue.train,
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
@@ -77,7 +91,7 @@ export const evalActivities = proxyActivities<StageActivities>({
 });
 
 /** Stage bookkeeping on the main queue: preparing files, scoring, the report. */
-export const stageFileActivities = proxyActivities<StageActivities>({
+export const stageFileActivities = proxyActivities<StageFileSteps>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',

@@ -33,7 +33,7 @@ import {
   statusQuery,
   stopSignal,
 } from './messages.js';
-import { storeActivities } from './options.js';
+import { datasetActivities } from './options.js';
 import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
 import { validRunConfig } from './validate.js';
 
@@ -202,7 +202,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
 
   st.stage = 'exporting';
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
-  const exported = await storeActivities.exportDataset({ runId: config.runId, domains: config.domains.map((d) => d.name), embedding: config.models.embedding });
+  const exported = await datasetActivities.exportDataset({ runId: config.runId, domains: config.domains.map((d) => d.name), embedding: config.models.embedding });
   st.dataset = { path: exported.path, examples: exported.examples };
   if (!config.finetune && !config.evaluate) {
     // This order (search attributes, then memo) is what histories of generate-only runs hold: replay depends on it.

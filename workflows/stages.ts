@@ -3,8 +3,8 @@ import type { DomainConfig, EvalBenchmark, RunConfig } from '../common/config.js
 import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
-import type { VariantResult, VariantSpec } from '../activities/stage-activities.js';
-import type { FineTuneResult } from '../activities/finetune/backend.js';
+import type { VariantResult, VariantSpec } from '../activities/stages/activities.js';
+import type { FineTuneResult } from '../activities/stages/finetune/backend.js';
 import { stagesWorkflowId, variantWorkflowId } from './logic/ids.js';
 import { evalActivities, fineTuneActivities, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';

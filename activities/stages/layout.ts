@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runDir } from '../export.js';
+import { runDir } from '../kit/files.js';
 
 /**
  * Where the fine-tune, evaluate and ablation stages keep their files. Every path is a function of

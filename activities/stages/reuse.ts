@@ -1,7 +1,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvaluateConfig, FineTuneConfig } from '../../common/config.js';
-import { writeFileAtomic } from '../export.js';
+import { writeFileAtomic } from '../kit/files.js';
 import * as L from './layout.js';
 
 /** What a fine-tune or an evaluation depends on besides its data: equal settings are a precondition of reuse. */

@@ -1,8 +1,9 @@
 import type { BaselineSchema, EvalBenchmark } from '../../common/config.js';
 import type { z } from 'zod';
 import type { TrainingExample } from '../../common/game.js';
-import { readJsonlRows, loadBenchmark } from '../eval/benchmarks.js';
-import { SYSTEM_PROMPT, toOpenAIChat, type OpenAIChatRecord } from '../export-formats.js';
+import { loadBenchmark } from '../store/benchmarks.js';
+import { readJsonlRows } from '../kit/files.js';
+import { SYSTEM_PROMPT, toOpenAIChat, type OpenAIChatRecord } from '../dataset/formats.js';
 
 type Baseline = z.infer<typeof BaselineSchema>;
 

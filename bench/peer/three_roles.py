@@ -5,7 +5,7 @@
       -> [record (every judged episode), keep_accepted (the dataset)]
 
 It sends the messages NanoFlux sends: the prompts are rendered from NanoFlux's own templates
-(prompts/<version>/<role>.md, the same {{placeholder}} and <<<FENCE rules as activities/prompts.ts),
+(prompts/<version>/<role>.md, the same {{placeholder}} and <<<FENCE rules as activities/game/prompts.ts),
 with the same temperatures and the same JSON-schema response_format (the schemas come from the
 spec file that bench/peer-throughput.ts writes from common/game.ts), so a scripted server answers
 both implementations alike.
@@ -50,7 +50,7 @@ from distilabel.steps.tasks import Task  # noqa: E402
 _T_IMPORTED = time.perf_counter()
 
 
-# --- prompts: a port of activities/prompts.ts -------------------------------------------------
+# --- prompts: a port of activities/game/prompts.ts -------------------------------------------------
 
 
 def render(template: str, variables: Dict[str, Any]) -> str:

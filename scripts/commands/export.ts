@@ -1,6 +1,6 @@
 import { buildActivityDeps } from '../../activities/deps.js';
-import { EXPORT_FORMATS, isExportFormat } from '../../activities/export-formats.js';
-import { createStoreActivities } from '../../activities/index.js';
+import { EXPORT_FORMATS, isExportFormat } from '../../activities/dataset/formats.js';
+import { createDatasetActivities } from '../../activities/index.js';
 import { loadRunConfig, runConfigFromTemporal, UserError } from '../lib/client.js';
 
 /**
@@ -13,7 +13,7 @@ export async function exportCommand(opts: { runId: string; formats: string[]; co
   const config = opts.config ? loadRunConfig(opts.config) : await runConfigFromTemporal(opts.runId);
   const deps = buildActivityDeps();
   try {
-    const r = await createStoreActivities(deps).exportDataset({
+    const r = await createDatasetActivities(deps).exportDataset({
       runId: opts.runId,
       domains: config.domains.map((d) => d.name),
       embedding: config.models.embedding,

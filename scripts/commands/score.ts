@@ -1,6 +1,6 @@
-import { defaultDatasetsDir } from '../../activities/decontamination.js';
-import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/eval/benchmarks.js';
-import { loadPredictions, scorePredictions } from '../../activities/eval/score.js';
+import { defaultDatasetsDir } from '../../activities/store/decontamination.js';
+import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/store/benchmarks.js';
+import { loadPredictions, scorePredictions } from '../../activities/stages/eval/score.js';
 
 /**
  * `nanoflux score --benchmark <gsm8k|gsmhard|pubmedqa|mcq> --predictions <file.jsonl> [--data <file>]`.

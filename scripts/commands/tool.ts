@@ -12,7 +12,7 @@ export function registerToolCommands(program: Command): void {
     .option('--input <json>', "the tool's arguments as JSON")
     .option('--list', 'the tools, with their input schemas')
     .action(async (name: string | undefined, opts: { input?: string; list?: boolean }, cmd: Command) => {
-      const { builtInTools } = await import('../../activities/judge/registry.js');
+      const { builtInTools } = await import('../../activities/game/judge/registry.js');
       const tools = builtInTools();
       if (opts.list) {
         const list = [...tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));

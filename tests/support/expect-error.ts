@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ModelError } from '../../activities/errors.js';
+import { ModelError } from '../../activities/kit/errors.js';
 
 /** The ModelError a promise rejects with; fails the test when it resolves or rejects with anything else. */
 export async function failure(p: Promise<unknown>): Promise<ModelError> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calculate, calculatorTool } from '../../activities/judge/calculator.js';
+import { calculate, calculatorTool } from '../../activities/game/judge/calculator.js';
 
 describe('calculate', () => {
   it.each([

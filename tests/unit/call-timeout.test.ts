@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withCallTimeout } from '../../activities/call-timeout.js';
+import { withCallTimeout } from '../../activities/kit/call-timeout.js';
 
 describe('withCallTimeout', () => {
   it('aborts a call that outlasts its time with the TimeoutError AbortSignal.timeout gives', async () => {

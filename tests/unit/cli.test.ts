@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { collectionName, pointId } from '../../activities/vector/point-id.js';
-import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
+import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
+import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { runNanoflux } from '../support/run-command.js';
 

@@ -6,10 +6,10 @@ import {
   defaultDatasetsDir,
   ensureDecontaminationSet,
   loadBenchmarkQuestions,
-} from '../../activities/decontamination.js';
-import { LocalSentenceEncoder } from '../../activities/embeddings/local-use.js';
-import { collectionName } from '../../activities/vector/point-id.js';
-import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
+} from '../../activities/store/decontamination.js';
+import { LocalSentenceEncoder } from '../../activities/store/embeddings/local-use.js';
+import { collectionName } from '../../activities/store/vector/point-id.js';
+import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nf-decontam-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalSentenceEncoder } from '../../activities/embeddings/local-use.js';
-import { OpenAIEmbedder } from '../../activities/embeddings/openai-embedder.js';
+import { LocalSentenceEncoder } from '../../activities/store/embeddings/local-use.js';
+import { OpenAIEmbedder } from '../../activities/store/embeddings/openai-embedder.js';
 
 const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 

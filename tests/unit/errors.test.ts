@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { fromOpenAIError, ModelError, parseRetryAfter, toApplicationFailure, translateErrors } from '../../activities/errors.js';
+import { fromOpenAIError, ModelError, parseRetryAfter, toApplicationFailure, translateErrors } from '../../activities/kit/errors.js';
 import { ErrorType } from '../../common/errors.js';
 
 const apiError = (status: number, headers: Record<string, string> = {}, message = 'boom') =>

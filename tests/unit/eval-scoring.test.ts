@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
-import { extractChoice, extractNumericAnswer, normalizeNumber, numericEqual } from '../../activities/eval/answers.js';
-import { loadBenchmark } from '../../activities/eval/benchmarks.js';
-import { loadPredictions, type ScoreReport, scorePredictions, wilson } from '../../activities/eval/score.js';
+import { extractChoice, extractNumericAnswer, normalizeNumber, numericEqual } from '../../activities/kit/answers.js';
+import { loadBenchmark } from '../../activities/store/benchmarks.js';
+import { loadPredictions, type ScoreReport, scorePredictions, wilson } from '../../activities/stages/eval/score.js';
 import { scoreCommand } from '../../scripts/commands/score.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nf-eval-'));

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Outcome, TrainingExample } from '../../common/game.js';
-import { datasetCard } from '../../activities/dataset-card.js';
-import type { Embedder } from '../../activities/embeddings/embedder.js';
-import { toOpenAIChat as toOpenAIChatViaExport } from '../../activities/export.js';
-import { EXPORT_FORMATS, formatExample, toOpenAIChat } from '../../activities/export-formats.js';
-import { type EpisodeRecord, Ledger } from '../../activities/ledger.js';
-import { createStoreActivities } from '../../activities/store-activities.js';
-import { collectionName, pointId } from '../../activities/vector/point-id.js';
-import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
+import { datasetCard } from '../../activities/dataset/card.js';
+import type { Embedder } from '../../activities/store/embeddings/embedder.js';
+import { EXPORT_FORMATS, formatExample, toOpenAIChat } from '../../activities/dataset/formats.js';
+import { type EpisodeRecord, Ledger } from '../../activities/store/ledger.js';
+import { createDatasetActivities } from '../../activities/dataset/activities.js';
+import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
+import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
 import type { EpisodeSummary } from '../../workflows/logic/progress.js';
 
 function example(over: Partial<TrainingExample> & { episode?: number; runId?: string } = {}): TrainingExample {
@@ -48,7 +47,6 @@ describe('export formats', () => {
         { role: 'assistant', content: SOLUTION },
       ],
     });
-    expect(toOpenAIChatViaExport).toBe(toOpenAIChat);
   });
 
   it('sharegpt: the same turns under its role names', () => {
@@ -251,7 +249,7 @@ describe('exportDataset', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const activities = () => createStoreActivities({ store, ledger, embedder: () => embedder, home: join(dir, 'home'), datasetsDir: dir });
+  const activities = () => createDatasetActivities({ store, ledger, embedder: () => embedder, home: join(dir, 'home') });
   const read = (files: string[]) => files.map((f) => readFileSync(f, 'utf8'));
 
   it('writes every format, the examples, the episodes and the card; a re-run gives identical files', async () => {

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FineTuneContext, FineTuneJob, FineTuneProgress } from '../../activities/finetune/backend.js';
-import { METRICS_FILE, modelSuffix, openaiFineTuneBackend, parseResultCsv, STATE_FILE } from '../../activities/finetune/openai-backend.js';
+import type { FineTuneContext, FineTuneJob, FineTuneProgress } from '../../activities/stages/finetune/backend.js';
+import { METRICS_FILE, modelSuffix, openaiFineTuneBackend, parseResultCsv, STATE_FILE } from '../../activities/stages/finetune/openai-backend.js';
 import { ErrorType, NON_RETRYABLE } from '../../common/errors.js';
 import { resultCsv, startScriptedFineTune, type ScriptedFineTune, type ScriptedFineTuneOptions } from '../support/scripted-finetune.js';
 import { failure } from '../support/expect-error.js';

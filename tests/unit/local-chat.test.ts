@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { calculatorTool } from '../../activities/judge/calculator.js';
-import { LocalChatModel } from '../../activities/models/local-chat.js';
+import { calculatorTool } from '../../activities/game/judge/calculator.js';
+import { LocalChatModel } from '../../activities/game/models/local-chat.js';
 
 // The real embedded model (SmolLM2-135M, CPU): proves the grammar path end to end. Kept small so it stays quick.
 describe('LocalChatModel (SmolLM2-135M GGUF)', () => {

@@ -8,9 +8,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { closeMcpConnections, mcpTools } from '../../activities/judge/mcp.js';
+import { closeMcpConnections, mcpTools } from '../../activities/game/judge/mcp.js';
 import type { McpServerConfig } from '../../common/config.js';
-import type { ToolSpec } from '../../activities/models/chat-model.js';
+import type { ToolSpec } from '../../activities/game/models/chat-model.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/mcp-lookup-server.mjs', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'nanoflux-mcp-'));

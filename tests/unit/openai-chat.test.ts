@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ModelError } from '../../activities/errors.js';
-import { calculatorTool } from '../../activities/judge/calculator.js';
-import { buildChatModel } from '../../activities/models/build.js';
-import { OpenAIChatModel } from '../../activities/models/openai-chat.js';
+import { ModelError } from '../../activities/kit/errors.js';
+import { calculatorTool } from '../../activities/game/judge/calculator.js';
+import { buildChatModel } from '../../activities/game/models/build.js';
+import { OpenAIChatModel } from '../../activities/game/models/openai-chat.js';
 import { ErrorType } from '../../common/errors.js';
 import { roleOf, startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';
 import { failure } from '../support/expect-error.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectionName, pointId } from '../../activities/vector/point-id.js';
+import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

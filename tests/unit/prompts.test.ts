@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attackerMessages, defenderMessages, fence, judgeMessages, render } from '../../activities/prompts.js';
+import { attackerMessages, defenderMessages, fence, judgeMessages, render } from '../../activities/game/prompts.js';
 import type { Attack, Defense } from '../../common/game.js';
 import { describeProfile, MAX_SKILLS, recordSkill, type SkillStats } from '../../workflows/logic/profile.js';
 

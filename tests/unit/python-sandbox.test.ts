@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closePythonSandbox, pythonTool, runPython, type PythonResult } from '../../activities/judge/python-sandbox.js';
+import { closePythonSandbox, pythonTool, runPython, type PythonResult } from '../../activities/game/judge/python-sandbox.js';
 
 afterAll(async () => {
   await closePythonSandbox();

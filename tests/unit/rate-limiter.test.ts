@@ -2,11 +2,11 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { activity, cancellationSignal } from '../../activities/boundary.js';
-import { buildEmbedder } from '../../activities/embeddings/build.js';
-import { ModelError } from '../../activities/errors.js';
-import { buildChatModel } from '../../activities/models/build.js';
-import { endpointKey, RateLimiter, rateLimiterFor } from '../../activities/models/rate-limiter.js';
+import { activity, cancellationSignal } from '../../activities/kit/boundary.js';
+import { buildEmbedder } from '../../activities/store/embeddings/build.js';
+import { ModelError } from '../../activities/kit/errors.js';
+import { buildChatModel } from '../../activities/game/models/build.js';
+import { endpointKey, RateLimiter, rateLimiterFor } from '../../activities/kit/rate-limiter.js';
 import { type ModelRef, parseRunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { failure } from '../support/expect-error.js';
@@ -14,7 +14,7 @@ import { testConfig } from '../support/game-script.js';
 import { startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';
 
 /**
- * The client-side rate limit (activities/models/rate-limiter.ts). Timing is checked on vitest's
+ * The client-side rate limit (activities/kit/rate-limiter.ts). Timing is checked on vitest's
  * fake clock (Date and timers), where it is exact; the tests over the scripted HTTP server use real
  * time and assert only lower bounds that follow from the limiter's rules, never tight upper bounds.
  */

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { wilson } from '../../activities/eval/score.js';
-import { planFigures } from '../../activities/report/figures.js';
-import { compareCuts, ratio, signedPoints, thousands } from '../../activities/report/format.js';
-import { chartFontFiles, svgToPng } from '../../activities/report/png.js';
-import { PNG_SCALE, renderMarkdown, writeReport } from '../../activities/report/report.js';
-import { ablationChart, accuracyBarChart, lossChart } from '../../activities/report/svg-charts.js';
-import { CHART_FONT_FAMILY } from '../../activities/report/svg.js';
-import type { ReportInput, VariantScore } from '../../activities/report/types.js';
+import { wilson } from '../../activities/stages/eval/score.js';
+import { planFigures } from '../../activities/stages/report/figures.js';
+import { compareCuts, ratio, signedPoints, thousands } from '../../activities/stages/report/format.js';
+import { chartFontFiles, svgToPng } from '../../activities/stages/report/png.js';
+import { PNG_SCALE, renderMarkdown, writeReport } from '../../activities/stages/report/report.js';
+import { ablationChart, accuracyBarChart, lossChart } from '../../activities/stages/report/svg-charts.js';
+import { CHART_FONT_FAMILY } from '../../activities/stages/report/svg.js';
+import type { ReportInput, VariantScore } from '../../activities/stages/report/types.js';
 
 // --- fixtures -----------------------------------------------------------------------------------
 

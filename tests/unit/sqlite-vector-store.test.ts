@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { BinaryIndex, DEFAULT_EXACT_BELOW } from '../../activities/vector/binary-index.js';
-import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
-import type { VectorPoint } from '../../activities/vector/vector-store.js';
+import { BinaryIndex, DEFAULT_EXACT_BELOW } from '../../activities/store/vector/binary-index.js';
+import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
+import type { VectorPoint } from '../../activities/store/vector/vector-store.js';
 import { mulberry32 as rng } from '../support/prng.js';
 
-// The binary-quantized index of SqliteVectorStore (activities/vector/binary-index.ts): coarse
+// The binary-quantized index of SqliteVectorStore (activities/store/vector/binary-index.ts): coarse
 // Hamming candidates rescored by exact cosine, used for unfiltered searches of collections at or
 // above DEFAULT_EXACT_BELOW points, and the migration of files written before it existed.
 

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AblationSchema, EvaluateSchema, parseRunConfig } from '../../common/config.js';
 import type { TrainingExample } from '../../common/game.js';
-import { endpointModel, evaluateBatchFile } from '../../activities/eval/run-eval.js';
-import { ModelError } from '../../activities/errors.js';
-import { commandFineTuneBackend, expandCommand } from '../../activities/finetune/command-backend.js';
-import { lastErrorLine, trainerFailure } from '../../activities/finetune/local-backend.js';
-import type { FineTuneJob, FineTuneProgress } from '../../activities/finetune/backend.js';
+import { endpointModel, evaluateBatchFile } from '../../activities/stages/eval/run-eval.js';
+import { ModelError } from '../../activities/kit/errors.js';
+import { commandFineTuneBackend, expandCommand } from '../../activities/stages/finetune/command-backend.js';
+import { lastErrorLine, trainerFailure } from '../../activities/stages/finetune/local-backend.js';
+import type { FineTuneJob, FineTuneProgress } from '../../activities/stages/finetune/backend.js';
 import { ablationCuts, shuffledForSize } from '../../activities/stages/cuts.js';
 import { baselineRows, evalPrompt } from '../../activities/stages/training-data.js';
 import { mapBounded } from '../../workflows/pool.js';
@@ -224,7 +224,7 @@ describe('NANOFLUX_QUEUES', () => {
 
 describe('stage preparation', () => {
   it('fails for good, naming the config field, when a baseline or benchmark file is missing on the worker', async () => {
-    const { createStageActivities } = await import('../../activities/stage-activities.js');
+    const { createStageActivities } = await import('../../activities/stages/activities.js');
     const home = mkdtempSync(join(tmpdir(), 'nanoflux-prep-'));
     const acts = createStageActivities({ home, datasetsDir: join(dir, 'no-datasets'), fineTuneBackend: () => { throw new Error('unused'); } });
     const domain = { name: 'math', brief: 'b', topics: ['t'], benchmark: 'none' as const, pack: 'none' as const, evaluation: { benchmark: 'mcq' as const, data: '/nope/medqa.jsonl' }, baselines: [] };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTool } from '../../activities/judge/define-tool.js';
-import { findOrfs, gcContent, meltingTemperature, reverseComplement, translate } from '../../activities/judge/tools/genomics.js';
-import { toolPacks, toolsForDomain } from '../../activities/judge/tools/index.js';
-import { checkEquation, exactArithmetic } from '../../activities/judge/tools/math.js';
-import { bmi, bsa, ckdEpi2021, cockcroftGault, convertConcentration, weightBasedDose } from '../../activities/judge/tools/medical.js';
+import { defineTool } from '../../activities/game/judge/define-tool.js';
+import { findOrfs, gcContent, meltingTemperature, reverseComplement, translate } from '../../activities/game/judge/tools/genomics.js';
+import { toolPacks, toolsForDomain } from '../../activities/game/judge/tools/index.js';
+import { checkEquation, exactArithmetic } from '../../activities/game/judge/tools/math.js';
+import { bmi, bsa, ckdEpi2021, cockcroftGault, convertConcentration, weightBasedDose } from '../../activities/game/judge/tools/medical.js';
 
 const allTools = Object.values(toolPacks).flat();
 const tool = (name: string) => allTools.find((t) => t.name === name)!;

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pointId } from '../../activities/vector/point-id.js';
-import { QdrantVectorStore } from '../../activities/vector/qdrant-store.js';
-import { SqliteVectorStore } from '../../activities/vector/sqlite-store.js';
-import type { VectorStore } from '../../activities/vector/vector-store.js';
+import { pointId } from '../../activities/store/vector/point-id.js';
+import { QdrantVectorStore } from '../../activities/store/vector/qdrant-store.js';
+import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
+import type { VectorStore } from '../../activities/store/vector/vector-store.js';
 import { type FakeQdrant, startFakeQdrant } from '../support/fake-qdrant.js';
 
 /** Opens a store; called twice in one test, it must give two connections to the same data. */

@@ -25,11 +25,11 @@ describe('workflow code stays deterministic', () => {
       "import path from 'path';",
       "import OpenAI from 'openai';",
       "import { Context } from '@temporalio/activity';",
-      "import { createModelActivities } from '../activities/index.js';",
-      "import type { ModelActivities } from '../activities/index.js';",
+      "import { createGameActivities } from '../activities/index.js';",
+      "import type { GameActivities } from '../activities/index.js';",
       "import { readEnv } from '../common/env.js';",
-      'export const all = [readFileSync, path, OpenAI, Context, createModelActivities, readEnv];',
-      'export type T = ModelActivities;',
+      'export const all = [readFileSync, path, OpenAI, Context, createGameActivities, readEnv];',
+      'export type T = GameActivities;',
     ].join('\n');
     const [r] = await eslint.lintText(probe, { filePath: join(PROJECT_ROOT, 'workflows', 'lint-probe.ts') });
     const flagged = r!.messages.map((m) => m.line);

@@ -4,7 +4,7 @@ import proto from '@temporalio/proto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectionName } from '../../activities/vector/point-id.js';
+import { collectionName } from '../../activities/store/vector/point-id.js';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';

@@ -3,7 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
-import { collectionName } from '../../activities/vector/point-id.js';
+import { collectionName } from '../../activities/store/vector/point-id.js';
 import { readEnv } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { freePort, startDevServer } from '../../scripts/lib/dev-server.js';

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import type { ToolCallRecord, Usage } from '../../../common/game.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A function the model may call (the judge's tools). `run` returns the text handed back to the model. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+  run(args: unknown): Promise<string>;
+}
+
+export interface StructuredRequest<T> {
+  messages: ChatMessage[];
+  /** Validates the answer; its JSON Schema is sent as `response_format` / the grammar. */
+  schema: z.ZodType<T>;
+  schemaName: string;
+  temperature?: number;
+  maxOutputTokens?: number;
+  /** Answers that fail the schema are asked again this many times, then ModelOutputInvalid. */
+  maxSchemaRetries?: number;
+  tools?: ToolSpec[];
+  /** Bound on tool-calling rounds before the final structured answer is demanded. */
+  maxToolRounds?: number;
+}
+
+export interface StructuredResult<T> {
+  value: T;
+  /** Summed over every attempt and tool round: what was really spent. */
+  usage: Usage;
+  toolCalls: ToolCallRecord[];
+  attempts: number;
+}
+
+/** One chat model, whatever serves it. Implementations throw ModelError (activities/kit/errors.ts). */
+export interface ChatModel {
+  /** `provider:model`, for provenance. */
+  readonly id: string;
+  generate<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>>;
+}

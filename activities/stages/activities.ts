@@ -1,0 +1,251 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AblationAxis, AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
+import { projectPath } from '../../common/env.js';
+import { ErrorType } from '../../common/errors.js';
+import type { TrainingExample } from '../../common/game.js';
+import { activity, cancellationSignal, reportProgress } from '../kit/boundary.js';
+import { loadBenchmark, shippedBenchmarkData, type BenchmarkItem } from '../store/benchmarks.js';
+import { evaluateBatchFile, type EvalTarget } from './eval/run-eval.js';
+import { type Prediction, scorePredictions } from './eval/score.js';
+import { ModelError } from '../kit/errors.js';
+import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
+import type { FineTuneBackend, FineTuneResult } from './finetune/backend.js';
+import { writeReport } from './report/report.js';
+import type { ReportInput, VariantScore } from './report/types.js';
+import { ablationCuts } from './cuts.js';
+import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
+import * as L from './layout.js';
+import { baselineRows, evalPrompt, nanofluxTrainingRows } from './training-data.js';
+
+export interface StageDeps {
+  home: string;
+  datasetsDir: string;
+  fineTuneBackend(config: FineTuneConfig): FineTuneBackend;
+}
+
+export interface VariantSpec {
+  variant: string;
+  cut?: { axis: AblationAxis; value: string };
+  /** Examples in its training file; 0 for base. */
+  trainExamples: number;
+}
+
+export interface PreparedDomain {
+  domain: string;
+  benchmark: EvalBenchmark | null;
+  evalItems: number;
+  batches: number;
+  variants: VariantSpec[];
+  skipped: { variant: string; reason: string }[];
+  /** resume-from: variants whose fine-tune or predictions were taken over from the earlier run. */
+  reused?: string[];
+}
+
+export interface VariantResult {
+  domain: string;
+  variant: string;
+  cut?: { axis: AblationAxis; value: string };
+  benchmark: EvalBenchmark;
+  n: number;
+  correct: number;
+  accuracy: number;
+  ci95: { low: number; high: number };
+  trainExamples: number | null;
+  train: FineTuneResult | null;
+}
+
+/** The benchmark a domain is evaluated on: its `evaluation`, else its decontamination benchmark. */
+export function domainBenchmark(d: DomainConfig): { benchmark: EvalBenchmark; data?: string; limit?: number } | null {
+  if (d.evaluation) return d.evaluation;
+  return d.benchmark === 'none' ? null : { benchmark: d.benchmark };
+}
+
+function runExamples(home: string, runId: string, domain: string): TrainingExample[] {
+  const file = join(runDir(home, runId), 'examples.jsonl');
+  if (!existsSync(file)) throw new ModelError(ErrorType.MissingResource, `run ${runId} has no exported dataset (${file}); generate or export it first`);
+  return readJsonlRows(file)
+    .map(({ value }) => value as TrainingExample)
+    .filter((e) => e.domain === domain);
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+/** A config names a file the worker cannot see: no retry will make it appear, so the stage fails at once, naming the field. */
+function mustExist(path: string, field: string): string {
+  if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `${field}: ${path} not found on the worker (relative paths are taken from the project root)`);
+  return path;
+}
+
+export function createStageActivities(deps: StageDeps) {
+  const { home } = deps;
+  return {
+    /** Writes the evaluation items and their batches, and the training file of `tuned` and each baseline. Deterministic, so a retry rewrites the same bytes. */
+    prepareDomainStage: activity(async (a: { runId: string; domain: DomainConfig; evaluate?: EvaluateConfig; finetune?: FineTuneConfig; resumeFrom?: string }): Promise<PreparedDomain> => {
+      const out: PreparedDomain = { domain: a.domain.name, benchmark: null, evalItems: 0, batches: 0, variants: [], skipped: [] };
+      writeStageSettings(home, a.runId, a.domain.name, stageSettings(a.finetune, a.evaluate));
+      const spec = domainBenchmark(a.domain);
+      if (a.evaluate && spec) {
+        const data = mustExist(spec.data ? projectPath(spec.data) : shippedBenchmarkData(spec.benchmark, deps.datasetsDir)!, `domains.${a.domain.name}.evaluation.data`);
+        const limit = spec.limit ?? a.evaluate.limit;
+        const items = loadBenchmark(spec.benchmark, data).slice(0, limit);
+        writeJsonl(L.evalItemsPath(home, a.runId, a.domain.name), items);
+        const size = a.evaluate.batchSize;
+        for (let b = 0; b * size < items.length; b++) {
+          const prompts = items.slice(b * size, (b + 1) * size).map((i) => ({ id: i.id, prompt: evalPrompt(spec.benchmark, i.question) }));
+          writeJsonl(L.evalBatchPath(home, a.runId, a.domain.name, b), prompts);
+        }
+        Object.assign(out, { benchmark: spec.benchmark, evalItems: items.length, batches: Math.ceil(items.length / size) });
+      }
+      if (a.finetune) {
+        const rows = nanofluxTrainingRows(runExamples(home, a.runId, a.domain.name));
+        if (rows.length === 0) out.skipped.push({ variant: 'tuned', reason: 'the run accepted no examples in this domain' });
+        else {
+          writeJsonl(L.trainDataPath(home, a.runId, a.domain.name, 'tuned'), rows);
+          out.variants.push({ variant: 'tuned', trainExamples: rows.length });
+        }
+        for (const b of a.domain.baselines) {
+          const base = baselineRows(b, mustExist(projectPath(b.data), `domains.${a.domain.name}.baselines.${b.name}.data`));
+          writeJsonl(L.trainDataPath(home, a.runId, a.domain.name, b.name), base);
+          out.variants.push({ variant: b.name, trainExamples: base.length });
+        }
+      }
+      if (a.resumeFrom) out.reused = reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain.name, ['base', ...out.variants.map((v) => v.variant)]);
+      return out;
+    }),
+
+    /** The ablation cuts of a domain's set, each written as a training file. */
+    cutAblation: activity(async (a: { runId: string; domain: string; ablation: AblationConfig; resumeFrom?: string }): Promise<{ cuts: VariantSpec[]; skipped: { variant: string; reason: string }[]; reused?: string[] }> => {
+      const { cuts, skipped } = ablationCuts(runExamples(home, a.runId, a.domain), a.ablation);
+      for (const c of cuts) writeJsonl(L.trainDataPath(home, a.runId, a.domain, c.variant), nanofluxTrainingRows(c.examples));
+      const reused = a.resumeFrom ? reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain, cuts.map((c) => c.variant)) : undefined;
+      return {
+        ...(reused ? { reused } : {}), cuts: cuts.map((c) => ({ variant: c.variant, cut: { axis: c.axis, value: c.value }, trainExamples: c.examples.length })), skipped };
+    }),
+
+    /** One fine-tune, start to finish; called again after a crash, the backend resumes it. */
+    fineTune: activity(async (a: { runId: string; domain: string; variant: string; finetune: FineTuneConfig }): Promise<FineTuneResult> => {
+      const f = a.finetune;
+      const backend = deps.fineTuneBackend(f);
+      return backend.train(
+        {
+          runId: a.runId,
+          domain: a.domain,
+          variant: a.variant,
+          dataPath: L.trainDataPath(home, a.runId, a.domain, a.variant),
+          outDir: L.finetuneDir(home, a.runId, a.domain, a.variant),
+          baseModel: f.baseModel,
+          hyper: { epochs: f.epochs, learningRate: f.learningRate, loraR: f.loraR, batchSize: f.batchSize, maxLength: f.maxLength, maxSteps: f.maxSteps, seed: f.seed, saveEvery: f.saveEvery },
+        },
+        { heartbeat: reportProgress, signal: cancellationSignal() },
+      );
+    }),
+
+    /** Predictions of one variant on one batch of items (kept per batch: a retry redoes one batch at most). */
+    evaluateBatch: activity(async (a: { runId: string; domain: string; batch: number; target: EvalTarget; evaluate: EvaluateConfig }) =>
+      evaluateBatchFile({
+        itemsPath: L.evalBatchPath(home, a.runId, a.domain, a.batch),
+        outPath: L.predictionsPath(home, a.runId, a.domain, a.target.variant, a.batch),
+        target: a.target,
+        evaluate: a.evaluate,
+        signal: cancellationSignal(),
+        progress: (message) => reportProgress({ message, batch: a.batch }),
+      }),
+    ),
+
+    /** Scores a variant's predictions; per-item outputs go to scores.json, the summary to result.json. */
+    scoreVariant: activity(async (a: { runId: string; domain: string; spec: VariantSpec; benchmark: EvalBenchmark; batches: number; train: FineTuneResult | null }): Promise<VariantResult> => {
+      const { variant } = a.spec;
+      const items = readJsonlRows(L.evalItemsPath(home, a.runId, a.domain)).map(({ value }) => value as BenchmarkItem);
+      const predictions: Prediction[] = [];
+      for (let b = 0; b < a.batches; b++) {
+        predictions.push(...readJsonlRows(L.predictionsPath(home, a.runId, a.domain, variant, b)).map(({ value }) => value as Prediction));
+      }
+      const report = scorePredictions(a.benchmark, items, predictions);
+      const text = new Map(predictions.map((p) => [p.id, p.prediction]));
+      writeFileAtomic(
+        L.scoresPath(home, a.runId, a.domain, variant),
+        JSON.stringify({ ...report, items: report.items.map((i) => ({ ...i, prediction: text.get(i.id) ?? null })) }, null, 1),
+      );
+      const result: VariantResult = {
+        domain: a.domain,
+        variant,
+        ...(a.spec.cut ? { cut: a.spec.cut } : {}),
+        benchmark: a.benchmark,
+        n: report.n,
+        correct: report.correct,
+        accuracy: report.accuracy,
+        ci95: report.ci95,
+        trainExamples: variant === 'base' ? null : a.spec.trainExamples,
+        train: a.train,
+      };
+      writeFileAtomic(L.resultPath(home, a.runId, a.domain, variant), JSON.stringify(result, null, 2));
+      return result;
+    }),
+
+    /** A finished variant's result, for a variant workflow that already completed (a re-entered run). */
+    loadVariantResult: activity(async (a: { runId: string; domain: string; variant: string }): Promise<VariantResult | null> => {
+      const file = L.resultPath(home, a.runId, a.domain, a.variant);
+      return existsSync(file) ? readJson<VariantResult>(file) : null;
+    }),
+
+    /** The run's report from every variant result on disk (so an ablation started later adds to it). */
+    writeRunReport: activity(async (a: { runId: string; generatedAt: string; models: ReportInput['models']; domains: string[]; skipped: { domain: string; variant: string; reason: string }[] }) => {
+      const variants: VariantScore[] = [];
+      const domains: ReportInput['domains'] = [];
+      const examplesFile = join(runDir(home, a.runId), 'examples.jsonl');
+      const dataset = existsSync(examplesFile) ? readJsonlRows(examplesFile).map(({ value }) => value as TrainingExample) : [];
+      for (const name of a.domains) {
+        const d = { name, datasetExamples: dataset.filter((e) => e.domain === name).length };
+        const dir = join(L.domainStageDir(home, a.runId, d.name), 'variants');
+        const results = existsSync(dir)
+          ? readdirSync(dir)
+              .sort()
+              .map((v) => L.resultPath(home, a.runId, d.name, v))
+              .filter(existsSync)
+              .map((f) => readJson<VariantResult>(f))
+          : [];
+        domains.push({ name: d.name, benchmark: results[0]?.benchmark ?? 'none', evalItems: results[0]?.n ?? 0, datasetExamples: d.datasetExamples });
+        variants.push(...results.map(toScore));
+      }
+      const dir = runDir(home, a.runId);
+      const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped });
+      return { path: join(dir, 'report.md'), figures: figures.map((f) => join(dir, f)) };
+    }),
+  };
+}
+
+export type StageActivities = ReturnType<typeof createStageActivities>;
+
+/** Each stage activity is registered on one queue: fine-tunes and evaluation batches on `nanoflux-train`, their files on `nanoflux`. */
+export function splitStageActivities(all: StageActivities) {
+  const { fineTune, evaluateBatch, ...files } = all;
+  return { compute: { fineTune, evaluateBatch }, files };
+}
+
+function toScore(r: VariantResult): VariantScore {
+  const t = r.train;
+  return {
+    domain: r.domain,
+    variant: r.variant,
+    ...(r.cut ? { cut: r.cut } : {}),
+    benchmark: r.benchmark,
+    n: r.n,
+    correct: r.correct,
+    accuracy: r.accuracy,
+    ci95: r.ci95,
+    trainExamples: r.trainExamples,
+    trainTokens: t?.trainTokens ?? null,
+    trainSeconds: t?.wallSeconds ?? null,
+    firstLoss: t?.firstLoss ?? null,
+    lastLoss: t?.lastLoss ?? null,
+    ...(t?.lossCurve && existsSync(t.lossCurve) ? { lossCurve: readLossCurve(t.lossCurve) } : {}),
+  };
+}
+
+function readLossCurve(file: string): { step: number; loss: number }[] {
+  return readJsonlRows(file)
+    .map(({ value }) => value as { step?: unknown; loss?: unknown })
+    .filter((v): v is { step: number; loss: number } => typeof v.step === 'number' && typeof v.loss === 'number')
+    .map(({ step, loss }) => ({ step, loss }));
+}

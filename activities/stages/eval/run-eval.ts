@@ -1,0 +1,127 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import OpenAI from 'openai';
+import type { EvaluateConfig } from '../../../common/config.js';
+import { ErrorType } from '../../../common/errors.js';
+import { fromOpenAIError, ModelError } from '../../kit/errors.js';
+import { writeFileAtomic } from '../../kit/files.js';
+import type { FineTuneResult } from '../finetune/backend.js';
+import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
+import { runProcess, trainerEnv, trainerPython } from '../finetune/subprocess.js';
+import { readJsonlRows } from '../../kit/files.js';
+import type { Prediction } from './score.js';
+
+/** What a variant is evaluated as: the base model, or what its fine-tune produced. */
+export interface EvalTarget {
+  variant: string;
+  baseModel: string;
+  /** Undefined for the base model. */
+  trained?: Pick<FineTuneResult, 'kind' | 'model'>;
+}
+
+export interface EvalPromptItem {
+  id: string;
+  prompt: string;
+}
+
+export interface EvalBatchRun {
+  itemsPath: string;
+  outPath: string;
+  target: EvalTarget;
+  evaluate: EvaluateConfig;
+  signal: AbortSignal;
+  progress(message: string): void;
+}
+
+/**
+ * Predictions for one batch of prompts, written to `outPath` once complete (atomically). A batch
+ * whose file exists is not redone; an endpoint batch keeps the answers it got in a `.partial` file,
+ * so a retry after a 429 storm asks only for what is missing.
+ */
+export async function evaluateBatchFile(run: EvalBatchRun, env: NodeJS.ProcessEnv = process.env): Promise<{ items: number; cached: boolean }> {
+  const items = readJsonlRows(run.itemsPath).map(({ value }) => value as EvalPromptItem);
+  if (existsSync(run.outPath)) return { items: items.length, cached: true };
+  if (run.evaluate.via === 'endpoint') await viaEndpoint(run, items, env);
+  else await viaTrainer(run, items.length, env);
+  return { items: items.length, cached: false };
+}
+
+async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessEnv): Promise<void> {
+  const { target } = run;
+  if (target.trained?.kind === 'remote') {
+    throw new ModelError(ErrorType.MissingResource, `variant ${target.variant} is a remote model (${target.trained.model}); evaluate it with evaluate.via "endpoint"`);
+  }
+  const model = target.trained?.kind === 'model-dir' ? target.trained.model : studentModelPath(target.baseModel);
+  const tmp = `${run.outPath}.tmp`;
+  const argv = [
+    trainerPython(env), '-m', 'nanoflux_trainer', 'evaluate', '--model', model,
+    ...(target.trained?.kind === 'adapter' ? ['--adapter', target.trained.model] : []),
+    '--items', run.itemsPath, '--out', tmp, '--max-new-tokens', String(run.evaluate.maxNewTokens),
+  ];
+  const outcome = await runProcess(argv, {
+    env: trainerEnv(env),
+    signal: run.signal,
+    onEvent: (e) => {
+      if (e.event === 'progress') run.progress(`${target.variant}: ${e.done}/${total} items`);
+    },
+  });
+  if (outcome.code !== 0 || !existsSync(tmp)) throw trainerFailure('evaluation', outcome, run.signal.aborted);
+  renameSync(tmp, run.outPath);
+}
+
+/** The model name a variant is served under at the endpoint. */
+export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): string {
+  const named = evaluate.endpoint?.models[target.variant];
+  if (named) return named;
+  if (target.trained?.kind === 'remote') return target.trained.model;
+  if (!target.trained) return target.baseModel;
+  throw new ModelError(ErrorType.MissingResource, `no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"]`);
+}
+
+async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<void> {
+  const ep = run.evaluate.endpoint ?? { models: {} };
+  const keyEnv = ep.apiKeyEnv ?? (ep.baseURL ? undefined : 'OPENAI_API_KEY');
+  const apiKey = keyEnv ? env[keyEnv] : 'not-needed';
+  if (!apiKey) throw new ModelError(ErrorType.MissingApiKey, `environment variable ${keyEnv} is not set`);
+  const model = endpointModel(run.target, run.evaluate);
+  // maxRetries 0: Temporal retries the batch; the .partial file keeps what already came back.
+  const client = new OpenAI({ apiKey, baseURL: ep.baseURL, maxRetries: 0, timeout: 300_000 });
+  const partial = `${run.outPath}.partial`;
+  mkdirSync(dirname(partial), { recursive: true });
+  const done = new Map<string, string>();
+  if (existsSync(partial)) {
+    for (const line of readFileSync(partial, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const p = JSON.parse(line) as Prediction;
+        done.set(p.id, p.prediction);
+      } catch {
+        // The last line of a killed attempt may be cut short: that item is simply asked again.
+      }
+    }
+  }
+  const todo = items.filter((i) => !done.has(i.id));
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      if (run.signal.aborted) throw new Error('evaluation cancelled');
+      const item = todo[next++]!;
+      let text: string;
+      try {
+        const r = await client.chat.completions.create(
+          { model, messages: [{ role: 'user', content: item.prompt }], max_tokens: run.evaluate.maxNewTokens, temperature: 0 },
+          { signal: run.signal },
+        );
+        text = r.choices[0]?.message?.content ?? '';
+      } catch (e) {
+        throw fromOpenAIError(e);
+      }
+      done.set(item.id, text);
+      appendFileSync(partial, JSON.stringify({ id: item.id, prediction: text }) + '\n');
+      run.progress(`${run.target.variant}: ${done.size}/${items.length} items`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(run.evaluate.concurrency, Math.max(1, todo.length)) }, worker));
+  writeFileAtomic(run.outPath, items.map((i) => JSON.stringify({ id: i.id, prediction: done.get(i.id) ?? '' })).join('\n') + (items.length ? '\n' : ''));
+  rmSync(partial, { force: true });
+}

@@ -1,0 +1,98 @@
+import { extractChoice, extractNumericAnswer, numericEqual } from '../../kit/answers.js';
+import { type BenchmarkItem, type BenchmarkName } from '../../store/benchmarks.js';
+import { readJsonlRows } from '../../kit/files.js';
+
+export interface Prediction {
+  id: string;
+  prediction: string;
+}
+
+export interface ItemScore {
+  id: string;
+  reference: string;
+  /** What the scorer read from the prediction; null when it found nothing or there was no prediction. */
+  extracted: string | null;
+  correct: boolean;
+}
+
+export interface ScoreReport {
+  benchmark: BenchmarkName;
+  n: number;
+  correct: number;
+  accuracy: number;
+  ci95: { low: number; high: number };
+  /** Items with no prediction: scored wrong (a model that skips hard items must not gain by it). */
+  missing: string[];
+  items: ItemScore[];
+}
+
+/**
+ * Wilson score interval for `correct` successes out of `n`: unlike the normal approximation it
+ * stays inside [0, 1] and is not zero-width at 0/n or n/n, which small eval sets hit often.
+ * n = 0 carries no information, so the interval is all of [0, 1].
+ */
+export function wilson(correct: number, n: number, z = 1.959964): { low: number; high: number } {
+  if (n === 0) return { low: 0, high: 1 };
+  const p = correct / n;
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
+  // Clamped: at p = 0 or 1 the bound is exact in theory but can land a float's width outside.
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+const listed = (ids: string[]) => (ids.length > 20 ? `${ids.slice(0, 20).join(', ')} … (${ids.length} in all)` : ids.join(', '));
+
+/**
+ * Scores predictions against a benchmark's items. Numeric benchmarks (gsm8k, gsmhard) compare the
+ * extracted number with `numericEqual`; closed-answer ones (pubmedqa, mcq) compare `extractChoice`
+ * with the reference. A prediction for an id the benchmark lacks, or two for one id, is an error:
+ * either means the predictions were made against another file, and a silent score would mislead.
+ */
+export function scorePredictions(benchmark: BenchmarkName, items: BenchmarkItem[], predictions: Prediction[]): ScoreReport {
+  const known = new Set(items.map((i) => i.id));
+  const byId = new Map<string, string>();
+  const unknown: string[] = [];
+  const duplicate: string[] = [];
+  for (const p of predictions) {
+    if (!known.has(p.id)) unknown.push(p.id);
+    else if (byId.has(p.id)) duplicate.push(p.id);
+    else byId.set(p.id, p.prediction);
+  }
+  if (unknown.length > 0) throw new Error(`${unknown.length} prediction(s) for ids not in ${benchmark}: ${listed(unknown)}`);
+  if (duplicate.length > 0) throw new Error(`more than one prediction for id(s): ${listed(duplicate)}`);
+
+  const numeric = benchmark === 'gsm8k' || benchmark === 'gsmhard';
+  const missing: string[] = [];
+  const scored = items.map((item): ItemScore => {
+    const prediction = byId.get(item.id);
+    if (prediction === undefined) {
+      missing.push(item.id);
+      return { id: item.id, reference: item.reference, extracted: null, correct: false };
+    }
+    const extracted = numeric ? extractNumericAnswer(prediction) : extractChoice(prediction, item.choices ?? []);
+    const correct = extracted !== undefined && (numeric ? numericEqual(extracted, item.reference) : extracted === item.reference);
+    return { id: item.id, reference: item.reference, extracted: extracted ?? null, correct };
+  });
+  const correct = scored.filter((s) => s.correct).length;
+  const n = items.length;
+  return { benchmark, n, correct, accuracy: n === 0 ? 0 : correct / n, ci95: wilson(correct, n), missing, items: scored };
+}
+
+/**
+ * Predictions JSONL: `{"id": …, "prediction": "…"}` per line. A line without `id` takes its 0-based
+ * line number, matching the line-number ids of gsm8k/gsmhard, so predictions written in file order
+ * need no ids. A broken line or a missing `prediction` names the file and line.
+ */
+export function loadPredictions(file: string): Prediction[] {
+  return readJsonlRows(file).map(({ line, value }) => {
+    const where = `${file}:${line + 1}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: expected an object with "prediction"`);
+    const row = value as { id?: unknown; prediction?: unknown };
+    if (typeof row.prediction !== 'string') throw new Error(`${where}: no "prediction" string`);
+    if (row.id !== undefined && row.id !== null && typeof row.id !== 'string' && typeof row.id !== 'number') throw new Error(`${where}: "id" must be a string or a number`);
+    const id = row.id === undefined || row.id === null ? String(line) : String(row.id);
+    return { id, prediction: row.prediction };
+  });
+}

@@ -1,0 +1,107 @@
+import type { ModelRef } from '../../common/config.js';
+import type { TrainingExample } from '../../common/game.js';
+import { examplesCollection, stripRunId } from './examples.js';
+import type { EpisodeSummary } from '../../workflows/logic/progress.js';
+import { ensureDecontaminationSet } from './decontamination.js';
+import type { Embedder } from './embeddings/embedder.js';
+import { activity, reportProgress } from '../kit/boundary.js';
+import type { EpisodeRecord, Ledger } from './ledger.js';
+import { collectionName, pointId } from './vector/point-id.js';
+import type { VectorStore } from './vector/vector-store.js';
+
+export interface StoreDeps {
+  store: VectorStore;
+  ledger: Ledger;
+  embedder(ref: ModelRef): Embedder;
+  datasetsDir: string;
+}
+
+export interface Nearest {
+  id: string;
+  score: number;
+  source: string;
+  text: string;
+}
+
+type Benchmark = 'gsm8k' | 'pubmedqa' | 'none';
+
+/** Novelty, storage, imports, decontamination and the episode ledger, on the `nanoflux` queue. Every write is keyed, so retries never duplicate. */
+export function createStoreActivities(deps: StoreDeps) {
+  const examples = examplesCollection;
+  const decontam = (benchmark: string, e: Embedder) => collectionName('decontam', benchmark, e.id);
+
+  async function nearestOf(collection: string, vector: number[], excludeId: string | undefined, source: (p: Record<string, unknown>) => string): Promise<Nearest | undefined> {
+    const hits = await deps.store.search(collection, vector, 2);
+    const hit = hits.find((h) => h.id !== excludeId);
+    if (!hit) return undefined;
+    return { id: String(hit.payload.id ?? hit.payload.itemId ?? hit.id), score: hit.score, source: source(hit.payload), text: String(hit.payload.question ?? hit.payload.text ?? '').slice(0, 300) };
+  }
+
+  return {
+    ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
+      const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, (done, total) => reportProgress({ done, total }));
+      return { collection };
+    }),
+
+    checkNovelty: activity(
+      async (a: { domain: string; benchmark: Benchmark; embedding: ModelRef; question: string; selfKey: string }): Promise<{ nearest?: Nearest; tokens: number }> => {
+        const e = deps.embedder(a.embedding);
+        const { vectors, tokens } = await e.embed([a.question]);
+        const v = vectors[0]!;
+        const candidates = [await nearestOf(examples(a.domain, e), v, pointId(a.selfKey), (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`)];
+        if (a.benchmark !== 'none') candidates.push(await nearestOf(decontam(a.benchmark, e), v, undefined, () => `${a.benchmark} test set`));
+        const nearest = candidates.filter((c): c is Nearest => !!c).sort((x, y) => y.score - x.score)[0];
+        return { nearest, tokens };
+      },
+    ),
+
+    storeExample: activity(
+      async (a: { example: TrainingExample; embedding: ModelRef; threshold: number }): Promise<{ id: string; duplicateOf?: Nearest }> => {
+        const e = deps.embedder(a.embedding);
+        const id = pointId(a.example.id);
+        const collection = examples(a.example.domain, e);
+        if ((await deps.store.retrieve(collection, [id])).length > 0) return { id }; // a retry after the write landed
+        const { vectors } = await e.embed([a.example.question]);
+        const v = vectors[0]!;
+        await deps.store.ensureCollection(collection, v.length);
+        const rival = await nearestOf(collection, v, id, (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`);
+        if (rival && rival.score >= a.threshold) return { id, duplicateOf: rival };
+        await deps.store.upsert(collection, [{ id, vector: v, payload: { ...a.example, runId: a.example.provenance.runId } }]);
+        return { id };
+      },
+    ),
+
+    /**
+     * resume-from: copies an earlier run's accepted examples of a domain into this run, under keys
+     * of this run (`<run>/<domain>/from-<earlier>-<episode>`), so export, status and targets count
+     * them. Idempotent (same keys on a retry). Their provenance still names the episode that made them.
+     */
+    importExamples: activity(async (a: { fromRunId: string; runId: string; domain: string; embedding: ModelRef }): Promise<{ imported: number }> => {
+      const e = deps.embedder(a.embedding);
+      const collection = examples(a.domain, e);
+      const earlier = await deps.store.list(collection, { runId: a.fromRunId });
+      const BATCH = 64;
+      for (let i = 0; i < earlier.length; i += BATCH) {
+        const rows = earlier.slice(i, i + BATCH).map((p) => stripRunId(p.payload));
+        // The store hands back payloads, not vectors: the questions are embedded again.
+        const { vectors } = await e.embed(rows.map((r) => r.question));
+        await deps.store.upsert(
+          collection,
+          rows.map((r, k) => {
+            const key = `${a.runId}/${a.domain}/from-${a.fromRunId}-${r.provenance.episode}`;
+            return { id: pointId(key), vector: vectors[k]!, payload: { ...r, id: key, importedFrom: { runId: a.fromRunId, id: r.id }, runId: a.runId } };
+          }),
+        );
+        reportProgress({ done: Math.min(i + BATCH, earlier.length), total: earlier.length });
+      }
+      return { imported: earlier.length };
+    }),
+
+    recordEpisode: activity(async (r: EpisodeRecord): Promise<void> => deps.ledger.record(r)),
+
+    loadEpisodeSummary: activity(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),
+  };
+}
+
+
+export type StoreActivities = ReturnType<typeof createStoreActivities>;
