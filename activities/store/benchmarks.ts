@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readJsonlRows } from '../kit/files.js';
 import { readJsonFile } from '../../common/json-text.js';
-import { normalizeNumber } from '../kit/answers.js';
+import { normalizeNumber } from '../../common/answers.js';
 
 export type BenchmarkName = 'gsm8k' | 'gsmhard' | 'pubmedqa' | 'mcq';
 export const BENCHMARKS: readonly BenchmarkName[] = ['gsm8k', 'gsmhard', 'pubmedqa', 'mcq'];

@@ -1,4 +1,4 @@
-import { extractChoice, extractNumericAnswer, numericEqual } from '../../kit/answers.js';
+import { extractChoice, extractNumericAnswer, numericEqual } from '../../../common/answers.js';
 import { type BenchmarkItem, type BenchmarkName } from '../../store/benchmarks.js';
 import { readJsonlRows } from '../../kit/files.js';
 
