@@ -1,6 +1,5 @@
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
@@ -9,6 +8,7 @@ import { ablationWorkflowId, runWorkflowId, stagesWorkflowId, variantWorkflowId 
 import type { nanofluxRun } from '../../workflows/run.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';
 import { testConfig } from '../support/game-script.js';
+import { refreshReplayHistory } from '../support/replay-histories.js';
 import type { ScriptedOpenAI, ScriptedResponse } from '../support/scripted-openai.js';
 import { useGameFixture } from '../support/workers.js';
 
@@ -137,7 +137,7 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     for (const fig of ['ablation-complexity-math.svg', 'ablation-complexity-math.png']) expect(existsSync(join(dir, fig)), fig).toBe(true);
   }, 600_000);
 
-  it('replays the histories of the stage workflows (saved to tests/replay/histories with UPDATE_REPLAY_HISTORIES=1)', async () => {
+  it('replays the histories of the stage workflows (saved as new versions in tests/replay/histories with UPDATE_REPLAY_HISTORIES=1)', async () => {
     const ids = {
       'stages-run': runWorkflowId('stages'),
       'stages-domain': stagesWorkflowId('stages', 'math'),
@@ -147,7 +147,7 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     for (const [name, id] of Object.entries(ids)) {
       const history = await f.tc.client.workflow.getHandle(id).fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, id);
-      if (process.env.UPDATE_REPLAY_HISTORIES) writeFileSync(join(import.meta.dirname, '..', 'replay', 'histories', `${name}.json`), historyToJSON(history));
+      refreshReplayHistory(name, history);
     }
   }, 120_000);
 });
