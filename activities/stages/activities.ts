@@ -2,13 +2,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AblationAxis, AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
 import { projectPath } from '../../common/env.js';
-import { ErrorType } from '../../common/errors.js';
-import type { TrainingExample } from '../../common/game.js';
+import { MissingResource } from '../../common/errors.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 import { activity, cancellationSignal, reportProgress } from '../kit/boundary.js';
-import { loadBenchmark, shippedBenchmarkData, type BenchmarkItem } from '../store/benchmarks.js';
+import { loadBenchmark, shippedBenchmarkData, type BenchmarkItem } from '../kit/benchmarks.js';
 import { evaluateBatchFile, type EvalTarget } from './eval/run-eval.js';
 import { type Prediction, scorePredictions } from './eval/score.js';
-import { ModelError } from '../kit/errors.js';
 import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
 import type { FineTuneBackend, FineTuneResult } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
@@ -63,7 +62,7 @@ export function domainBenchmark(d: DomainConfig): { benchmark: EvalBenchmark; da
 
 function runExamples(home: string, runId: string, domain: string): TrainingExample[] {
   const file = join(runDir(home, runId), 'examples.jsonl');
-  if (!existsSync(file)) throw new ModelError(ErrorType.MissingResource, `run ${runId} has no exported dataset (${file}); generate or export it first`);
+  if (!existsSync(file)) throw new MissingResource(`run ${runId} has no exported dataset (${file}); generate or export it first`);
   return readJsonlRows(file)
     .map(({ value }) => value as TrainingExample)
     .filter((e) => e.domain === domain);
@@ -73,7 +72,7 @@ const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) 
 
 /** A config names a file the worker cannot see: no retry will make it appear, so the stage fails at once, naming the field. */
 function mustExist(path: string, field: string): string {
-  if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `${field}: ${path} not found on the worker (relative paths are taken from the project root)`);
+  if (!existsSync(path)) throw new MissingResource(`${field}: ${path} not found on the worker (relative paths are taken from the project root)`);
   return path;
 }
 

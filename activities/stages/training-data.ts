@@ -1,7 +1,7 @@
 import type { BaselineSchema, EvalBenchmark } from '../../common/config.js';
 import type { z } from 'zod';
-import type { TrainingExample } from '../../common/game.js';
-import { loadBenchmark } from '../store/benchmarks.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
+import { loadBenchmark } from '../kit/benchmarks.js';
 import { readJsonlRows } from '../kit/files.js';
 import { SYSTEM_PROMPT, toOpenAIChat, type OpenAIChatRecord } from '../dataset/formats.js';
 

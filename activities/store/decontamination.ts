@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../common/env.js';
-import { loadBenchmark, loadPubmedQaRecords } from './benchmarks.js';
+import { loadBenchmark, loadPubmedQaRecords } from '../kit/benchmarks.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';

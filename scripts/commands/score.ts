@@ -1,5 +1,5 @@
 import { defaultDatasetsDir } from '../../activities/store/decontamination.js';
-import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/store/benchmarks.js';
+import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/kit/benchmarks.js';
 import { loadPredictions, scorePredictions } from '../../activities/stages/eval/score.js';
 
 /**

@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadBenchmark } from '../../activities/store/benchmarks.js';
+import { loadBenchmark } from '../../activities/kit/benchmarks.js';
 import { loadPredictions } from '../../activities/stages/eval/score.js';
 import { baselineRows } from '../../activities/stages/training-data.js';
 import { type ConfigProblem, parseRunConfig } from '../../common/config.js';

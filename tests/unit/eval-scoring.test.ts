@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { extractChoice, extractNumericAnswer, normalizeNumber, numericEqual } from '../../common/answers.js';
-import { loadBenchmark } from '../../activities/store/benchmarks.js';
+import { loadBenchmark } from '../../activities/kit/benchmarks.js';
 import { loadPredictions, type ScoreReport, scorePredictions, wilson } from '../../activities/stages/eval/score.js';
 import { scoreCommand } from '../../scripts/commands/score.js';
 

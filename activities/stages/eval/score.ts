@@ -1,5 +1,5 @@
 import { extractChoice, extractNumericAnswer, numericEqual } from '../../../common/answers.js';
-import { type BenchmarkItem, type BenchmarkName } from '../../store/benchmarks.js';
+import { type BenchmarkItem, type BenchmarkName } from '../../kit/benchmarks.js';
 import { readJsonlRows } from '../../kit/files.js';
 
 export interface Prediction {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readJsonlRows } from '../kit/files.js';
+import { readJsonlRows } from './files.js';
 import { readJsonFile } from '../../common/json-text.js';
 import { normalizeNumber } from '../../common/answers.js';
 
