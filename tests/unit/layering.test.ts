@@ -1,0 +1,76 @@
+// The layering as a rule inside `npm test`: import order and circles (.dependency-cruiser.cjs), the
+// lint (eslint.config.js: file and function size, workflow imports), and the shape of activities/.
+import { ESLint } from 'eslint';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAYERS = ['activities', 'common', 'workflows', 'workers', 'scripts', 'bench', 'tests'];
+/** Where the 400-line limit holds for every source file (test files are held to it by the lint). */
+const SOURCE_DIRS = ['activities', 'common', 'workflows', 'workers', 'scripts', 'bench', 'tests/support'];
+const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+const MAX_FILE_LINES = 400;
+
+interface Violation {
+  type: string;
+  from: string;
+  to: string;
+  rule: { name: string };
+  cycle?: { name: string }[];
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(path);
+    return SOURCE_FILE.test(e.name) ? [path] : [];
+  });
+}
+
+function describeViolation(v: Violation): string {
+  const path = v.cycle ? [v.from, ...v.cycle.map((c) => c.name)].join(' → ') : `${v.from} → ${v.to}`;
+  return `${v.rule.name}: ${path}`;
+}
+
+describe('layering', () => {
+  it('imports follow the layers and run in no circle (.dependency-cruiser.cjs)', () => {
+    const bin = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+    const r = spawnSync(process.execPath, [bin, ...LAYERS, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    expect(r.stderr.trim(), 'dependency-cruiser failed to run').toBe('');
+    const { modules, summary } = JSON.parse(r.stdout) as {
+      modules: { source: string; dependencies: { resolved: string }[] }[];
+      summary: { violations: Violation[] };
+    };
+    // The './x.js' → './x.ts' resolution works: otherwise no import is seen and no rule can fail.
+    const options = modules.find((m) => m.source === 'workflows/options.ts');
+    expect(options?.dependencies.map((d) => d.resolved)).toContain('activities/index.ts');
+    expect(summary.violations.map(describeViolation)).toEqual([]);
+  }, 120_000);
+
+  it('lints clean (eslint.config.js: every file, its size rules included)', async () => {
+    const eslint = new ESLint({ cwd: ROOT });
+    const results = await eslint.lintFiles(['.']);
+    const messages = results.flatMap((r) => r.messages.map((m) => `${relative(ROOT, r.filePath)}:${m.line} ${m.ruleId ?? ''} ${m.message}`));
+    expect(messages).toEqual([]);
+  }, 180_000);
+
+  it('the activities/ root holds only index.ts and deps.ts, every activity in a group folder', () => {
+    const rootFiles = readdirSync(join(ROOT, 'activities')).filter((name) => statSync(join(ROOT, 'activities', name)).isFile());
+    expect(rootFiles.sort()).toEqual(['deps.ts', 'index.ts']);
+  });
+
+  it(`no source file is over ${MAX_FILE_LINES} lines`, () => {
+    const long = SOURCE_DIRS.flatMap(sourceFiles)
+      .map((path) => ({ path, lines: readFileSync(join(ROOT, path), 'utf8').split('\n').length - 1 }))
+      .filter((f) => f.lines > MAX_FILE_LINES)
+      .map((f) => `${f.path}: ${f.lines} lines`);
+    expect(long).toEqual([]);
+  });
+});
