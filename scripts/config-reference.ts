@@ -1,5 +1,5 @@
 /**
- * The configuration reference in README.md, generated from the one zod schema (through its JSON
+ * The configuration reference in docs/configuration.md, generated from the one zod schema (through its JSON
  * Schema), so the documentation cannot drift from what the validator accepts. `npm run schema`
  * rewrites it; a test fails when it is stale.
  */
@@ -98,10 +98,10 @@ export function configReferenceMarkdown(schema: JsonSchema): string {
   return `${BEGIN}\n${lines.join('\n')}\n${END}`;
 }
 
-/** README text with its reference section replaced by `reference`. */
-export function withReference(readme: string, reference: string): string {
-  const a = readme.indexOf(BEGIN);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no config reference markers (${BEGIN} … ${END})`);
-  return readme.slice(0, a) + reference + readme.slice(b + END.length);
+/** A document's text with its reference section replaced by `reference`. */
+export function withReference(doc: string, reference: string): string {
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`docs/configuration.md has no config reference markers (${BEGIN} … ${END})`);
+  return doc.slice(0, a) + reference + doc.slice(b + END.length);
 }

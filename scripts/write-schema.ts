@@ -10,13 +10,16 @@ export function runConfigJsonSchema(): string {
   return JSON.stringify({ title: 'NanoFlux run config', ...z.toJSONSchema(RunConfigSchema, { io: 'input' }) }, null, 2) + '\n';
 }
 
-/** README.md as it should be: its configuration reference regenerated from the schema. */
-export function readmeWithReference(): string {
-  return withReference(readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8'), configReferenceMarkdown(JSON.parse(runConfigJsonSchema())));
+/** The document that holds the configuration reference. */
+export const CONFIG_DOC = join(PROJECT_ROOT, 'docs', 'configuration.md');
+
+/** docs/configuration.md as it should be: its configuration reference regenerated from the schema. */
+export function configDocWithReference(): string {
+  return withReference(readFileSync(CONFIG_DOC, 'utf8'), configReferenceMarkdown(JSON.parse(runConfigJsonSchema())));
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   writeFileSync(join(PROJECT_ROOT, 'configs', 'run-config.schema.json'), runConfigJsonSchema());
-  writeFileSync(join(PROJECT_ROOT, 'README.md'), readmeWithReference());
-  console.log('wrote configs/run-config.schema.json and the configuration reference in README.md');
+  writeFileSync(CONFIG_DOC, configDocWithReference());
+  console.log('wrote configs/run-config.schema.json and the configuration reference in docs/configuration.md');
 }

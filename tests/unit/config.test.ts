@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfigInput } from '../../common/config.js';
 import { PROJECT_ROOT } from '../../common/env.js';
-import { readmeWithReference, runConfigJsonSchema } from '../../scripts/write-schema.js';
+import { CONFIG_DOC, configDocWithReference, runConfigJsonSchema } from '../../scripts/write-schema.js';
 
 const valid: RunConfigInput = {
   runId: 'r1',
@@ -61,11 +61,11 @@ describe('run config schema', () => {
     expect(p.length).toBeGreaterThanOrEqual(5);
   });
 
-  it('keeps configs/run-config.schema.json and the README\'s configuration reference in step with the zod schema (npm run schema)', () => {
+  it('keeps configs/run-config.schema.json and the configuration reference (docs/configuration.md) in step with the zod schema (npm run schema)', () => {
     expect(readFileSync(join(PROJECT_ROOT, 'configs', 'run-config.schema.json'), 'utf8')).toBe(runConfigJsonSchema());
-    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    expect(readme, 'README.md configuration reference is stale: run npm run schema').toBe(readmeWithReference());
-    expect(readme).toContain('| `finetune.backend` | `local` \\| `openai` \\| `command` | `"local"` |');
+    const doc = readFileSync(CONFIG_DOC, 'utf8');
+    expect(doc, 'docs/configuration.md configuration reference is stale: run npm run schema').toBe(configDocWithReference());
+    expect(doc).toContain('| `finetune.backend` | `local` \\| `openai` \\| `command` | `"local"` |');
   });
 
   it('every shipped config is valid', () => {
