@@ -19,10 +19,11 @@ import type { DomainConfig, RunConfig } from '../common/config.js';
 import { SA } from '../common/search-attributes.js';
 import { episodeWorkflow } from './episode.js';
 import { episodeWorkflowId } from './logic/ids.js';
-import { applySummary, type Budget, type DomainProgress, type EpisodeSummary, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
+import { applySummary, type Budget, type DomainProgress, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
 import { type ComplexityController, observe } from './logic/controller.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
-import { rolesFor, type Slot, topicFor } from './logic/roles.js';
+import { rolesFor, topicFor } from './logic/roles.js';
+import type { EpisodeSummary, Slot } from '../common/contracts/index.js';
 import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setBudgetSignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 

@@ -1,39 +1,15 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { DomainBrief, JudgeVerdict } from '../activities/game/activities.js';
-import type { McpServerConfig, ModelRef } from '../common/config.js';
-import type { Attack, Defense, ToolCallRecord, TrainingExample } from '../common/game.js';
+import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, ToolCallRecord, TrainingExample } from '../common/contracts/index.js';
 import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
-import { type EpisodeSummary, zeroTokens } from './logic/progress.js';
-import type { Slot } from './logic/roles.js';
+import { zeroTokens } from './logic/progress.js';
 import { localStoreActivities, modelActivities, storeActivities } from './options.js';
 import { callCost, embeddingCost } from './logic/cost.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
 /** The patch that moved the store steps to local activities (workflow versioning: TEMPORAL-NOTES). */
 export const LOCAL_STORE_STEPS = 'store-steps-local';
-
-export interface EpisodeInput {
-  runId: string;
-  domain: DomainBrief & { benchmark: 'gsm8k' | 'pubmedqa' | 'none' };
-  episode: number;
-  topic: string;
-  attackerSlot: Slot;
-  models: { attacker: ModelRef; defender: ModelRef; judge: ModelRef; embedding: ModelRef };
-  targetComplexity: number;
-  targetHops: number;
-  /** The Defender's record by skill, shown to the Attacker. */
-  defenderProfile: string;
-  noveltyThreshold: number;
-  maxSchemaRetries: number;
-  /** Solve-rate mode: this many Defender samples, accepted when the share solved lies in [min, max]. */
-  solveRate?: { samples: number; min: number; max: number };
-  /** The Judge's tool budget and MCP servers (absent in histories from before they existed). */
-  judge?: { maxToolRounds: number; mcpServers: McpServerConfig[] };
-  /** Review mode: an accepted example waits for a human decision before it is stored. */
-  review?: { timeoutSeconds: number; onTimeout: 'approve' | 'reject' };
-}
 
 /**
  * One round of the game: attack → novelty → defend → judge → decide → store. Its history is the

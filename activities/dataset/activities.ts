@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { basename, join } from 'node:path';
 import type { ModelRef } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import type { TrainingExample } from '../../common/game.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 import { activity } from '../kit/boundary.js';
 import { runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
 import type { Embedder } from '../store/embeddings/embedder.js';

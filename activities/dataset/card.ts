@@ -1,5 +1,5 @@
 import { isAbsolute, basename } from 'node:path';
-import { OUTCOMES, ROLES, type TrainingExample } from '../../common/game.js';
+import { OUTCOMES, ROLES, type TrainingExample } from '../../common/contracts/index.js';
 import { redact } from '../kit/errors.js';
 import { FORMAT_FIELDS, isExportFormat } from './formats.js';
 import type { EpisodeRecord } from '../store/ledger.js';

@@ -1,4 +1,4 @@
-import type { TrainingExample } from '../../common/game.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 
 /**
  * One training example in each trainer's format. Pure functions: the export activity does the I/O.

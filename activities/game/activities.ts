@@ -1,6 +1,7 @@
 import type { McpServerConfig, ModelRef } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import { type Attack, AttackSchema, type Defense, DefenseSchema, MultiVerdictSchema, type ToolCallRecord, type Usage, type Verdict, VerdictSchema } from '../../common/game.js';
+import { AttackSchema, DefenseSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
+import type { Attack, Defense, DomainBrief, JudgeVerdict, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { ModelError } from '../kit/errors.js';
 import { activity } from '../kit/boundary.js';
 import { mcpTools } from './judge/mcp.js';
@@ -10,17 +11,6 @@ import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js'
 
 export interface GameDeps {
   chatModel(ref: ModelRef): ChatModel;
-}
-
-/** The verdict as the workflow sees it: one correctness flag per Defender answer, whatever the mode. */
-export type JudgeVerdict = Omit<Verdict, 'defenderCorrect'> & { defendersCorrect: boolean[] };
-
-/** What the prompts need of a domain. */
-export interface DomainBrief {
-  name: string;
-  brief: string;
-  pack: 'math' | 'genomics' | 'medical' | 'none';
-  promptVersion: string;
 }
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });

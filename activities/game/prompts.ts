@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { ErrorType } from '../../common/errors.js';
-import type { Attack, Defense } from '../../common/game.js';
+import type { Attack, Defense } from '../../common/contracts/index.js';
 import { ModelError } from '../kit/errors.js';
 import type { ChatMessage } from './models/chat-model.js';
 

@@ -1,7 +1,6 @@
 import type { ModelRef } from '../../common/config.js';
-import type { TrainingExample } from '../../common/game.js';
+import type { EpisodeSummary, TrainingExample } from '../../common/contracts/index.js';
 import { examplesCollection, stripRunId } from './examples.js';
-import type { EpisodeSummary } from '../../workflows/logic/progress.js';
 import { ensureDecontaminationSet } from './decontamination.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { activity, reportProgress } from '../kit/boundary.js';

@@ -1,4 +1,4 @@
-import type { TrainingExample } from '../../common/game.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { collectionName } from './vector/point-id.js';
 

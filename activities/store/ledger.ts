@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { EpisodeSummary } from '../../workflows/logic/progress.js';
+import type { EpisodeSummary } from '../../common/contracts/index.js';
 
 export interface EpisodeRecord {
   workflowId: string;

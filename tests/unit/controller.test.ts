@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Outcome } from '../../common/game.js';
+import type { Outcome } from '../../common/contracts/index.js';
 import { type ComplexityController, observe } from '../../workflows/logic/controller.js';
 import { decideBySolveRate } from '../../workflows/logic/decide.js';
 import { mulberry32 as rng } from '../support/prng.js';

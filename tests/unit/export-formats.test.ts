@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Outcome, TrainingExample } from '../../common/game.js';
+import type { EpisodeSummary, Outcome, TrainingExample } from '../../common/contracts/index.js';
 import { datasetCard } from '../../activities/dataset/card.js';
 import type { Embedder } from '../../activities/store/embeddings/embedder.js';
 import { EXPORT_FORMATS, formatExample, toOpenAIChat } from '../../activities/dataset/formats.js';
@@ -10,7 +10,6 @@ import { type EpisodeRecord, Ledger } from '../../activities/store/ledger.js';
 import { createDatasetActivities } from '../../activities/dataset/activities.js';
 import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
-import type { EpisodeSummary } from '../../workflows/logic/progress.js';
 
 function example(over: Partial<TrainingExample> & { episode?: number; runId?: string } = {}): TrainingExample {
   const { episode = 3, runId = 'demo', ...rest } = over;

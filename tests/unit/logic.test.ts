@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Verdict } from '../../common/game.js';
+import type { EpisodeSummary, Verdict } from '../../common/contracts/index.js';
 import { decide, qualityLevel } from '../../workflows/logic/decide.js';
 import { domainWorkflowId, episodeKey, episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
-import { applySummary, budgetExceeded, EVENTS_PER_REPORT, type EpisodeSummary, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, stopReason, totalTokens } from '../../workflows/logic/progress.js';
+import { applySummary, budgetExceeded, EVENTS_PER_REPORT, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, stopReason, totalTokens } from '../../workflows/logic/progress.js';
 import { callCost, embeddingCost } from '../../workflows/logic/cost.js';
 import { rolesFor, topicFor } from '../../workflows/logic/roles.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attackerMessages, defenderMessages, fence, judgeMessages, render } from '../../activities/game/prompts.js';
-import type { Attack, Defense } from '../../common/game.js';
+import type { Attack, Defense } from '../../common/contracts/index.js';
 import { describeProfile, MAX_SKILLS, recordSkill, type SkillStats } from '../../workflows/logic/profile.js';
 
 const ctx = { version: 'v1', pack: 'math', brief: 'Grade-school math.' };

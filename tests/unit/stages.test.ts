@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AblationSchema, EvaluateSchema, parseRunConfig } from '../../common/config.js';
-import type { TrainingExample } from '../../common/game.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 import { endpointModel, evaluateBatchFile } from '../../activities/stages/eval/run-eval.js';
 import { ModelError } from '../../activities/kit/errors.js';
 import { commandFineTuneBackend, expandCommand } from '../../activities/stages/finetune/command-backend.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttackSchema, DefenseSchema, VerdictSchema } from '../../common/game.js';
 import { TaskQueue } from '../../common/queues.js';
-import type { episodeWorkflow, EpisodeInput } from '../../workflows/episode.js';
+import type { EpisodeInput } from '../../common/contracts/index.js';
+import type { episodeWorkflow } from '../../workflows/episode.js';
 import { episodeWorkflowId } from '../../workflows/logic/ids.js';
 import { startTestWorkers, testClient } from '../support/workers.js';
 

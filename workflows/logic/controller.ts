@@ -1,4 +1,4 @@
-import type { Outcome } from '../../common/game.js';
+import type { Outcome } from '../../common/contracts/index.js';
 
 export interface ControllerConfig {
   targetWinRate: number;

@@ -1,5 +1,5 @@
 import type { ModelRef } from '../../common/config.js';
-import type { Usage } from '../../common/game.js';
+import type { Usage } from '../../common/contracts/index.js';
 
 /** USD of one model call at the model's configured price; a model without a price (local) costs nothing. */
 export function callCost(usage: Usage, price: ModelRef['price']): number {

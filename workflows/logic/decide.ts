@@ -1,4 +1,4 @@
-import type { Outcome, Verdict } from '../../common/game.js';
+import type { Outcome, Verdict } from '../../common/contracts/index.js';
 
 /**
  * The Attacker wins when the question is valid, its reference verified, and the Defender wrong.

@@ -1,4 +1,4 @@
-import type { Outcome } from '../../common/game.js';
+import type { Outcome } from '../../common/contracts/index.js';
 
 /** How one Defender fared by skill: the Attacker is shown this to aim at weaknesses. */
 export type SkillStats = Record<string, { wrong: number; right: number }>;

@@ -1,31 +1,4 @@
-import type { Scores } from '../../common/game.js';
-import { OUTCOMES, type Outcome, type RejectionReason, type TokensByRole } from '../../common/outcomes.js';
-import type { Slot } from './roles.js';
-
-/** What an episode workflow returns: compact, so the domain loop's history stays small. */
-export interface EpisodeSummary {
-  episode: number;
-  workflowId: string;
-  attackerSlot: Slot;
-  topic: string;
-  targetComplexity: number;
-  /** The skill the Attacker targeted, once it has attacked. */
-  skill?: string;
-  outcome: Outcome;
-  tokens: TokensByRole;
-  /** USD by role, from the models' prices (absent in summaries written before prices existed). */
-  cost?: TokensByRole;
-  scores?: Scores;
-  /** Review mode: the human (or timeout) decision on an accepted example. */
-  review?: { approve: boolean; reviewer?: string; note?: string };
-  /** For a duplicate: the nearest stored question and its similarity. */
-  nearest?: { id: string; score: number; source: string; text: string };
-  exampleId?: string;
-  toolCalls: number;
-  /** The judge's tool use, e.g. `calculate×2, python×1`. */
-  toolUse?: string;
-  error?: string;
-}
+import { type EpisodeSummary, OUTCOMES, type RejectionReason, type TokensByRole } from '../../common/contracts/index.js';
 
 export type StopReason = 'target_reached' | 'max_episodes' | 'token_budget' | 'stopped';
 

@@ -1,6 +1,5 @@
 import type { ModelRef } from '../../common/config.js';
-
-export type Slot = 'a' | 'b';
+import type { Slot } from '../../common/contracts/index.js';
 
 export interface EpisodeRoles {
   attackerSlot: Slot;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ToolCallRecord, Usage } from '../../../common/game.js';
+import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -14,7 +14,7 @@ import {
 } from 'node-llama-cpp';
 import { ErrorType } from '../../../common/errors.js';
 import { resolveLocalModel } from '../../../common/env.js';
-import type { ToolCallRecord, Usage } from '../../../common/game.js';
+import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { ModelError } from '../../kit/errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
 import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } from './openai-chat.js';

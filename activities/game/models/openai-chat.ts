@@ -3,7 +3,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { z } from 'zod';
 import { formatPath } from '../../../common/config.js';
 import { ErrorType } from '../../../common/errors.js';
-import type { ToolCallRecord, Usage } from '../../../common/game.js';
+import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { cancellationSignal } from '../../kit/boundary.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { fromOpenAIError, ModelError } from '../../kit/errors.js';

@@ -1,0 +1,95 @@
+/**
+ * The game's roles, outcomes and what its roles return, as plain types and constants. Zod-free
+ * because workflow code imports them: every workflow instance re-evaluates the modules it imports
+ * (the SDK's per-workflow module cache), and building zod schemas cost each episode milliseconds.
+ * The schemas sent to the models are in common/game.ts, checked there against these types.
+ */
+
+export const ROLES = ['attacker', 'defender', 'judge'] as const;
+export type Role = (typeof ROLES)[number];
+export type TokensByRole = Record<Role | 'embedding', number>;
+
+/** `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum. */
+export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed', 'rejected_in_review'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export type RejectionReason = Exclude<Outcome, 'accepted'>;
+
+export interface Attack {
+  question: string;
+  referenceAnswer: string;
+  solutionSteps: string[];
+  skill: string;
+  annotation: string;
+}
+
+export interface Defense {
+  reasoning: string;
+  answer: string;
+}
+
+export interface Verdict {
+  questionValid: boolean;
+  referenceCorrect: boolean;
+  defenderCorrect: boolean;
+  complexity: number;
+  hops: number;
+  quality: number;
+  explanation: string;
+}
+
+/** The Judge's verdict on several Defender answers (solve-rate mode): one flag per answer, in order. */
+export interface MultiVerdict extends Omit<Verdict, 'defenderCorrect'> {
+  defendersCorrect: boolean[];
+}
+
+/** The verdict as the workflow sees it: one correctness flag per Defender answer, whatever the mode. */
+export type JudgeVerdict = Omit<Verdict, 'defenderCorrect'> & { defendersCorrect: boolean[] };
+
+/** What the prompts need of a domain. */
+export interface DomainBrief {
+  name: string;
+  brief: string;
+  pack: 'math' | 'genomics' | 'medical' | 'none';
+  promptVersion: string;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** One recorded tool call of the judge (tool, input, short output, duration, error). */
+export interface ToolCallRecord {
+  tool: string;
+  input: string;
+  output: string;
+  durationMs: number;
+  error?: string;
+}
+
+export interface Scores {
+  complexity: number;
+  hops: number;
+  quality: number;
+  qualityLevel: string;
+  novelty: number;
+  /** Solve-rate mode: the share of Defender samples that solved it. */
+  solveRate?: number;
+}
+
+/** A training example: what the export turns into the trainer's chat format. */
+export interface TrainingExample {
+  id: string;
+  question: string;
+  solutionSteps: string[];
+  answer: string;
+  annotation: string;
+  domain: string;
+  skill: string;
+  complexity: number;
+  hops: number;
+  quality: number;
+  qualityLevel: string;
+  novelty: number;
+  provenance: { runId: string; episode: number; workflowId: string; attackerModel: string; defenderModel: string; judgeModel: string };
+}

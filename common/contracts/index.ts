@@ -1,0 +1,4 @@
+// The types workflows and activities share, zod-free so workflow code may import them (common/contracts/game.ts says why).
+export * from './episode.js';
+export * from './game.js';
+export * from './stages.js';
