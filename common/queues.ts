@@ -1,4 +1,4 @@
-/** One task queue per kind of resource, so limits hold across every worker (DESIGN.md §3). */
+/** One task queue per kind of resource, so limits hold across every worker (docs/architecture.md, "Workflows and task queues"). */
 export const TaskQueue = {
   /** Workflows and light activities (novelty, storage, export). */
   main: 'nanoflux',

@@ -27,7 +27,7 @@ import type { EpisodeSummary, Slot } from '../common/contracts/index.js';
 import { domainProgressSignal, domainStatusQuery, type DomainStatus, pauseSignal, resumeSignal, setConcurrencySignal, setBudgetSignal, setConcurrencyUpdate, setTargetSignal, stopSignal, validateConcurrency } from './messages.js';
 import { bulkActivities, storeActivities } from './options.js';
 
-/** The patch that throttled progress signals to the run (workflow versioning: TEMPORAL-NOTES). */
+/** The patch that throttled progress signals to the run (docs/architecture.md, "Versions with patched()"). */
 export const THROTTLED_PROGRESS = 'progress-throttle';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */

@@ -8,7 +8,7 @@ import { localStoreActivities, modelActivities, storeActivities } from './option
 import { callCost, embeddingCost } from './logic/cost.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
-/** The patch that moved the store steps to local activities (workflow versioning: TEMPORAL-NOTES). */
+/** The patch that moved the store steps to local activities (docs/architecture.md, "Versions with patched()"). */
 export const LOCAL_STORE_STEPS = 'store-steps-local';
 
 /**

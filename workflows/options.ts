@@ -11,7 +11,7 @@ type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation'
 
 /**
  * One options object per activity group, each with explicit timeouts and retries
- * (TEMPORAL-NOTES §2.2). Model calls get a long schedule-to-close because a 429's Retry-After can
+ * (docs/architecture.md, "Activity groups"). Model calls get a long schedule-to-close because a 429's Retry-After can
  * be minutes and `nextRetryDelay` is not capped by maximumInterval (temporal#6063), and because the
  * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
  * it left scheduled. Twelve attempts bound the retries, not the calendar.

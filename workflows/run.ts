@@ -45,7 +45,7 @@ export interface RunResult {
   stages?: DomainStagesResult[];
 }
 
-/** The patch that forwards a changed budget to the domain loops (workflow versioning: TEMPORAL-NOTES). */
+/** The patch that forwards a changed budget to the domain loops (docs/architecture.md, "Versions with patched()"). */
 export const BUDGET_TO_DOMAINS = 'budget-to-domains';
 
 /**

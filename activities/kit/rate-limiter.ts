@@ -15,7 +15,7 @@ import { ModelError } from './errors.js';
  * processes serving `nanoflux-llm`, each enforces its own limit: give each process its share of the
  * provider's (for 2 workers on a 500 RPM account, 250 each).
  *
- * Why not Temporal's `maxTaskQueueActivitiesPerSecond` alone (TEMPORAL-NOTES §2.5): it counts
+ * Why not Temporal's `maxTaskQueueActivitiesPerSecond` alone (docs/architecture.md, "Rate limits per endpoint"): it counts
  * activity starts, not HTTP requests, and one model activity can send several requests — schema
  * re-asks after an invalid answer, the judge's tool rounds, embedding batches — so a queue rate of
  * R activities can still mean 3R requests. It is also one number per queue, while each endpoint has

@@ -7,7 +7,7 @@ export interface EpisodeRoles {
   defender: ModelRef;
 }
 
-/** Models A and B alternate: A attacks in even episodes, B in odd ones (DESIGN.md §1). */
+/** Models A and B alternate: A attacks in even episodes, B in odd ones (docs/architecture.md, "The game"). */
 export function rolesFor(episode: number, models: { a: ModelRef; b: ModelRef }): EpisodeRoles {
   return episode % 2 === 0
     ? { attackerSlot: 'a', attacker: models.a, defender: models.b }
