@@ -146,126 +146,136 @@ function page<T extends { id: string }>(items: T[], query: Record<string, string
   return { object: 'list', data, has_more: start + limit < items.length, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
-export async function startScriptedFineTune(opts: ScriptedFineTuneOptions): Promise<ScriptedFineTune> {
-  const requests: FtRequest[] = [];
-  const files: StoredFile[] = [];
-  const jobs: StoredJob[] = [];
-  const failures: Array<{ match: Matcher; status: number; headers: Record<string, string>; message?: string }> = [];
-  let script: JobScript = { ...DEFAULT_SCRIPT };
-  let seq = 0;
-  // A fake clock a minute apart per object: "newest" is never a tie.
-  const tick = () => 1_700_000_000 + ++seq * 60;
+/** What the server keeps between requests. */
+interface FtState {
+  opts: ScriptedFineTuneOptions;
+  requests: FtRequest[];
+  files: StoredFile[];
+  jobs: StoredJob[];
+  failures: Array<{ match: Matcher; status: number; headers: Record<string, string>; message?: string }>;
+  /** Applies to jobs created from now on. */
+  script: JobScript;
+  seq: number;
+}
+
+// A fake clock a minute apart per object: "newest" is never a tie.
+const tick = (state: FtState) => 1_700_000_000 + ++state.seq * 60;
+
+const fileObject = (f: StoredFile) => ({ id: f.id, object: 'file', bytes: f.bytes, created_at: f.created_at, filename: f.filename, purpose: f.purpose, status: 'processed' });
+
+function addJob(state: FtState, body: Record<string, any>, s: JobScript, created: boolean): StoredJob {
+  const id = `ftjob-${(++state.seq).toString(36).padStart(6, '0')}`;
+  const job = {
+    id,
+    object: 'fine_tuning.job',
+    created_at: tick(state),
+    error: null,
+    fine_tuned_model: null,
+    finished_at: null,
+    hyperparameters: body.method?.supervised?.hyperparameters ?? {},
+    model: body.model ?? 'gpt-4o-mini-2024-07-18',
+    organization_id: 'org-scripted',
+    result_files: [] as string[],
+    seed: body.seed ?? 0,
+    status: s.statuses[0]!,
+    trained_tokens: null,
+    training_file: body.training_file ?? 'file-seeded',
+    validation_file: null,
+    metadata: body.metadata ?? null,
+    method: body.method ?? { type: 'supervised' },
+    user_provided_suffix: body.suffix ?? null,
+  };
+  const stored = { job, script: s, step: 0, created };
+  state.jobs.push(stored);
+  return stored;
+}
+
+function advance(state: FtState, j: StoredJob): void {
+  if (j.step >= j.script.statuses.length - 1) return;
+  const status = j.script.statuses[++j.step]!;
+  j.job.status = status;
+  if (status === 'succeeded') {
+    j.job.fine_tuned_model = `ft:${j.job.model}:scripted:${j.job.user_provided_suffix ?? 'x'}:${j.job.id.slice(-6)}`;
+    j.job.trained_tokens = j.script.trainedTokens;
+    j.job.finished_at = j.job.created_at + j.script.durationSeconds;
+    if (j.script.losses.length > 0) {
+      const csv = resultCsv(j.script.losses);
+      const content = Buffer.from(j.script.plainCsv ? csv : Buffer.from(csv).toString('base64'));
+      const f = { id: `file-${(++state.seq).toString(36)}`, filename: 'step_metrics.csv', purpose: 'fine-tune-results', bytes: content.length, content, created_at: tick(state), uploaded: false };
+      state.files.push(f);
+      j.job.result_files = [f.id];
+    }
+  } else if (status === 'failed') {
+    j.job.error = j.script.error;
+    j.job.finished_at = j.job.created_at + j.script.durationSeconds;
+  }
+}
+
+async function route(state: FtState, req: IncomingMessage, res: ServerResponse, r: FtRequest, raw: Buffer): Promise<[number, unknown, Record<string, string>?]> {
+  const { opts, files, jobs, failures } = state;
   const maxPageSize = opts.maxPageSize ?? 10_000;
-
-  const fileObject = (f: StoredFile) => ({ id: f.id, object: 'file', bytes: f.bytes, created_at: f.created_at, filename: f.filename, purpose: f.purpose, status: 'processed' });
-
-  function addJob(body: Record<string, any>, s: JobScript, created: boolean): StoredJob {
-    const id = `ftjob-${(++seq).toString(36).padStart(6, '0')}`;
-    const job = {
-      id,
-      object: 'fine_tuning.job',
-      created_at: tick(),
-      error: null,
-      fine_tuned_model: null,
-      finished_at: null,
-      hyperparameters: body.method?.supervised?.hyperparameters ?? {},
-      model: body.model ?? 'gpt-4o-mini-2024-07-18',
-      organization_id: 'org-scripted',
-      result_files: [] as string[],
-      seed: body.seed ?? 0,
-      status: s.statuses[0]!,
-      trained_tokens: null,
-      training_file: body.training_file ?? 'file-seeded',
-      validation_file: null,
-      metadata: body.metadata ?? null,
-      method: body.method ?? { type: 'supervised' },
-      user_provided_suffix: body.suffix ?? null,
-    };
-    const stored = { job, script: s, step: 0, created };
-    jobs.push(stored);
-    return stored;
+  const line = `${r.method} ${r.path}`;
+  const fail = failures.findIndex((f) => matches(f.match, line));
+  if (fail >= 0) {
+    const [f] = failures.splice(fail, 1);
+    return [f!.status, apiError(f!.message ?? `scripted HTTP ${f!.status}`, 'scripted'), f!.headers];
   }
-
-  function advance(j: StoredJob): void {
-    if (j.step >= j.script.statuses.length - 1) return;
-    const status = j.script.statuses[++j.step]!;
-    j.job.status = status;
-    if (status === 'succeeded') {
-      j.job.fine_tuned_model = `ft:${j.job.model}:scripted:${j.job.user_provided_suffix ?? 'x'}:${j.job.id.slice(-6)}`;
-      j.job.trained_tokens = j.script.trainedTokens;
-      j.job.finished_at = j.job.created_at + j.script.durationSeconds;
-      if (j.script.losses.length > 0) {
-        const csv = resultCsv(j.script.losses);
-        const content = Buffer.from(j.script.plainCsv ? csv : Buffer.from(csv).toString('base64'));
-        const f = { id: `file-${(++seq).toString(36)}`, filename: 'step_metrics.csv', purpose: 'fine-tune-results', bytes: content.length, content, created_at: tick(), uploaded: false };
-        files.push(f);
-        j.job.result_files = [f.id];
-      }
-    } else if (status === 'failed') {
-      j.job.error = j.script.error;
-      j.job.finished_at = j.job.created_at + j.script.durationSeconds;
-    }
+  if (req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+    // Echoes what it was sent, as providers' messages sometimes do: callers must redact it.
+    return [401, apiError(`Incorrect API key provided: ${String(req.headers.authorization).replace(/^Bearer /, '')}`, 'invalid_request_error', 'invalid_api_key')];
   }
+  const byNewest = <T extends { created_at: number }>(xs: T[]) => [...xs].sort((a, b) => b.created_at - a.created_at);
 
-  async function route(req: IncomingMessage, res: ServerResponse, r: FtRequest, raw: Buffer): Promise<[number, unknown, Record<string, string>?]> {
-    const line = `${r.method} ${r.path}`;
-    const fail = failures.findIndex((f) => matches(f.match, line));
-    if (fail >= 0) {
-      const [f] = failures.splice(fail, 1);
-      return [f!.status, apiError(f!.message ?? `scripted HTTP ${f!.status}`, 'scripted'), f!.headers];
-    }
-    if (req.headers.authorization !== `Bearer ${opts.apiKey}`) {
-      // Echoes what it was sent, as providers' messages sometimes do: callers must redact it.
-      return [401, apiError(`Incorrect API key provided: ${String(req.headers.authorization).replace(/^Bearer /, '')}`, 'invalid_request_error', 'invalid_api_key')];
-    }
-    const byNewest = <T extends { created_at: number }>(xs: T[]) => [...xs].sort((a, b) => b.created_at - a.created_at);
-
-    if (line === 'POST /files') {
-      const parts = parseMultipart(raw, req.headers['content-type'] ?? '');
-      const file = parts.get('file');
-      const purpose = parts.get('purpose')?.data.toString('utf8');
-      if (!file || !purpose) return [400, apiError('file and purpose are required')];
-      r.body = { filename: file.filename, purpose, bytes: file.data.length };
-      const f = { id: `file-${(++seq).toString(36)}`, filename: file.filename ?? 'upload', purpose, bytes: file.data.length, content: file.data, created_at: tick(), uploaded: true };
-      files.push(f);
-      return [200, fileObject(f)];
-    }
-    if (line === 'GET /files') {
-      const pool = r.query.purpose ? files.filter((f) => f.purpose === r.query.purpose) : files;
-      return [200, page(byNewest(pool).map(fileObject), r.query, maxPageSize)];
-    }
-    let m = /^GET \/files\/([^/]+)(\/content)?$/.exec(line);
-    if (m) {
-      const f = files.find((x) => x.id === m![1]);
-      if (!f) return [404, apiError(`No such File object: ${m[1]}`)];
-      if (!m[2]) return [200, fileObject(f)];
-      // As OpenAI does: training files cannot be downloaded again.
-      if (f.purpose === 'fine-tune') return [400, apiError('Not allowed to download files of purpose: fine-tune')];
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.end(f.content);
-      return [200, undefined];
-    }
-    if (line === 'POST /fine_tuning/jobs') {
-      if (!files.some((f) => f.id === r.body?.training_file)) return [400, apiError(`invalid training_file: ${r.body?.training_file}`)];
-      return [200, addJob(r.body, script, true).job];
-    }
-    if (line === 'GET /fine_tuning/jobs') {
-      const filter = Object.entries(r.query).flatMap(([k, v]) => {
-        const key = /^metadata\[(.+)\]$/.exec(k)?.[1];
-        return key && !opts.ignoreMetadataFilter ? [[key, v] as const] : [];
-      });
-      const pool = jobs.map((j) => j.job).filter((j) => filter.every(([k, v]) => j.metadata?.[k] === v));
-      return [200, page(byNewest(pool), r.query, maxPageSize)];
-    }
-    m = /^GET \/fine_tuning\/jobs\/([^/]+)$/.exec(line);
-    if (m) {
-      const j = jobs.find((x) => x.job.id === m![1]);
-      if (!j) return [404, apiError(`No such fine-tuning job: ${m[1]}`)];
-      advance(j);
-      return [200, j.job];
-    }
-    return [404, apiError(`no route ${line}`)];
+  if (line === 'POST /files') {
+    const parts = parseMultipart(raw, req.headers['content-type'] ?? '');
+    const file = parts.get('file');
+    const purpose = parts.get('purpose')?.data.toString('utf8');
+    if (!file || !purpose) return [400, apiError('file and purpose are required')];
+    r.body = { filename: file.filename, purpose, bytes: file.data.length };
+    const f = { id: `file-${(++state.seq).toString(36)}`, filename: file.filename ?? 'upload', purpose, bytes: file.data.length, content: file.data, created_at: tick(state), uploaded: true };
+    files.push(f);
+    return [200, fileObject(f)];
   }
+  if (line === 'GET /files') {
+    const pool = r.query.purpose ? files.filter((f) => f.purpose === r.query.purpose) : files;
+    return [200, page(byNewest(pool).map(fileObject), r.query, maxPageSize)];
+  }
+  let m = /^GET \/files\/([^/]+)(\/content)?$/.exec(line);
+  if (m) {
+    const f = files.find((x) => x.id === m![1]);
+    if (!f) return [404, apiError(`No such File object: ${m[1]}`)];
+    if (!m[2]) return [200, fileObject(f)];
+    // As OpenAI does: training files cannot be downloaded again.
+    if (f.purpose === 'fine-tune') return [400, apiError('Not allowed to download files of purpose: fine-tune')];
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.end(f.content);
+    return [200, undefined];
+  }
+  if (line === 'POST /fine_tuning/jobs') {
+    if (!files.some((f) => f.id === r.body?.training_file)) return [400, apiError(`invalid training_file: ${r.body?.training_file}`)];
+    return [200, addJob(state, r.body, state.script, true).job];
+  }
+  if (line === 'GET /fine_tuning/jobs') {
+    const filter = Object.entries(r.query).flatMap(([k, v]) => {
+      const key = /^metadata\[(.+)\]$/.exec(k)?.[1];
+      return key && !opts.ignoreMetadataFilter ? [[key, v] as const] : [];
+    });
+    const pool = jobs.map((j) => j.job).filter((j) => filter.every(([k, v]) => j.metadata?.[k] === v));
+    return [200, page(byNewest(pool), r.query, maxPageSize)];
+  }
+  m = /^GET \/fine_tuning\/jobs\/([^/]+)$/.exec(line);
+  if (m) {
+    const j = jobs.find((x) => x.job.id === m![1]);
+    if (!j) return [404, apiError(`No such fine-tuning job: ${m[1]}`)];
+    advance(state, j);
+    return [200, j.job];
+  }
+  return [404, apiError(`no route ${line}`)];
+}
+
+export async function startScriptedFineTune(opts: ScriptedFineTuneOptions): Promise<ScriptedFineTune> {
+  const state: FtState = { opts, requests: [], files: [], jobs: [], failures: [], script: { ...DEFAULT_SCRIPT }, seq: 0 };
+  const { requests, files, jobs, failures } = state;
 
   const server = createServer((req, res) => {
     const at = Date.now();
@@ -277,7 +287,7 @@ export async function startScriptedFineTune(opts: ScriptedFineTuneOptions): Prom
       const r: FtRequest = { method: req.method ?? '', path, query: Object.fromEntries(url.searchParams), at, headers: req.headers, body: undefined, status: 0 };
       if (isJson && raw.length > 0) r.body = JSON.parse(raw.toString('utf8'));
       requests.push(r);
-      const [status, body, headers] = await route(req, res, r, raw);
+      const [status, body, headers] = await route(state, req, res, r, raw);
       r.status = status;
       if (!res.headersSent) send(res, status, body, headers);
     })().catch((e) => {
@@ -300,17 +310,17 @@ export async function startScriptedFineTune(opts: ScriptedFineTuneOptions): Prom
       failures.push({ match, status, headers: o.headers ?? {}, ...(o.message !== undefined ? { message: o.message } : {}) });
     },
     scriptJobs(s) {
-      script = { ...DEFAULT_SCRIPT, ...s };
+      state.script = { ...DEFAULT_SCRIPT, ...s };
     },
     seedJob({ metadata, statuses, model }) {
-      return addJob({ metadata, model }, { ...DEFAULT_SCRIPT, statuses }, false);
+      return addJob(state, { metadata, model }, { ...DEFAULT_SCRIPT, statuses }, false);
     },
     reset() {
       requests.length = 0;
       files.length = 0;
       jobs.length = 0;
       failures.length = 0;
-      script = { ...DEFAULT_SCRIPT };
+      state.script = { ...DEFAULT_SCRIPT };
     },
     close: () =>
       new Promise<void>((ok, fail) => {
