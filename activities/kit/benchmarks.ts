@@ -87,15 +87,15 @@ function loadPubmedQa(file: string): BenchmarkItem[] {
   }));
 }
 
-/** PubMedQA's items as they stand in the file: the question alone (what decontamination embeds), its contexts, the label. */
-export function loadPubmedQaRecords(file: string): { id: string; question: string; contexts: string[]; reference: string }[] {
+/** PubMedQA's items as they stand in the file: the question alone (what decontamination embeds), its contexts, the label; `whole`: every labelled item, not only the test split. */
+export function loadPubmedQaRecords(file: string, whole = false): { id: string; question: string; contexts: string[]; reference: string }[] {
   const isDir = statSync(file).isDirectory();
   const dir = isDir ? file : dirname(file);
   const pqal = isDir ? join(dir, 'ori_pqal.json') : file;
   const all = readJson(pqal);
   if (!isObject(all)) throw new Error(`${pqal}: expected an object keyed by PMID`);
   const truthFile = join(dir, 'test_ground_truth.json');
-  const restrict = (isDir || basename(file) === 'ori_pqal.json') && existsSync(truthFile);
+  const restrict = !whole && (isDir || basename(file) === 'ori_pqal.json') && existsSync(truthFile);
   let labels: [string, unknown][];
   if (restrict) {
     const truth = readJson(truthFile);
