@@ -198,7 +198,7 @@ const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) :
 // The run
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<boolean> {
+async function runGame() {
   const env = await startBenchEnv();
   let deps: BenchDeps | undefined;
   const config = benchConfig(env.llm.baseURL, RUN_ID, {
@@ -241,9 +241,10 @@ async function main(): Promise<boolean> {
     db.close();
     rmSync(home, { recursive: true, force: true });
   }
+  return { requests: env.llm.requests, game, episodes, recordedAt, ms, load0, load1 };
+}
 
-  // --- what happened ---------------------------------------------------------------------------
-  const requests = env.llm.requests;
+function analyse({ requests, game, episodes, recordedAt, ms, load0, load1 }: Awaited<ReturnType<typeof runGame>>) {
   const calls: Record<Kind, number> = { attacker: 0, defender: 0, judge: 0, embeddings: 0, other: 0 };
   for (const r of requests) calls[kindOf(r)] += 1;
   const chatCalls = calls.attacker + calls.defender + calls.judge + calls.other;
@@ -358,23 +359,25 @@ async function main(): Promise<boolean> {
     },
     diagnostics: diagnose(requests),
   };
+  return { result, mismatches };
+}
 
+function publish({ result: r, mismatches }: ReturnType<typeof analyse>, { ms, load0, load1 }: Awaited<ReturnType<typeof runGame>>): boolean {
   mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, JSON.stringify(result, null, 2) + '\n');
-
-  const r = result;
+  writeFileSync(outPath, JSON.stringify(r, null, 2) + '\n');
+  const { overshoot } = r.minimum;
   const lines = [
     `call efficiency — target ${target}, concurrency ${concurrency}, p = ${p}, d = ${d}, seed ${seed}; ${(ms / 1000).toFixed(1)} s; load ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}`,
     '',
     '| episodes | duplicates | defender failures | accepted | failed | attacker | defender | judge | embeddings | chat calls / accepted | all calls / accepted | minimum chat / accepted (realised · expected) | minimum all / accepted (realised · expected) | ratio chat (realised · expected) | ratio all (realised · expected) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ${E} | ${D} | ${F} | ${A} | ${failed} | ${calls.attacker} | ${calls.defender} | ${calls.judge} | ${calls.embeddings} | ${fmt(actualPerAccepted.chat)} | ${fmt(actualPerAccepted.all)} | ${fmt(realisedPerAccepted.chat)} · ${fmt(expectedPerAccepted.chat)} | ${fmt(realisedPerAccepted.all)} · ${fmt(expectedPerAccepted.all)} | ${fmt(r.ratio.vsRealised.chat)} · ${fmt(r.ratio.vsExpected.chat)} | ${fmt(r.ratio.vsRealised.all)} · ${fmt(r.ratio.vsExpected.all)} |`,
+    `| ${r.episodes} | ${r.duplicates} | ${r.defenderFailures} | ${r.accepted} | ${r.failed} | ${r.calls.attacker} | ${r.calls.defender} | ${r.calls.judge} | ${r.calls.embeddings} | ${fmt(r.perAccepted.actual.chat)} | ${fmt(r.perAccepted.actual.all)} | ${fmt(r.perAccepted.minimumRealised.chat)} · ${fmt(r.perAccepted.minimumExpected.chat)} | ${fmt(r.perAccepted.minimumRealised.all)} · ${fmt(r.perAccepted.minimumExpected.all)} | ${fmt(r.ratio.vsRealised.chat)} · ${fmt(r.ratio.vsExpected.chat)} | ${fmt(r.ratio.vsRealised.all)} · ${fmt(r.ratio.vsExpected.all)} |`,
     '',
-    `overshoot (concurrency, not per-episode waste): the target-th acceptance came with episode ${needed} of ${E} in launch order; ${overshoot.episodes} episodes were started after it ` +
-      `(${inFlightAtTarget} still in flight when the target-th acceptance was recorded, ${overshoot.startedOutOfOrder} launched while an earlier accepted episode was still running) ` +
+    `overshoot (concurrency, not per-episode waste): the target-th acceptance came with episode ${r.minimum.toReachTarget.episodes} of ${r.episodes} in launch order; ${overshoot.episodes} episodes were started after it ` +
+      `(${overshoot.inFlightAtTarget} still in flight when the target-th acceptance was recorded, ${overshoot.startedOutOfOrder} launched while an earlier accepted episode was still running) ` +
       `(${overshoot.calls.chat} chat / ${overshoot.calls.all} calls in all at the minimum), ${overshoot.accepted} accepted beyond the target. ` +
       `Actual calls / minimum to reach the target: chat ${fmt(r.ratio.vsTargetMinimum.chat)}, all ${fmt(r.ratio.vsTargetMinimum.all)}.`,
-    `draws: ${draws.length} attacker calls, ${repeatsIssued} repeats issued (${dupUnavailable} duplicate draws fell back to a fresh question: nothing stored yet), ${defenderFailuresDrawn} defender failures drawn over ${freshIssued.length} fresh questions; outcomes not as drawn: ${mismatches.length}`,
+    `draws: ${r.draws.attackerCalls} attacker calls, ${r.draws.repeatsIssued} repeats issued (${r.draws.duplicateDrawnButNothingStored} duplicate draws fell back to a fresh question: nothing stored yet), ${r.draws.defenderFailuresDrawn} defender failures drawn over ${r.draws.freshQuestions} fresh questions; outcomes not as drawn: ${mismatches.length}`,
     `diagnostics: ${JSON.stringify(r.diagnostics)}`,
     `wrote ${outPath}`,
   ];
@@ -383,6 +386,11 @@ async function main(): Promise<boolean> {
   const met = r.ratio.vsRealised.all <= TARGET_RATIO && r.ratio.vsRealised.chat <= TARGET_RATIO;
   console.log(`target (calls ≤ ${TARGET_RATIO}× the minimum for the episodes run, chat and all): ${met ? 'met' : 'NOT met'}`);
   return met && mismatches.length === 0;
+}
+
+async function main(): Promise<boolean> {
+  const run = await runGame();
+  return publish(analyse(run), run);
 }
 
 process.exit((await main()) ? 0 : 1);
