@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ABLATION_AXES, BENCHMARKS } from './contracts/stages.js';
 
 /**
  * The run config: the one input of `nanofluxRun`, from a file, the CLI or `temporal workflow start`.
@@ -150,7 +151,7 @@ export const BudgetSchema = z.strictObject({
 
 const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
 
-export const EvalBenchmarkSchema = z.enum(['gsm8k', 'gsmhard', 'pubmedqa', 'mcq']);
+export const EvalBenchmarkSchema = z.enum(BENCHMARKS);
 export type EvalBenchmark = z.infer<typeof EvalBenchmarkSchema>;
 
 export const DomainEvaluationSchema = z
@@ -241,8 +242,6 @@ export const EvaluateSchema = z.strictObject({
 });
 export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
 
-export const ABLATION_AXES = ['complexity', 'quality', 'size'] as const;
-export type AblationAxis = (typeof ABLATION_AXES)[number];
 export const AblationSchema = z.strictObject({
   axes: z.array(z.enum(ABLATION_AXES)).min(1).default([...ABLATION_AXES]).describe('Cut the dataset by complexity level (1–5), quality level (L1–L5), size'),
   sizes: z.array(z.int().min(1)).min(1).default([50, 100, 200]).describe('Size cuts: the first N examples in a fixed shuffled order (nested)'),

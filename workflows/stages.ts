@@ -1,10 +1,9 @@
 import { ApplicationFailure, executeChild, ParentClosePolicy, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
-import type { DomainConfig, EvalBenchmark, RunConfig } from '../common/config.js';
+import type { DomainConfig, RunConfig } from '../common/config.js';
+import type { BenchmarkName, FineTuneResult, VariantResult, VariantSpec } from '../common/contracts/index.js';
 import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
-import type { VariantResult, VariantSpec } from '../activities/stages/activities.js';
-import type { FineTuneResult } from '../activities/stages/finetune/backend.js';
 import { stagesWorkflowId, variantWorkflowId } from './logic/ids.js';
 import { evalActivities, fineTuneActivities, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';
@@ -15,7 +14,7 @@ export interface VariantInput {
   domain: string;
   spec: VariantSpec;
   /** Null when the evaluate stage is off: the variant is only fine-tuned. */
-  benchmark: EvalBenchmark | null;
+  benchmark: BenchmarkName | null;
   batches: number;
 }
 

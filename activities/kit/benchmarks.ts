@@ -3,9 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { readJsonlRows } from './files.js';
 import { readJsonFile } from '../../common/json-text.js';
 import { normalizeNumber } from '../../common/answers.js';
-
-export type BenchmarkName = 'gsm8k' | 'gsmhard' | 'pubmedqa' | 'mcq';
-export const BENCHMARKS: readonly BenchmarkName[] = ['gsm8k', 'gsmhard', 'pubmedqa', 'mcq'];
+import { BENCHMARKS, type BenchmarkName } from '../../common/contracts/index.js';
 
 export interface BenchmarkItem {
   id: string;

@@ -1,15 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AblationAxis, AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
+import type { AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
 import { projectPath } from '../../common/env.js';
 import { MissingResource } from '../../common/errors.js';
-import type { TrainingExample } from '../../common/contracts/index.js';
+import type { FineTuneResult, PreparedDomain, TrainingExample, VariantResult, VariantSpec } from '../../common/contracts/index.js';
 import { activity, cancellationSignal, reportProgress } from '../kit/boundary.js';
 import { loadBenchmark, shippedBenchmarkData, type BenchmarkItem } from '../kit/benchmarks.js';
 import { evaluateBatchFile, type EvalTarget } from './eval/run-eval.js';
 import { type Prediction, scorePredictions } from './eval/score.js';
 import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
-import type { FineTuneBackend, FineTuneResult } from './finetune/backend.js';
+import type { FineTuneBackend } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
 import type { ReportInput, VariantScore } from './report/types.js';
 import { ablationCuts } from './cuts.js';
@@ -21,37 +21,6 @@ export interface StageDeps {
   home: string;
   datasetsDir: string;
   fineTuneBackend(config: FineTuneConfig): FineTuneBackend;
-}
-
-export interface VariantSpec {
-  variant: string;
-  cut?: { axis: AblationAxis; value: string };
-  /** Examples in its training file; 0 for base. */
-  trainExamples: number;
-}
-
-export interface PreparedDomain {
-  domain: string;
-  benchmark: EvalBenchmark | null;
-  evalItems: number;
-  batches: number;
-  variants: VariantSpec[];
-  skipped: { variant: string; reason: string }[];
-  /** resume-from: variants whose fine-tune or predictions were taken over from the earlier run. */
-  reused?: string[];
-}
-
-export interface VariantResult {
-  domain: string;
-  variant: string;
-  cut?: { axis: AblationAxis; value: string };
-  benchmark: EvalBenchmark;
-  n: number;
-  correct: number;
-  accuracy: number;
-  ci95: { low: number; high: number };
-  trainExamples: number | null;
-  train: FineTuneResult | null;
 }
 
 /** The benchmark a domain is evaluated on: its `evaluation`, else its decontamination benchmark. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AblationAxis, AblationConfig } from '../../common/config.js';
-import type { TrainingExample } from '../../common/contracts/index.js';
+import type { AblationConfig } from '../../common/config.js';
+import type { AblationAxis, TrainingExample } from '../../common/contracts/index.js';
 
 export interface AblationCut {
   variant: string;

@@ -1,5 +1,6 @@
 import { defaultDatasetsDir } from '../../activities/store/decontamination.js';
-import { BENCHMARKS, loadBenchmark, shippedBenchmarkData } from '../../activities/kit/benchmarks.js';
+import { loadBenchmark, shippedBenchmarkData } from '../../activities/kit/benchmarks.js';
+import { BENCHMARKS } from '../../common/contracts/index.js';
 import { loadPredictions, scorePredictions } from '../../activities/stages/eval/score.js';
 
 /**

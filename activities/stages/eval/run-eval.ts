@@ -5,7 +5,7 @@ import type { EvaluateConfig } from '../../../common/config.js';
 import { ErrorType } from '../../../common/errors.js';
 import { fromOpenAIError, ModelError } from '../../kit/errors.js';
 import { writeFileAtomic } from '../../kit/files.js';
-import type { FineTuneResult } from '../finetune/backend.js';
+import type { FineTuneResult } from '../../../common/contracts/index.js';
 import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
 import { runProcess, trainerEnv, trainerPython } from '../finetune/subprocess.js';
 import { readJsonlRows } from '../../kit/files.js';

@@ -1,5 +1,6 @@
 import { extractChoice, extractNumericAnswer, numericEqual } from '../../../common/answers.js';
-import { type BenchmarkItem, type BenchmarkName } from '../../kit/benchmarks.js';
+import type { BenchmarkName } from '../../../common/contracts/index.js';
+import type { BenchmarkItem } from '../../kit/benchmarks.js';
 import { readJsonlRows } from '../../kit/files.js';
 
 export interface Prediction {

@@ -5,7 +5,7 @@
  * then resume (its last checkpoint, its existing remote job) rather than start over or start twice.
  */
 
-export type FineTuneBackendName = 'local' | 'openai' | 'command';
+import type { FineTuneBackendName, FineTuneResult } from '../../../common/contracts/index.js';
 
 export interface FineTuneHyper {
   epochs: number;
@@ -42,29 +42,6 @@ export interface FineTuneProgress {
   loss?: number;
   jobId?: string;
   status?: string;
-}
-
-export interface FineTuneResult {
-  backend: FineTuneBackendName;
-  /**
-   * What evaluation loads: `adapter` → a PEFT adapter directory on top of the base model;
-   * `model-dir` → a full model directory; `remote` → a model id served by the provider.
-   */
-  kind: 'adapter' | 'model-dir' | 'remote';
-  model: string;
-  /** Tokens the training saw (summed over epochs); null when the backend cannot tell. */
-  trainTokens: number | null;
-  /** Wall time of the training itself, summed over resumed attempts. */
-  wallSeconds: number;
-  steps: number | null;
-  firstLoss: number | null;
-  lastLoss: number | null;
-  /** Path of the loss curve (JSONL of {step, loss, …}) when the backend writes one. */
-  lossCurve?: string;
-  /** Remote job id (openai). */
-  jobId?: string;
-  /** Where this attempt resumed from (checkpoint path or existing job id), if it did. */
-  resumedFrom?: string | null;
 }
 
 export interface FineTuneContext {

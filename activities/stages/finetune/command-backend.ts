@@ -5,7 +5,8 @@ import { ErrorType } from '../../../common/errors.js';
 import { PROJECT_ROOT } from '../../../common/env.js';
 import { ModelError } from '../../kit/errors.js';
 import { writeFileAtomic } from '../../kit/files.js';
-import type { FineTuneBackend, FineTuneJob, FineTuneResult } from './backend.js';
+import type { FineTuneResult } from '../../../common/contracts/index.js';
+import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { studentModelPath, trainerFailure } from './local-backend.js';
 import { runProcess } from './subprocess.js';
 

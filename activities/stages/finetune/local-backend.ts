@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ErrorType } from '../../../common/errors.js';
 import { projectPath, resolveLocalModel } from '../../../common/env.js';
 import { ModelError } from '../../kit/errors.js';
-import type { FineTuneBackend, FineTuneJob, FineTuneResult } from './backend.js';
+import type { FineTuneResult } from '../../../common/contracts/index.js';
+import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { type ProcessOutcome, runProcess, trainerEnv, trainerPython } from './subprocess.js';
 
 /** The student as the trainer loads it: the embedded alias, else a path from the project root. */

@@ -6,7 +6,8 @@ import OpenAI, { toFile } from 'openai';
 import type { FineTuningJob } from 'openai/resources/fine-tuning/jobs/jobs';
 import { ErrorType } from '../../../common/errors.js';
 import { fromOpenAIError, ModelError } from '../../kit/errors.js';
-import type { FineTuneBackend, FineTuneContext, FineTuneJob, FineTuneResult } from './backend.js';
+import type { FineTuneResult } from '../../../common/contracts/index.js';
+import type { FineTuneBackend, FineTuneContext, FineTuneJob } from './backend.js';
 
 /**
  * Fine-tuning through the OpenAI API (or a compatible server). The activity that calls this may be
