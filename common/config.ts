@@ -336,5 +336,3 @@ export function describeProblems(problems: ConfigProblem[]): string {
   return `invalid run config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
     problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
 }
-
-export { runModels } from './run-models.js';
