@@ -9,8 +9,19 @@ export const ROLES = ['attacker', 'defender', 'judge'] as const;
 export type Role = (typeof ROLES)[number];
 export type TokensByRole = Record<Role | 'embedding', number>;
 
-/** `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum. */
-export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed', 'rejected_in_review'] as const;
+/**
+ * Junk caught before the Defender is called (workflows/logic/junk.ts), each its own outcome so
+ * status, report and web UI count them by name.
+ */
+export const JUNK_REASONS = ['prompt_leak', 'degenerate_steps', 'repeated_tokens', 'no_question', 'answer_unparseable'] as const;
+export type JunkReason = (typeof JUNK_REASONS)[number];
+
+/**
+ * `too_hard`: in solve-rate mode, fewer Defender samples solved it than the band's minimum.
+ * `reference_wrong`: the Judge, or the executed check, found the reference wrong;
+ * `reference_unverified`: the domain requires an executed check and it could not confirm the reference (no program, or it failed).
+ */
+export const OUTCOMES = ['accepted', 'duplicate', 'defender_correct', 'too_hard', 'invalid_question', 'reference_wrong', 'failed', 'rejected_in_review', 'reference_unverified', ...JUNK_REASONS] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export type RejectionReason = Exclude<Outcome, 'accepted'>;
 

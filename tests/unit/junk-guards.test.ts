@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ngrams, promptOverlap } from '../../common/prompt-overlap.js';
-import { answerKind, correctByRule, statedOptions } from '../../workflows/logic/answer-kind.js';
+import { type AnswerKind, answerKind, correctByRule, statedOptions } from '../../workflows/logic/answer-kind.js';
 import { screenAttack } from '../../workflows/logic/junk.js';
 
 const good = {
@@ -96,7 +96,7 @@ describe('answer kinds and correctness by rule', () => {
     expect(correctByRule(num, '15.0')).toBe(true);
     expect(correctByRule(num, '16')).toBe(false);
     expect(correctByRule(num, 'fifteen')).toBeUndefined();
-    const opt = { kind: 'options', choices: ['A', 'B', 'C'], reference: 'A' } as const;
+    const opt: AnswerKind = { kind: 'options', choices: ['A', 'B', 'C'], reference: 'A' };
     expect(correctByRule(opt, 'Answer: A')).toBe(true);
     expect(correctByRule(opt, '(B) because …')).toBe(false);
     expect(correctByRule(opt, 'none of these')).toBe(false);

@@ -1,4 +1,5 @@
 import { type AttackText, type PromptOverlap, words } from '../../common/prompt-overlap.js';
+import type { JunkReason } from '../../common/contracts/game.js';
 import { answerKind } from './answer-kind.js';
 
 /**
@@ -7,8 +8,6 @@ import { answerKind } from './answer-kind.js';
  * Pure (workflow code): the one input measured outside is how much of the attack repeats the role
  * prompts (`promptOverlap`, measured by the attack activity, which has the prompt texts).
  */
-export const JUNK_REASONS = ['prompt_leak', 'degenerate_steps', 'repeated_tokens', 'no_question', 'answer_unparseable'] as const;
-export type JunkReason = (typeof JUNK_REASONS)[number];
 
 
 /** Above this share of 6-grams taken from the prompts, the attack is the prompt read back. */
