@@ -2,7 +2,8 @@
 // lint (eslint.config.js: file and function size, workflow imports), and the shape of activities/.
 import { ESLint } from 'eslint';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,24 +36,61 @@ function describeViolation(v: Violation): string {
   return `${v.rule.name}: ${path}`;
 }
 
+interface Cruise {
+  modules: { source: string; dependencies: { resolved: string }[] }[];
+  summary: { violations: Violation[] };
+}
+
+/** dependency-cruiser with this repository's rules, on `dirs` under `cwd`. */
+function cruise(cwd: string, dirs: string[]): Cruise {
+  const bin = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+  const r = spawnSync(process.execPath, [bin, ...dirs, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  expect(r.stderr.trim(), 'dependency-cruiser failed to run').toBe('');
+  return JSON.parse(r.stdout) as Cruise;
+}
+
 describe('layering', () => {
   it('imports follow the layers and run in no circle (.dependency-cruiser.cjs)', () => {
-    const bin = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
-    const r = spawnSync(process.execPath, [bin, ...LAYERS, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    expect(r.stderr.trim(), 'dependency-cruiser failed to run').toBe('');
-    const { modules, summary } = JSON.parse(r.stdout) as {
-      modules: { source: string; dependencies: { resolved: string }[] }[];
-      summary: { violations: Violation[] };
-    };
+    const { modules, summary } = cruise(ROOT, LAYERS);
     // The './x.js' → './x.ts' resolution works: otherwise no import is seen and no rule can fail.
     const options = modules.find((m) => m.source === 'workflows/options.ts');
     expect(options?.dependencies.map((d) => d.resolved)).toContain('activities/index.ts');
     expect(summary.violations.map(describeViolation)).toEqual([]);
   }, 120_000);
+
+  it('the rules catch a type-only circle, a group importing upwards, a value import of activities in workflows, common importing a layer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-layering-'));
+    try {
+      for (const f of ['.dependency-cruiser.cjs', 'tsconfig.json', 'package.json']) copyFileSync(join(ROOT, f), join(dir, f));
+      const probe: Record<string, string> = {
+        'activities/kit/a.ts': "import { g } from '../game/a.js';\nexport const k = g;\n",
+        'activities/game/a.ts': 'export const g = 1;\n',
+        'activities/index.ts': "export { g } from './game/a.js';\nexport type G = number;\n",
+        'workflows/options.ts': "import type { G } from '../activities/index.js';\nexport type O = G;\n",
+        'workflows/a.ts': "import type { B } from './b.js';\nimport { g } from '../activities/index.js';\nexport type A = B;\nexport const v = g;\n",
+        'workflows/b.ts': "import type { A } from './a.js';\nexport type B = A | number;\n",
+        'common/a.ts': "import type { O } from '../workflows/options.js';\nexport type C = O;\n",
+      };
+      for (const [path, text] of Object.entries(probe)) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text);
+      }
+      // workflows/options.ts's type-only import of activities/index.ts is the one allowed: not in the list.
+      const found = cruise(dir, ['activities', 'workflows', 'common']).summary.violations.map(describeViolation).sort();
+      expect(found).toEqual([
+        'activities-kit-order: activities/kit/a.ts → activities/game/a.ts',
+        'common-imports-no-layer-above: common/a.ts → workflows/options.ts',
+        'no-circular: workflows/a.ts → workflows/b.ts → workflows/a.ts',
+        'workflows-not-to-activities: workflows/a.ts → activities/index.ts',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('lints clean (eslint.config.js: every file, its size rules included)', async () => {
     const eslint = new ESLint({ cwd: ROOT });
