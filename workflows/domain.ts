@@ -18,7 +18,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DomainConfig, RunConfig } from '../common/config.js';
 import { SA } from '../common/search-attributes.js';
 import { episodeWorkflow } from './episode.js';
-import { episodeWorkflowId } from './logic/ids.js';
+import { startOptions } from './logic/start-options.js';
 import { applySummary, type Budget, type DomainProgress, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
 import { type ComplexityController, observe } from './logic/controller.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
@@ -245,10 +245,11 @@ async function runEpisode(
   defenderProfile: string,
   targetComplexity: number,
 ): Promise<EpisodeSummary> {
-  const workflowId = episodeWorkflowId(config.runId, domain.name, episode);
+  const start = startOptions({ kind: 'episode', runId: config.runId, domain: domain.name, episode });
+  const { workflowId } = start;
   try {
     const handle = await startChild(episodeWorkflow, {
-      workflowId,
+      ...start,
       args: [
         {
           runId: config.runId,
@@ -271,12 +272,6 @@ async function runEpisode(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: `${config.runId}/${domain.name} episode ${episode}: attacker ${attackerSlot.toUpperCase()} (${attacker.model}), defender ${defender.model}`,
-      typedSearchAttributes: [
-        { key: SA.runId, value: config.runId },
-        { key: SA.domain, value: domain.name },
-        { key: SA.kind, value: 'episode' },
-        { key: SA.stage, value: 'episode' },
-      ],
     });
     return await handle.result();
   } catch (err) {

@@ -14,6 +14,7 @@ import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
 import { domainWorkflowId } from './logic/ids.js';
+import { startOptions } from './logic/start-options.js';
 import { addTokens, type Budget, budgetExceeded, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
 import {
   domainProgressSignal,
@@ -170,7 +171,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   const children = await Promise.all(
     config.domains.map((domain) =>
       startChild(domainLoop, {
-        workflowId: domainWorkflowId(config.runId, domain.name),
+        ...startOptions({ kind: 'domain', runId: config.runId, domain: domain.name }),
         // A pause or stop that arrived before the loops existed could not be forwarded: it travels in their input.
         args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: stopRequested } }],
         // Starting the same run id again re-enters each domain loop: finished episodes are read back
@@ -178,12 +179,6 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         staticSummary: `${config.runId}: domain ${domain.name}, target ${config.generation.targetAccepted} accepted`,
-        typedSearchAttributes: [
-          { key: SA.runId, value: config.runId },
-          { key: SA.domain, value: domain.name },
-          { key: SA.kind, value: 'domain' },
-          { key: SA.stage, value: 'generating' },
-        ],
       }),
     ),
   );

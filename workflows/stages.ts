@@ -4,7 +4,7 @@ import type { BenchmarkName, FineTuneResult, VariantResult, VariantSpec } from '
 import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
-import { stagesWorkflowId, variantWorkflowId } from './logic/ids.js';
+import { startOptions } from './logic/start-options.js';
 import { evalActivities, fineTuneActivities, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';
 import { validRunConfig } from './validate.js';
@@ -97,18 +97,12 @@ async function runVariant(input: VariantInput): Promise<VariantOutcome> {
   const { config, domain, spec } = input;
   try {
     return await executeChild(variantWorkflow, {
-      workflowId: variantWorkflowId(config.runId, domain, spec.variant),
+      ...startOptions({ kind: 'variant', runId: config.runId, domain, variant: spec.variant }),
       args: [input],
       // A re-entered run runs its variants again; their steps find their files and return at once.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: `${config.runId}: ${domain} variant ${spec.variant}${spec.trainExamples ? ` (${spec.trainExamples} training examples)` : ''}`,
-      typedSearchAttributes: [
-        { key: SA.runId, value: config.runId },
-        { key: SA.domain, value: domain },
-        { key: SA.kind, value: 'variant' },
-        { key: SA.stage, value: 'starting' },
-      ],
     });
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
@@ -121,17 +115,11 @@ export async function runDomainStages(config: RunConfig, opts: { variants: boole
   const settled = await Promise.allSettled(
     config.domains.map((domain) =>
       executeChild(domainStages, {
-        workflowId: stagesWorkflowId(config.runId, domain.name),
+        ...startOptions({ kind: 'stages', runId: config.runId, domain: domain.name }),
         args: [{ config, domain, ...opts }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         staticSummary: `${config.runId}: ${domain.name} fine-tune/evaluate${opts.ablation ? '/ablation' : ''}`,
-        typedSearchAttributes: [
-          { key: SA.runId, value: config.runId },
-          { key: SA.domain, value: domain.name },
-          { key: SA.kind, value: 'stages' },
-          { key: SA.stage, value: 'training' },
-        ],
       }),
     ),
   );

@@ -1,7 +1,6 @@
 import { AblationSchema, parseRunConfig, type RunConfig } from '../../common/config.js';
 import { TaskQueue } from '../../common/queues.js';
-import { SA } from '../../common/search-attributes.js';
-import { ablationWorkflowId } from '../../workflows/logic/ids.js';
+import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';
 import { connectClient, loadRunConfig, runConfigFromTemporal, UserError } from '../lib/client.js';
 
@@ -21,13 +20,9 @@ export async function ablateCommand(opts: { runId: string; config?: string; wait
   try {
     const h = await client.workflow.start<typeof nanofluxAblation>('nanofluxAblation', {
       taskQueue: TaskQueue.main,
-      workflowId: ablationWorkflowId(opts.runId),
+      ...startOptions({ kind: 'ablation', runId: opts.runId }),
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [
-        { key: SA.runId, value: opts.runId },
-        { key: SA.kind, value: 'ablation' },
-      ],
       staticSummary: `NanoFlux ablation of run ${opts.runId}`,
     });
     if (!opts.wait) return { workflowId: h.workflowId };

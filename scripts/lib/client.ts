@@ -3,8 +3,8 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { TaskQueue } from '../../common/queues.js';
-import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
+import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { hinted, OperationalError, UserError, withTimeout } from './errors.js';
 
@@ -85,14 +85,9 @@ export async function startRun(client: Client, raw: unknown, config: RunConfig) 
   try {
     return await client.workflow.start<typeof nanofluxRun>('nanofluxRun', {
       taskQueue: TaskQueue.main,
-      workflowId: runWorkflowId(config.runId),
+      ...startOptions({ kind: 'run', runId: config.runId }),
       args: [raw],
       workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [
-        { key: SA.runId, value: config.runId },
-        { key: SA.kind, value: 'run' },
-        { key: SA.stage, value: 'generating' },
-      ],
       staticSummary: `NanoFlux run ${config.runId}: ${config.domains.map((d) => d.name).join(', ')}`,
     });
   } catch (e) {
