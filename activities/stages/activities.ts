@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
 import { projectPath } from '../../common/env.js';
@@ -11,10 +11,11 @@ import { type Prediction, scorePredictions } from './eval/score.js';
 import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
 import type { FineTuneBackend } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
-import type { ReportInput, VariantScore } from './report/types.js';
+import type { ReportInput } from './report/types.js';
 import { ablationCuts } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
+import { finishedVariantResults, readVariantResult, withLossPoints, writeVariantResult } from './results.js';
 import { baselineRows, evalPrompt, nanofluxTrainingRows } from './training-data.js';
 
 export interface StageDeps {
@@ -36,8 +37,6 @@ function runExamples(home: string, runId: string, domain: string): TrainingExamp
     .map(({ value }) => value as TrainingExample)
     .filter((e) => e.domain === domain);
 }
-
-const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 
 /** A config names a file the worker cannot see: no retry will make it appear, so the stage fails at once, naming the field. */
 function mustExist(path: string, field: string): string {
@@ -147,34 +146,24 @@ export function createStageActivities(deps: StageDeps) {
         trainExamples: variant === 'base' ? null : a.spec.trainExamples,
         train: a.train,
       };
-      writeFileAtomic(L.resultPath(home, a.runId, a.domain, variant), JSON.stringify(result, null, 2));
+      writeVariantResult(home, a.runId, result);
       return result;
     }),
 
     /** A finished variant's result, for a variant workflow that already completed (a re-entered run). */
-    loadVariantResult: activity(async (a: { runId: string; domain: string; variant: string }): Promise<VariantResult | null> => {
-      const file = L.resultPath(home, a.runId, a.domain, a.variant);
-      return existsSync(file) ? readJson<VariantResult>(file) : null;
-    }),
+    loadVariantResult: activity(async (a: { runId: string; domain: string; variant: string }): Promise<VariantResult | null> => readVariantResult(home, a.runId, a.domain, a.variant)),
 
     /** The run's report from every variant result on disk (so an ablation started later adds to it). */
     writeRunReport: activity(async (a: { runId: string; generatedAt: string; models: ReportInput['models']; domains: string[]; skipped: { domain: string; variant: string; reason: string }[] }) => {
-      const variants: VariantScore[] = [];
+      const variants: ReportInput['variants'] = [];
       const domains: ReportInput['domains'] = [];
       const examplesFile = join(runDir(home, a.runId), 'examples.jsonl');
       const dataset = existsSync(examplesFile) ? readJsonlRows(examplesFile).map(({ value }) => value as TrainingExample) : [];
       for (const name of a.domains) {
         const d = { name, datasetExamples: dataset.filter((e) => e.domain === name).length };
-        const dir = join(L.domainStageDir(home, a.runId, d.name), 'variants');
-        const results = existsSync(dir)
-          ? readdirSync(dir)
-              .sort()
-              .map((v) => L.resultPath(home, a.runId, d.name, v))
-              .filter(existsSync)
-              .map((f) => readJson<VariantResult>(f))
-          : [];
+        const results = finishedVariantResults(home, a.runId, d.name);
         domains.push({ name: d.name, benchmark: results[0]?.benchmark ?? 'none', evalItems: results[0]?.n ?? 0, datasetExamples: d.datasetExamples });
-        variants.push(...results.map(toScore));
+        variants.push(...results.map(withLossPoints));
       }
       const dir = runDir(home, a.runId);
       const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped });
@@ -189,31 +178,4 @@ export type StageActivities = ReturnType<typeof createStageActivities>;
 export function splitStageActivities(all: StageActivities) {
   const { fineTune, evaluateBatch, ...files } = all;
   return { compute: { fineTune, evaluateBatch }, files };
-}
-
-function toScore(r: VariantResult): VariantScore {
-  const t = r.train;
-  return {
-    domain: r.domain,
-    variant: r.variant,
-    ...(r.cut ? { cut: r.cut } : {}),
-    benchmark: r.benchmark,
-    n: r.n,
-    correct: r.correct,
-    accuracy: r.accuracy,
-    ci95: r.ci95,
-    trainExamples: r.trainExamples,
-    trainTokens: t?.trainTokens ?? null,
-    trainSeconds: t?.wallSeconds ?? null,
-    firstLoss: t?.firstLoss ?? null,
-    lastLoss: t?.lastLoss ?? null,
-    ...(t?.lossCurve && existsSync(t.lossCurve) ? { lossCurve: readLossCurve(t.lossCurve) } : {}),
-  };
-}
-
-function readLossCurve(file: string): { step: number; loss: number }[] {
-  return readJsonlRows(file)
-    .map(({ value }) => value as { step?: unknown; loss?: unknown })
-    .filter((v): v is { step: number; loss: number } => typeof v.step === 'number' && typeof v.loss === 'number')
-    .map(({ step, loss }) => ({ step, loss }));
 }

@@ -1,8 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { createStageActivities } from '../../activities/index.js';
 import * as L from '../../activities/stages/layout.js';
+import { finishedVariants } from '../../activities/stages/results.js';
 import type { RunConfig } from '../../common/config.js';
 import { runModels } from '../../common/run-models.js';
 import { readEnv } from '../../common/env.js';
@@ -18,10 +17,7 @@ export async function reportCommand(opts: { runId: string; config?: string }): P
   const config: RunConfig = opts.config ? loadRunConfig(opts.config) : await runConfigFromTemporal(opts.runId);
   if (config.runId !== opts.runId) throw new UserError(hinted(`the config is for run ${config.runId}, not ${opts.runId}`, `pass the config of ${opts.runId}`));
   const home = readEnv().home;
-  const evaluated = config.domains.filter((d) => {
-    const dir = join(L.domainStageDir(home, opts.runId, d.name), 'variants');
-    return existsSync(dir) && readdirSync(dir).some((v) => existsSync(L.resultPath(home, opts.runId, d.name, v)));
-  });
+  const evaluated = config.domains.filter((d) => finishedVariants(home, opts.runId, d.name).length > 0);
   if (evaluated.length === 0) {
     const dir = L.stagesDir(home, opts.runId);
     throw new OperationalError(

@@ -10,11 +10,25 @@ import { chartFontFiles, svgToPng } from '../../activities/stages/report/png.js'
 import { PNG_SCALE, renderMarkdown, writeReport } from '../../activities/stages/report/report.js';
 import { ablationChart, accuracyBarChart, lossChart } from '../../activities/stages/report/svg-charts.js';
 import { CHART_FONT_FAMILY } from '../../activities/stages/report/svg.js';
-import type { ReportInput, VariantScore } from '../../activities/stages/report/types.js';
+import type { ReportedVariant, ReportInput } from '../../activities/stages/report/types.js';
+import type { FineTuneResult } from '../../common/contracts/index.js';
 
 // --- fixtures -----------------------------------------------------------------------------------
 
-function score(variant: string, correct: number, over: Partial<VariantScore> = {}): VariantScore {
+/** A fine-tune's result as a variant's result carries it: 1000 tokens, 60 s, loss 2.5 → 0.75 unless told otherwise. */
+const trained = (over: Partial<FineTuneResult> = {}): FineTuneResult => ({
+  backend: 'local',
+  kind: 'adapter',
+  model: 'adapter',
+  trainTokens: 1000,
+  wallSeconds: 60,
+  steps: null,
+  firstLoss: 2.5,
+  lastLoss: 0.75,
+  ...over,
+});
+
+function score(variant: string, correct: number, over: Partial<ReportedVariant> = {}): ReportedVariant {
   const n = over.n ?? 200;
   return {
     domain: 'math',
@@ -25,15 +39,12 @@ function score(variant: string, correct: number, over: Partial<VariantScore> = {
     accuracy: correct / n,
     ci95: wilson(correct, n),
     trainExamples: variant === 'base' ? null : 120,
-    trainTokens: variant === 'base' ? null : 1000,
-    trainSeconds: variant === 'base' ? null : 60,
-    firstLoss: variant === 'base' ? null : 2.5,
-    lastLoss: variant === 'base' ? null : 0.75,
+    train: variant === 'base' ? null : trained(),
     ...over,
   };
 }
 
-const cut = (axis: 'complexity' | 'quality' | 'size', value: string, correct: number): VariantScore =>
+const cut = (axis: 'complexity' | 'quality' | 'size', value: string, correct: number): ReportedVariant =>
   score(`ablation-${axis}-${value}`, correct, { cut: { axis, value } });
 
 function runInput(over: Partial<ReportInput> = {}): ReportInput {
@@ -44,8 +55,8 @@ function runInput(over: Partial<ReportInput> = {}): ReportInput {
     domains: [{ name: 'math', benchmark: 'gsm8k', evalItems: 200, datasetExamples: 120 }],
     variants: [
       score('base', 80),
-      score('tuned', 100, { lossCurve: [0, 10, 20].map((step, i) => ({ step, loss: 2.5 - i })) }),
-      score('full-train', 104, { trainTokens: 9000, trainSeconds: 190, trainExamples: 1000 }),
+      score('tuned', 100, { lossPoints: [0, 10, 20].map((step, i) => ({ step, loss: 2.5 - i })) }),
+      score('full-train', 104, { train: trained({ trainTokens: 9000, wallSeconds: 190 }), trainExamples: 1000 }),
       // Out of order on purpose: the report sorts cuts by rank, not by input order or as text.
       cut('quality', 'L5', 90),
       cut('quality', 'L1', 70),
@@ -240,7 +251,7 @@ describe('renderMarkdown', () => {
 
   it('says n/a when token counts are unknown, rather than guess', () => {
     const input = runInput();
-    input.variants = input.variants.map((v) => (v.variant === 'tuned' ? { ...v, trainTokens: null } : v));
+    input.variants = input.variants.map((v) => (v.variant === 'tuned' ? { ...v, train: trained({ trainTokens: null }) } : v));
     const text = renderMarkdown(input, []);
     expect(text).toMatch(/training tokens relative to tuned: n\/a/);
     expect(text).not.toContain('9.0×');

@@ -1,5 +1,5 @@
 import { extractChoice, extractNumericAnswer, numericEqual } from '../../../common/answers.js';
-import type { BenchmarkName } from '../../../common/contracts/index.js';
+import type { BenchmarkName, VariantScore } from '../../../common/contracts/index.js';
 import type { BenchmarkItem } from '../../kit/benchmarks.js';
 import { readJsonlRows } from '../../kit/files.js';
 
@@ -16,12 +16,8 @@ export interface ItemScore {
   correct: boolean;
 }
 
-export interface ScoreReport {
-  benchmark: BenchmarkName;
-  n: number;
-  correct: number;
-  accuracy: number;
-  ci95: { low: number; high: number };
+/** What scoring a variant's predictions gives: its score (part of its VariantResult) and how each item fared (scores.json). */
+export interface ScoreReport extends VariantScore {
   /** Items with no prediction: scored wrong (a model that skips hard items must not gain by it). */
   missing: string[];
   items: ItemScore[];

@@ -1,5 +1,6 @@
 import { ablationChart, accuracyBarChart, lossChart, type ReferenceLine } from './svg-charts.js';
-import type { AblationAxis, ReportInput, VariantScore } from './types.js';
+import type { AblationAxis } from '../../../common/contracts/index.js';
+import type { ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant, variantLabel } from './variants.js';
 
 /** One chart of the report. Its SVG and PNG share `name`, which the Markdown links to. */
@@ -35,7 +36,7 @@ function accuracyFigure(d: DomainScores): Figure {
   return { name: figureNames.accuracy(d), caption, svg: accuracyBarChart(`${caption} (${d.benchmarks.join(', ')})`, bars) };
 }
 
-function ablationFigure(d: DomainScores, axis: AblationAxis, scores: VariantScore[]): Figure {
+function ablationFigure(d: DomainScores, axis: AblationAxis, scores: ReportedVariant[]): Figure {
   const caption = captions.ablation(axis, d);
   const categories = [...new Set(scores.map((v) => v.cut!.value))];
   const benchmarks = d.benchmarks.filter((b) => scores.some((v) => v.benchmark === b));
@@ -58,7 +59,7 @@ function lossFigures(d: DomainScores): Figure[] {
   // A variant scored on two benchmarks was trained once: its curve is drawn once.
   const curves = new Map<string, { step: number; loss: number }[]>();
   for (const v of [...d.comparisons, ...d.ablations.flatMap((a) => a.scores)]) {
-    if (v.lossCurve && v.lossCurve.length > 0 && !curves.has(v.variant)) curves.set(v.variant, v.lossCurve);
+    if (v.lossPoints && v.lossPoints.length > 0 && !curves.has(v.variant)) curves.set(v.variant, v.lossPoints);
   }
   if (curves.size === 0) return [];
   const caption = captions.loss(d);

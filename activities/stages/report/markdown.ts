@@ -1,6 +1,6 @@
 import { captions, figureNames } from './figures.js';
 import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
-import type { ReportInput, VariantScore } from './types.js';
+import type { ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant } from './variants.js';
 
 /**
@@ -52,17 +52,17 @@ function domainSection(d: DomainScores, files: Set<string>): string[] {
   ].filter((s) => s !== '');
 }
 
-const lossCell = (v: VariantScore): string => (v.firstLoss == null && v.lastLoss == null ? MISSING : `${orMissing(v.firstLoss, loss)} → ${orMissing(v.lastLoss, loss)}`);
+const lossCell = ({ train: t }: ReportedVariant): string => (t?.firstLoss == null && t?.lastLoss == null ? MISSING : `${orMissing(t?.firstLoss, loss)} → ${orMissing(t?.lastLoss, loss)}`);
 const loss = (x: number): string => x.toFixed(3);
 
 /** The cells every score table shares: benchmark (when a domain has several), accuracy, interval, n, training size. */
-const scoreCells = (v: VariantScore, many: boolean): string[] => [
+const scoreCells = (v: ReportedVariant, many: boolean): string[] => [
   ...(many ? [md(v.benchmark)] : []),
   pct(v.accuracy),
   interval(v.ci95),
   thousands(v.n),
   orMissing(v.trainExamples, thousands),
-  orMissing(v.trainTokens, thousands),
+  orMissing(v.train?.trainTokens, thousands),
 ];
 
 function variantTable(d: DomainScores): string {
@@ -71,7 +71,7 @@ function variantTable(d: DomainScores): string {
   const rows = d.comparisons.map((v) => [
     md(v.variant),
     ...scoreCells(v, many),
-    orMissing(v.trainSeconds, duration),
+    orMissing(v.train?.wallSeconds, duration),
     lossCell(v),
   ]);
   return table(head, rows);
@@ -85,8 +85,8 @@ function findings(d: DomainScores, benchmark: string): string[] {
   const full = findVariant(d.comparisons, 'full-train', benchmark);
   const lines: string[] = [];
   if (tuned && full) {
-    const tokens = ratio(full.trainTokens, tuned.trainTokens);
-    const time = ratio(full.trainSeconds, tuned.trainSeconds);
+    const tokens = ratio(full.train?.trainTokens, tuned.train?.trainTokens);
+    const time = ratio(full.train?.wallSeconds, tuned.train?.wallSeconds);
     const wall = time === 'n/a' ? 'wall time ratio n/a' : `and ${time} the wall time`;
     const used =
       tokens === 'n/a'
@@ -105,7 +105,7 @@ function findings(d: DomainScores, benchmark: string): string[] {
   return lines;
 }
 
-function ablationTable(d: DomainScores, axis: string, scores: VariantScore[]): string {
+function ablationTable(d: DomainScores, axis: string, scores: ReportedVariant[]): string {
   const many = d.benchmarks.length > 1;
   const head = [axis, ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'Δ vs base'];
   const rows = scores.map((v) => {

@@ -7,7 +7,7 @@ import { svgToPng } from './png.js';
 import type { ReportInput } from './types.js';
 
 export { renderMarkdown } from './markdown.js';
-export type { ReportInput, VariantScore } from './types.js';
+export type { ReportedVariant, ReportInput } from './types.js';
 
 /** Twice the SVG's size: the PNG is what chat and most Markdown viewers show, and 1× text blurs on dense screens. */
 export const PNG_SCALE = 2;

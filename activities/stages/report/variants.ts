@@ -1,7 +1,8 @@
 import { compareCuts } from './format.js';
-import type { AblationAxis, ReportInput, VariantScore } from './types.js';
+import { ABLATION_AXES, type AblationAxis } from '../../../common/contracts/index.js';
+import type { ReportedVariant, ReportInput } from './types.js';
 
-export const AXES: readonly AblationAxis[] = ['complexity', 'quality', 'size'];
+export const AXES: readonly AblationAxis[] = ABLATION_AXES;
 
 /** The comparisons the report is about come first, in the order a reader asks about them. */
 const LEADING = ['base', 'tuned', 'full-train'];
@@ -15,9 +16,9 @@ export interface DomainScores {
   /** The declared benchmark first, then any other a variant was scored on. */
   benchmarks: string[];
   /** Whole-dataset variants: base, tuned, full-train, then user baselines in input order. */
-  comparisons: VariantScore[];
+  comparisons: ReportedVariant[];
   /** Only the axes the run cut along, each with its cuts in rank order (L1 before L5, 50 before 200). */
-  ablations: { axis: AblationAxis; scores: VariantScore[] }[];
+  ablations: { axis: AblationAxis; scores: ReportedVariant[] }[];
 }
 
 export function domainScores(input: ReportInput): DomainScores[] {
@@ -27,7 +28,7 @@ export function domainScores(input: ReportInput): DomainScores[] {
     const declared = input.domains.find((d) => d.name === name);
     const scores = input.variants.filter((v) => v.domain === name);
     const benchmarks = unique([...(declared ? [declared.benchmark] : []), ...scores.map((v) => v.benchmark)]);
-    const byBenchmark = (a: VariantScore, b: VariantScore) => benchmarks.indexOf(a.benchmark) - benchmarks.indexOf(b.benchmark);
+    const byBenchmark = (a: ReportedVariant, b: ReportedVariant) => benchmarks.indexOf(a.benchmark) - benchmarks.indexOf(b.benchmark);
     const comparisons = scores.filter((v) => v.cut === undefined).sort((a, b) => byBenchmark(a, b) || rank(a.variant) - rank(b.variant));
     const ablations = AXES.map((axis) => ({
       axis,
@@ -37,11 +38,11 @@ export function domainScores(input: ReportInput): DomainScores[] {
   });
 }
 
-export const findVariant = (scores: VariantScore[], variant: string, benchmark: string): VariantScore | undefined =>
+export const findVariant = (scores: ReportedVariant[], variant: string, benchmark: string): ReportedVariant | undefined =>
   scores.find((v) => v.variant === variant && v.benchmark === benchmark);
 
 /** Variant name as a chart shows it: the benchmark is added only when the domain was scored on more than one. */
-export const variantLabel = (v: VariantScore, benchmarks: string[]): string => (benchmarks.length > 1 ? `${v.variant} · ${v.benchmark}` : v.variant);
+export const variantLabel = (v: ReportedVariant, benchmarks: string[]): string => (benchmarks.length > 1 ? `${v.variant} · ${v.benchmark}` : v.variant);
 
 const rank = (variant: string): number => {
   const i = LEADING.indexOf(variant);

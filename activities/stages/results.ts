@@ -1,0 +1,47 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VariantResult } from '../../common/contracts/index.js';
+import { readJsonlRows, writeFileAtomic } from '../kit/files.js';
+import type { ReportedVariant } from './report/types.js';
+import * as L from './layout.js';
+
+/**
+ * The finished variants on disk: a variant is finished once its result.json is written (the last
+ * step of scoring it). The run's report, `nanoflux report` and a re-entered run all read them here,
+ * so result.json keeps the fields older runs wrote.
+ */
+
+export function writeVariantResult(home: string, runId: string, result: VariantResult): void {
+  writeFileAtomic(L.resultPath(home, runId, result.domain, result.variant), JSON.stringify(result, null, 2));
+}
+
+export function readVariantResult(home: string, runId: string, domain: string, variant: string): VariantResult | null {
+  const file = L.resultPath(home, runId, domain, variant);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as VariantResult) : null;
+}
+
+/** The variants of a domain with a result on disk, in name order (the order the report lists them in). */
+export function finishedVariants(home: string, runId: string, domain: string): string[] {
+  const dir = join(L.domainStageDir(home, runId, domain), 'variants');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .filter((v) => existsSync(L.resultPath(home, runId, domain, v)));
+}
+
+export function finishedVariantResults(home: string, runId: string, domain: string): VariantResult[] {
+  return finishedVariants(home, runId, domain).flatMap((v) => readVariantResult(home, runId, domain, v) ?? []);
+}
+
+/** A result as the report reads it: with the points of its loss curve, where its fine-tune left one. */
+export function withLossPoints(r: VariantResult): ReportedVariant {
+  const curve = r.train?.lossCurve;
+  return curve && existsSync(curve) ? { ...r, lossPoints: readLossCurve(curve) } : r;
+}
+
+function readLossCurve(file: string): { step: number; loss: number }[] {
+  return readJsonlRows(file)
+    .map(({ value }) => value as { step?: unknown; loss?: unknown })
+    .filter((v): v is { step: number; loss: number } => typeof v.step === 'number' && typeof v.loss === 'number')
+    .map(({ step, loss }) => ({ step, loss }));
+}
