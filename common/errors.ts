@@ -1,10 +1,15 @@
 /**
- * Failure types that cross the activity/workflow boundary. Temporal matches retry policies on these
- * strings (`nonRetryableErrorTypes`), so they are stable names, never class names.
+ * Failure types that cross the activity/workflow boundary, and the errors that carry them. Temporal
+ * matches retry policies on these strings (`nonRetryableErrorTypes`) and committed replay histories
+ * hold them, so they are stable names, never class names. Activities throw the classes below;
+ * activities/kit/errors.ts turns them into ApplicationFailures, and the CLI (scripts/lib/client.ts)
+ * recognises a failure by its `type`.
  */
 export const ErrorType = {
   /** The run config failed validation; nothing runs. */
   InvalidRunConfig: 'InvalidRunConfig',
+  /** An update or signal to a running run was refused by its validator (a bad budget, an unknown domain). */
+  InvalidArgument: 'InvalidArgument',
   /** The provider said slow down (HTTP 429, or 503 with Retry-After); retried after the delay it gave. */
   RateLimited: 'RateLimited',
   /** The provider refused the request as such (400/401/403/404/422); retrying cannot help. */
@@ -19,6 +24,8 @@ export const ErrorType = {
   MissingResource: 'MissingResource',
   /** A fine-tune job ended as failed or cancelled at the provider, or the trainer exited with an error. */
   FineTuneFailed: 'FineTuneFailed',
+  /** Anything an activity threw that is none of the above (a bug, a disk error); retried with backoff. */
+  InternalError: 'InternalError',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -32,3 +39,76 @@ export const NON_RETRYABLE: ErrorType[] = [
   // analogue is ModelOutputInvalid. A trainer killed by a signal is not this (it is retried).
   ErrorType.FineTuneFailed,
 ];
+
+/** Strips anything that looks like a credential: provider error bodies sometimes echo the key prefix. */
+export function redact(text: string): string {
+  return text
+    .replace(/Bearer\s+[^\s"',]+/gi, 'Bearer [redacted]')
+    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_-]{4,}/g, '$1-[redacted]')
+    .replace(/(api[_-]?key["'\s:=]+)[^\s"',]+/gi, '$1[redacted]');
+}
+
+/** A failure of one of the types above. Its message is redacted when made, since messages get logged. */
+export class NanofluxError extends Error {
+  override name = 'NanofluxError';
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(redact(message), opts.cause === undefined ? undefined : { cause: opts.cause });
+  }
+}
+
+/** The failure types of a model call: what the provider (or the local model) answered, or did not. */
+export type ModelErrorType = typeof ErrorType.RateLimited | typeof ErrorType.ModelRequestRejected | typeof ErrorType.ModelUnavailable | typeof ErrorType.ModelOutputInvalid;
+
+/** A model call failed; what the provider said comes along for the retry delay and the failure's details. */
+export class ModelError extends NanofluxError {
+  override name = 'ModelError';
+  retryAfterMs?: number;
+  status?: number;
+  requestId?: string;
+  constructor(
+    override readonly type: ModelErrorType,
+    message: string,
+    opts: { retryAfterMs?: number; status?: number; requestId?: string; cause?: unknown } = {},
+  ) {
+    super(type, message, opts);
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+    if (opts.status !== undefined) this.status = opts.status;
+    if (opts.requestId !== undefined) this.requestId = opts.requestId;
+  }
+}
+
+/** A local file the run needs (a model, a dataset, a prompt template, the trainer's packages) is missing or unreadable. */
+export class MissingResource extends NanofluxError {
+  override name = 'MissingResource';
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(ErrorType.MissingResource, message, opts);
+  }
+}
+
+/** The environment variable a config names for an API key is not set. */
+export class MissingApiKey extends NanofluxError {
+  override name = 'MissingApiKey';
+  constructor(envVar: string) {
+    super(ErrorType.MissingApiKey, `environment variable ${envVar} is not set`);
+  }
+}
+
+/** A fine-tune job failed at its provider, or the trainer exited with an error. */
+export class FineTuneFailed extends NanofluxError {
+  override name = 'FineTuneFailed';
+  constructor(message: string) {
+    super(ErrorType.FineTuneFailed, message);
+  }
+}
+
+/** A run config an activity cannot carry out (the workflows refuse theirs as ApplicationFailures, workflows/validate.ts). */
+export class InvalidRunConfig extends NanofluxError {
+  override name = 'InvalidRunConfig';
+  constructor(message: string) {
+    super(ErrorType.InvalidRunConfig, message);
+  }
+}

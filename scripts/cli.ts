@@ -1,3 +1,4 @@
+import { isGrpcServiceError, NamespaceNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerControlCommands } from './commands/control.js';
@@ -83,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     const e = err instanceof Error ? err : new Error(String(err));
     if (process.env.NANOFLUX_DEBUG === '1') console.error(e.stack);
     // Temporal's own errors (a server that went away mid-command, a refused request) are operational.
-    if (/^(ServiceError|WorkflowNotFoundError|NamespaceNotFoundError)$/.test(e.name) || typeof (e as { code?: unknown }).code === 'number') {
+    if (e instanceof ServiceError || e instanceof WorkflowNotFoundError || e instanceof NamespaceNotFoundError || isGrpcServiceError(e)) {
       const details = (e as { cause?: { details?: unknown } }).cause?.details;
       report(`${e.message.split('\n')[0]}${typeof details === 'string' && details ? ` (${details})` : ''}; check that Temporal runs at ${readEnv().temporalAddress} with namespace ${readEnv().temporalNamespace}`);
       return EXIT.failure;

@@ -1,4 +1,5 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ErrorType } from '../common/errors.js';
 import type { Budget, BudgetExceeded, DomainProgress, StopReason } from './logic/progress.js';
 
 /** Message names, defined once and shared by workflows, the worker, the CLI and tests. */
@@ -53,7 +54,7 @@ export const MAX_CONCURRENCY = 256;
 /** The update's validator: a bad value is refused before it enters history. */
 export function validateConcurrency({ concurrency }: { concurrency: number }): void {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    throw ApplicationFailure.nonRetryable(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`, 'InvalidArgument');
+    throw ApplicationFailure.nonRetryable(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`, ErrorType.InvalidArgument);
   }
 }
 
@@ -71,7 +72,7 @@ export const setBudgetSignal = defineSignal<[Budget]>('budget');
 export function validateBudget(b: Budget): void {
   const bad = (['maxTokens', 'maxCost'] as const).filter((k) => b[k] !== undefined && !(typeof b[k] === 'number' && Number.isFinite(b[k]) && b[k] > 0));
   if (bad.length > 0 || (b.maxTokens === undefined && b.maxCost === undefined)) {
-    throw ApplicationFailure.nonRetryable(`a budget needs maxTokens and/or maxCost, each a positive number${bad.length ? ` (bad: ${bad.join(', ')})` : ''}`, 'InvalidArgument');
+    throw ApplicationFailure.nonRetryable(`a budget needs maxTokens and/or maxCost, each a positive number${bad.length ? ` (bad: ${bad.join(', ')})` : ''}`, ErrorType.InvalidArgument);
   }
 }
 
@@ -82,7 +83,7 @@ export const setTargetSignal = defineSignal<[{ targetAccepted: number }]>('targe
 
 export function validateTarget(t: { targetAccepted: number; domain?: string }): void {
   if (!Number.isInteger(t.targetAccepted) || t.targetAccepted < 1) {
-    throw ApplicationFailure.nonRetryable(`targetAccepted must be a positive integer, got ${t.targetAccepted}`, 'InvalidArgument');
+    throw ApplicationFailure.nonRetryable(`targetAccepted must be a positive integer, got ${t.targetAccepted}`, ErrorType.InvalidArgument);
   }
 }
 

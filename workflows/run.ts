@@ -125,7 +125,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
       validator: (t) => {
         validateTarget(t);
         if (t.domain !== undefined && !config.domains.some((d) => d.name === t.domain)) {
-          throw ApplicationFailure.nonRetryable(`no domain "${t.domain}" in run ${config.runId}; domains: ${config.domains.map((d) => d.name).join(', ')}`, 'InvalidArgument');
+          throw ApplicationFailure.nonRetryable(`no domain "${t.domain}" in run ${config.runId}; domains: ${config.domains.map((d) => d.name).join(', ')}`, ErrorType.InvalidArgument);
         }
       },
     },

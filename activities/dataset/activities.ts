@@ -1,7 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { basename, join } from 'node:path';
 import type { ModelRef } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
+import { InvalidRunConfig } from '../../common/errors.js';
 import type { TrainingExample } from '../../common/contracts/index.js';
 import { activity } from '../kit/boundary.js';
 import { runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
@@ -62,11 +61,7 @@ export function createDatasetActivities(deps: DatasetDeps) {
 function exportFormats(requested: string[]): ExportFormat[] {
   const unknown = requested.filter((f) => !isExportFormat(f));
   if (unknown.length > 0 || requested.length === 0) {
-    throw ApplicationFailure.create({
-      type: ErrorType.InvalidRunConfig,
-      message: `export formats must be one or more of ${EXPORT_FORMATS.join(', ')}; got ${requested.length ? unknown.map((f) => JSON.stringify(f)).join(', ') : 'none'}`,
-      nonRetryable: true,
-    });
+    throw new InvalidRunConfig(`export formats must be one or more of ${EXPORT_FORMATS.join(', ')}; got ${requested.length ? unknown.map((f) => JSON.stringify(f)).join(', ') : 'none'}`);
   }
   return [...new Set(requested.filter(isExportFormat))];
 }

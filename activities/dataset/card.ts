@@ -1,6 +1,6 @@
 import { isAbsolute, basename } from 'node:path';
 import { OUTCOMES, ROLES, type TrainingExample } from '../../common/contracts/index.js';
-import { redact } from '../kit/errors.js';
+import { redact } from '../../common/errors.js';
 import { FORMAT_FIELDS, isExportFormat } from './formats.js';
 import type { EpisodeRecord } from '../store/ledger.js';
 

@@ -1,8 +1,7 @@
 import type { McpServerConfig, ModelRef } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, ModelError } from '../../common/errors.js';
 import { AttackSchema, DefenseSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ToolCallRecord, Usage } from '../../common/contracts/index.js';
-import { ModelError } from '../kit/errors.js';
 import { activity } from '../kit/boundary.js';
 import { mcpTools } from './judge/mcp.js';
 import { judgeTools } from './judge/registry.js';

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../common/env.js';
-import { ErrorType } from '../../common/errors.js';
+import { MissingResource } from '../../common/errors.js';
 import type { Attack, Defense } from '../../common/contracts/index.js';
-import { ModelError } from '../kit/errors.js';
 import type { ChatMessage } from './models/chat-model.js';
 
 /**
@@ -19,7 +18,7 @@ const cache = new Map<string, string>();
 function read(path: string): string {
   let text = cache.get(path);
   if (text === undefined) {
-    if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `prompt template ${path} does not exist`);
+    if (!existsSync(path)) throw new MissingResource(`prompt template ${path} does not exist`);
     text = readFileSync(path, 'utf8');
     cache.set(path, text);
   }
@@ -29,7 +28,7 @@ function read(path: string): string {
 /** Fills {{name}} placeholders; a placeholder without a value is a bug in the template, so it fails loudly. */
 export function render(template: string, vars: Record<string, string | number>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    if (!(name in vars)) throw new ModelError(ErrorType.MissingResource, `prompt placeholder {{${name}}} has no value`);
+    if (!(name in vars)) throw new MissingResource(`prompt placeholder {{${name}}} has no value`);
     return String(vars[name]);
   });
 }
@@ -37,7 +36,7 @@ export function render(template: string, vars: Record<string, string | number>):
 function messages(version: string, role: 'attacker' | 'defender' | 'judge', vars: Record<string, string | number>): ChatMessage[] {
   const text = read(join(PROMPTS_DIR, version, `${role}.md`));
   const [system, user] = text.split(/^---$/m);
-  if (user === undefined) throw new ModelError(ErrorType.MissingResource, `prompt template ${version}/${role}.md has no --- line between its system and user parts`);
+  if (user === undefined) throw new MissingResource(`prompt template ${version}/${role}.md has no --- line between its system and user parts`);
   return [
     { role: 'system', content: render(system!.trim(), vars) },
     { role: 'user', content: render(user.trim(), vars) },

@@ -1,36 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
-import { ErrorType, NON_RETRYABLE } from '../../common/errors.js';
+import { ErrorType, ModelError, NanofluxError, NON_RETRYABLE, redact } from '../../common/errors.js';
 
 /**
- * The ONE place where provider/library errors become the stable failure types of common/errors.ts.
- * Temporal matches retry policies on `type` strings, so everything that leaves an activity goes
- * through `toApplicationFailure`.
+ * The ONE place where errors become the stable failure types of common/errors.ts: provider errors
+ * become ModelErrors here, and everything that leaves an activity goes through
+ * `toApplicationFailure`, since Temporal matches retry policies on the failure's `type`.
  */
-export class ModelError extends Error {
-  override name = 'ModelError';
-  constructor(
-    public type: ErrorType,
-    message: string,
-    opts: { retryAfterMs?: number; status?: number; requestId?: string; cause?: unknown } = {},
-  ) {
-    super(redact(message), opts.cause === undefined ? undefined : { cause: opts.cause });
-    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
-    if (opts.status !== undefined) this.status = opts.status;
-    if (opts.requestId !== undefined) this.requestId = opts.requestId;
-  }
-  retryAfterMs?: number;
-  status?: number;
-  requestId?: string;
-}
-
-/** Strips anything that looks like a credential: provider error bodies sometimes echo the key prefix. */
-export function redact(text: string): string {
-  return text
-    .replace(/Bearer\s+[^\s"',]+/gi, 'Bearer [redacted]')
-    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_-]{4,}/g, '$1-[redacted]')
-    .replace(/(api[_-]?key["'\s:=]+)[^\s"',]+/gi, '$1[redacted]');
-}
 
 interface HeaderLike {
   get(name: string): string | null;
@@ -54,6 +30,11 @@ export function parseRetryAfter(headers: HeaderLike | undefined, now = Date.now(
   return Math.max(0, date - now);
 }
 
+/**
+ * What a provider call threw, as a ModelError. Only for the call itself: code that wraps more than the
+ * call passes its own NanofluxErrors through first (activities/stages/finetune/openai-backend.ts), or a
+ * missing file would become a retried ModelUnavailable.
+ */
 export function fromOpenAIError(err: unknown): ModelError {
   if (err instanceof ModelError) return err;
   // Connection errors are APIErrors with no status: check them first.
@@ -91,18 +72,19 @@ export function fromOpenAIError(err: unknown): ModelError {
 
 export function toApplicationFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ModelError) {
+  if (err instanceof NanofluxError) {
+    const provider = err instanceof ModelError ? err : undefined;
     return ApplicationFailure.create({
       type: err.type,
       message: redact(err.message),
       nonRetryable: NON_RETRYABLE.includes(err.type),
-      ...(err.retryAfterMs !== undefined ? { nextRetryDelay: err.retryAfterMs } : {}),
+      ...(provider?.retryAfterMs !== undefined ? { nextRetryDelay: provider.retryAfterMs } : {}),
       // Only these two fields: never the request (headers carry the Authorization key).
-      details: [{ status: err.status ?? null, requestId: err.requestId ?? null }],
+      details: [{ status: provider?.status ?? null, requestId: provider?.requestId ?? null }],
     });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return ApplicationFailure.create({ type: 'InternalError', message: redact(message), nonRetryable: false });
+  return ApplicationFailure.create({ type: ErrorType.InternalError, message: redact(message), nonRetryable: false });
 }
 
 /** Wraps an activity so every failure crosses the boundary as a typed ApplicationFailure. */

@@ -1,6 +1,5 @@
 import type { ModelRef } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
-import { ModelError } from './errors.js';
+import { MissingApiKey } from '../../common/errors.js';
 
 /** Placeholder key for keyless endpoints (vLLM, Ollama): the openai client insists on one. */
 const NO_KEY = 'not-needed';
@@ -9,7 +8,7 @@ const NO_KEY = 'not-needed';
 export function apiKeyFor(ref: ModelRef, env: NodeJS.ProcessEnv): string {
   if (!ref.apiKeyEnv) return NO_KEY;
   const value = env[ref.apiKeyEnv];
-  if (!value) throw new ModelError(ErrorType.MissingApiKey, `environment variable ${ref.apiKeyEnv} is not set`);
+  if (!value) throw new MissingApiKey(ref.apiKeyEnv);
   return value;
 }
 

@@ -1,6 +1,5 @@
 import type { ModelRef } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
-import { ModelError } from './errors.js';
+import { ErrorType, ModelError } from '../../common/errors.js';
 
 /**
  * Client-side rate limiting of model endpoints (`requestsPerMinute` on a model ref), enforced before

@@ -3,7 +3,7 @@ import { parseRunConfig } from '../../common/config.js';
 import { readEnv } from '../../common/env.js';
 import { connectClient, describeRun, startRun, uiLinks, UserError, withClient } from '../lib/client.js';
 import { readConfigFile, validateRunConfig } from '../lib/config-file.js';
-import { hinted, OperationalError } from '../lib/errors.js';
+import { hinted, RunNotFound } from '../lib/errors.js';
 import { exitWith, out } from '../lib/output.js';
 
 /** `validate`, `run` and `resume-from`: the commands that take a run config file. */
@@ -57,7 +57,7 @@ export function registerConfigCommands(program: Command): void {
       try {
         await describeRun(client, earlier);
       } catch (e) {
-        if (!(e instanceof OperationalError) || !e.message.startsWith('no run')) throw e;
+        if (!(e instanceof RunNotFound)) throw e;
         console.error(`nanoflux: warning: ${e.message.split(';')[0]}; its stored examples are used if NANOFLUX_HOME holds them`);
       } finally {
         await close();

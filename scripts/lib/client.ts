@@ -1,14 +1,15 @@
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
+import { ErrorType } from '../../common/errors.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
-import { hinted, OperationalError, UserError, withTimeout } from './errors.js';
+import { hinted, OperationalError, RunNotFound, UserError, withTimeout } from './errors.js';
 
-export { UserError, OperationalError } from './errors.js';
+export { UserError, OperationalError, RunNotFound } from './errors.js';
 export { loadRunConfig } from './config-file.js';
 
 /** How long the CLI waits for a worker to answer a query or an update (NANOFLUX_CLI_TIMEOUT, seconds). */
@@ -36,8 +37,8 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
   }
 }
 
-export const runNotFound = (runId: string): OperationalError =>
-  new OperationalError(hinted(`no run ${runId} on ${where()}`, '`nanoflux list` shows the runs'));
+export const runNotFound = (runId: string): RunNotFound =>
+  new RunNotFound(hinted(`no run ${runId} on ${where()}`, '`nanoflux list` shows the runs'));
 
 /** The run's workflow, described: a missing run is the one-line "no run … on …" error. */
 export async function describeRun(client: Client, runId: string): Promise<{ handle: WorkflowHandle<typeof nanofluxRun>; description: WorkflowExecutionDescription }> {
@@ -72,7 +73,7 @@ export async function executeUpdate<T>(p: Promise<T>, what: string): Promise<T> 
   try {
     return await fromWorker(p, what);
   } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure && e.cause.type === 'InvalidArgument') {
+    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure && e.cause.type === ErrorType.InvalidArgument) {
       throw new UserError(hinted(`${what} refused: ${e.cause.message}`, 'see `nanoflux <command> --help`'));
     }
     if (e instanceof WorkflowUpdateFailedError) throw new OperationalError(hinted(`${what} failed: ${e.cause?.message ?? e.message}`, 'see the worker log'));
@@ -91,7 +92,7 @@ export async function startRun(client: Client, raw: unknown, config: RunConfig) 
       staticSummary: `NanoFlux run ${config.runId}: ${config.domains.map((d) => d.name).join(', ')}`,
     });
   } catch (e) {
-    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) {
       throw new OperationalError(hinted(`run ${config.runId} is already running on ${where()}`, `watch it with \`nanoflux status ${config.runId}\`, or give the config another runId`));
     }
     throw e;
@@ -119,8 +120,8 @@ export async function listWorkflows(client: Client, query: string, limit = Infin
       if (found.length >= limit) break;
     }
   } catch (e) {
-    const details = String((e as { cause?: { details?: unknown } }).cause?.details ?? '');
-    if (/invalid search attribute: Nanoflux/.test(details)) {
+    // The server says so only in words: its INVALID_ARGUMENT carries no typed detail for an unknown attribute.
+    if (e instanceof ServiceError && isGrpcServiceError(e.cause) && /invalid search attribute: Nanoflux/.test(e.cause.details)) {
       throw new OperationalError(hinted(`${where()} does not know NanoFlux's search attributes`, 'start the server with `npm run dev-server`, or start a worker once (`npm run worker` registers them)'));
     }
     throw e;

@@ -17,6 +17,9 @@ export class OperationalError extends Error {
   readonly exitCode: number = EXIT.failure;
 }
 
+/** No run of that id on the server (never started, or its history is gone with an in-memory dev server). */
+export class RunNotFound extends OperationalError {}
+
 /** Joins what went wrong and what to do into the one-line form. */
 export const hinted = (what: string, todo: string): string => `${what}; ${todo}`;
 

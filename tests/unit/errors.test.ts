@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { fromOpenAIError, ModelError, parseRetryAfter, toApplicationFailure, translateErrors } from '../../activities/kit/errors.js';
-import { ErrorType } from '../../common/errors.js';
+import { fromOpenAIError, parseRetryAfter, toApplicationFailure, translateErrors } from '../../activities/kit/errors.js';
+import { ErrorType, MissingResource, ModelError, NanofluxError } from '../../common/errors.js';
 
 const apiError = (status: number, headers: Record<string, string> = {}, message = 'boom') =>
   OpenAI.APIError.generate(status, { message }, undefined, new Headers({ 'x-request-id': 'req_123', ...headers }));
@@ -87,10 +87,18 @@ describe('toApplicationFailure', () => {
     [ErrorType.ModelUnavailable, false],
     [ErrorType.ModelOutputInvalid, false],
   ])('%s nonRetryable=%s', (type, nonRetryable) => {
-    const f = toApplicationFailure(new ModelError(type, 'x'));
+    const f = toApplicationFailure(new NanofluxError(type, 'x'));
     expect(f.type).toBe(type);
     expect(f.nonRetryable).toBe(nonRetryable);
     expect(f.nextRetryDelay).toBeUndefined();
+  });
+
+  it('a missing file is its own class, not a model error, and crosses as MissingResource', () => {
+    const e = new MissingResource('local model file not found: /nope.gguf');
+    expect(e).not.toBeInstanceOf(ModelError);
+    const f = toApplicationFailure(e);
+    expect(f).toMatchObject({ type: ErrorType.MissingResource, nonRetryable: true, message: 'local model file not found: /nope.gguf' });
+    expect(f.details).toEqual([{ status: null, requestId: null }]);
   });
 
   it('ApplicationFailure passes through; anything else is a retryable InternalError', () => {

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ModelError } from '../../activities/kit/errors.js';
 import { calculatorTool } from '../../activities/game/judge/calculator.js';
 import { buildChatModel } from '../../activities/game/models/build.js';
 import { OpenAIChatModel } from '../../activities/game/models/openai-chat.js';
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, MissingApiKey } from '../../common/errors.js';
 import { roleOf, startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';
 import { failure } from '../support/expect-error.js';
 
@@ -180,9 +179,9 @@ describe('buildChatModel', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ModelError);
-    expect((err as ModelError).type).toBe(ErrorType.MissingApiKey);
-    expect((err as ModelError).message).toBe('environment variable NANOFLUX_TEST_KEY is not set');
+    expect(err).toBeInstanceOf(MissingApiKey);
+    expect((err as MissingApiKey).type).toBe(ErrorType.MissingApiKey);
+    expect((err as MissingApiKey).message).toBe('environment variable NANOFLUX_TEST_KEY is not set');
     const a = buildChatModel(ref, { NANOFLUX_TEST_KEY: 'sk-x' });
     expect(buildChatModel({ ...ref }, { NANOFLUX_TEST_KEY: 'sk-x' })).toBe(a);
     expect(a.id).toBe('openai:m');

@@ -4,11 +4,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { z } from 'zod';
 import { activity, cancellationSignal } from '../../activities/kit/boundary.js';
 import { buildEmbedder } from '../../activities/store/embeddings/build.js';
-import { ModelError } from '../../activities/kit/errors.js';
 import { buildChatModel } from '../../activities/game/models/build.js';
 import { endpointKey, RateLimiter, rateLimiterFor } from '../../activities/kit/rate-limiter.js';
 import { type ModelRef, parseRunConfig } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, ModelError } from '../../common/errors.js';
 import { failure } from '../support/expect-error.js';
 import { testConfig } from '../support/game-script.js';
 import { startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AblationSchema, EvaluateSchema, parseRunConfig } from '../../common/config.js';
 import type { TrainingExample } from '../../common/contracts/index.js';
 import { endpointModel, evaluateBatchFile } from '../../activities/stages/eval/run-eval.js';
-import { ModelError } from '../../activities/kit/errors.js';
+import { NanofluxError } from '../../common/errors.js';
 import { commandFineTuneBackend, expandCommand } from '../../activities/stages/finetune/command-backend.js';
 import { lastErrorLine, trainerFailure } from '../../activities/stages/finetune/local-backend.js';
 import type { FineTuneJob, FineTuneProgress } from '../../activities/stages/finetune/backend.js';
@@ -149,7 +149,7 @@ describe('command fine-tune backend', () => {
     const empty = commandFineTuneBackend(['true']);
     await expect(empty.train(job(join(dir, 'cmd-empty')), ctx())).rejects.toMatchObject({ type: 'FineTuneFailed', message: expect.stringContaining('no adapter_config.json') });
     const killed = trainerFailure('trainer', { code: null, signal: 'SIGKILL', stderrTail: '' }, false);
-    expect(killed).not.toBeInstanceOf(ModelError);
+    expect(killed).not.toBeInstanceOf(NanofluxError);
     expect(lastErrorLine('Traceback…\n  File x\nValueError: bad row\r\n')).toBe('ValueError: bad row');
   });
 });

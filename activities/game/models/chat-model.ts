@@ -37,7 +37,7 @@ export interface StructuredResult<T> {
   attempts: number;
 }
 
-/** One chat model, whatever serves it. Implementations throw ModelError (activities/kit/errors.ts). */
+/** One chat model, whatever serves it. Implementations throw ModelError (common/errors.ts). */
 export interface ChatModel {
   /** `provider:model`, for provenance. */
   readonly id: string;

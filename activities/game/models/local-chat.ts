@@ -12,10 +12,9 @@ import {
   type LlamaGrammar,
   type LlamaModel,
 } from 'node-llama-cpp';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, MissingResource, ModelError, NanofluxError } from '../../../common/errors.js';
 import { resolveLocalModel } from '../../../common/env.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
-import { ModelError } from '../../kit/errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
 import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } from './openai-chat.js';
 
@@ -56,7 +55,7 @@ function loadModel(path: string): Promise<Loaded> {
   let p = loaded.get(path);
   if (!p) {
     p = (async () => {
-      if (!existsSync(path)) throw new ModelError(ErrorType.MissingResource, `local model file not found: ${path}`);
+      if (!existsSync(path)) throw new MissingResource(`local model file not found: ${path}`);
       try {
         const llama = await loadLlama();
         const model = await llama.loadModel({ modelPath: path });
@@ -64,7 +63,7 @@ function loadModel(path: string): Promise<Loaded> {
         return { llama, model, context, grammars: new Map(), queue: Promise.resolve() };
       } catch (e) {
         // An unreadable GGUF or a missing prebuilt binary: retrying on this worker cannot fix it.
-        throw new ModelError(ErrorType.MissingResource, `cannot load local model ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new MissingResource(`cannot load local model ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
     })();
     // A failed load is not cached: the next attempt (a Temporal retry) tries again.
@@ -137,7 +136,7 @@ export class LocalChatModel implements ChatModel {
     try {
       this.path = resolveLocalModel(opts.model);
     } catch (e) {
-      throw new ModelError(ErrorType.MissingResource, e instanceof Error ? e.message : String(e));
+      throw new MissingResource(e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -232,7 +231,7 @@ export class LocalChatModel implements ChatModel {
         next = correction(problem);
       }
     } catch (e) {
-      if (e instanceof ModelError) throw e;
+      if (e instanceof NanofluxError) throw e;
       // Local inference failures (context overflow, native errors) are treated as transient.
       throw new ModelError(ErrorType.ModelUnavailable, `local model failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     } finally {

@@ -2,11 +2,11 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { formatPath } from '../../../common/config.js';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { cancellationSignal } from '../../kit/boundary.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
-import { fromOpenAIError, ModelError } from '../../kit/errors.js';
+import { fromOpenAIError } from '../../kit/errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
 import type { RateLimiter } from '../../kit/rate-limiter.js';
 

@@ -2,8 +2,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
 import type { EvaluateConfig } from '../../../common/config.js';
-import { ErrorType } from '../../../common/errors.js';
-import { fromOpenAIError, ModelError } from '../../kit/errors.js';
+import { MissingApiKey, MissingResource } from '../../../common/errors.js';
+import { fromOpenAIError } from '../../kit/errors.js';
 import { writeFileAtomic } from '../../kit/files.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
@@ -49,7 +49,7 @@ export async function evaluateBatchFile(run: EvalBatchRun, env: NodeJS.ProcessEn
 async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessEnv): Promise<void> {
   const { target } = run;
   if (target.trained?.kind === 'remote') {
-    throw new ModelError(ErrorType.MissingResource, `variant ${target.variant} is a remote model (${target.trained.model}); evaluate it with evaluate.via "endpoint"`);
+    throw new MissingResource(`variant ${target.variant} is a remote model (${target.trained.model}); evaluate it with evaluate.via "endpoint"`);
   }
   const model = target.trained?.kind === 'model-dir' ? target.trained.model : studentModelPath(target.baseModel);
   const tmp = `${run.outPath}.tmp`;
@@ -75,14 +75,14 @@ export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): str
   if (named) return named;
   if (target.trained?.kind === 'remote') return target.trained.model;
   if (!target.trained) return target.baseModel;
-  throw new ModelError(ErrorType.MissingResource, `no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"]`);
+  throw new MissingResource(`no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"]`);
 }
 
 async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<void> {
   const ep = run.evaluate.endpoint ?? { models: {} };
   const keyEnv = ep.apiKeyEnv ?? (ep.baseURL ? undefined : 'OPENAI_API_KEY');
   const apiKey = keyEnv ? env[keyEnv] : 'not-needed';
-  if (!apiKey) throw new ModelError(ErrorType.MissingApiKey, `environment variable ${keyEnv} is not set`);
+  if (!apiKey) throw new MissingApiKey(keyEnv ?? 'OPENAI_API_KEY');
   const model = endpointModel(run.target, run.evaluate);
   // maxRetries 0: Temporal retries the batch; the .partial file keeps what already came back.
   const client = new OpenAI({ apiKey, baseURL: ep.baseURL, maxRetries: 0, timeout: 300_000 });

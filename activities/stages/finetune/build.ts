@@ -1,6 +1,5 @@
 import type { FineTuneConfig } from '../../../common/config.js';
-import { ErrorType } from '../../../common/errors.js';
-import { ModelError } from '../../kit/errors.js';
+import { MissingApiKey } from '../../../common/errors.js';
 import type { FineTuneBackend } from './backend.js';
 import { commandFineTuneBackend } from './command-backend.js';
 import { localFineTuneBackend } from './local-backend.js';
@@ -15,7 +14,7 @@ export function buildFineTuneBackend(f: FineTuneConfig, env: NodeJS.ProcessEnv =
       return commandFineTuneBackend(f.command ?? []);
     case 'openai': {
       const apiKey = env[f.apiKeyEnv];
-      if (!apiKey) throw new ModelError(ErrorType.MissingApiKey, `environment variable ${f.apiKeyEnv} is not set`);
+      if (!apiKey) throw new MissingApiKey(f.apiKeyEnv);
       return openaiFineTuneBackend({ apiKey, ...(f.baseURL ? { baseURL: f.baseURL } : {}) });
     }
   }

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMAND_PLACEHOLDERS } from '../../../common/config.js';
-import { ErrorType } from '../../../common/errors.js';
+import { FineTuneFailed } from '../../../common/errors.js';
 import { PROJECT_ROOT } from '../../../common/env.js';
-import { ModelError } from '../../kit/errors.js';
 import { writeFileAtomic } from '../../kit/files.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import type { FineTuneBackend, FineTuneJob } from './backend.js';
@@ -56,7 +55,7 @@ export function commandFineTuneBackend(template: string[]): FineTuneBackend {
       const out = join(job.outDir, 'output');
       const found = locateModel(out);
       if (!found) {
-        throw new ModelError(ErrorType.FineTuneFailed, `trainer command exited 0 but left no adapter_config.json or config.json in ${out} or ${out}/adapter`);
+        throw new FineTuneFailed(`trainer command exited 0 but left no adapter_config.json or config.json in ${out} or ${out}/adapter`);
       }
       const s = readSummary(join(out, 'summary.json'));
       const result: FineTuneResult = {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorType } from '../../../common/errors.js';
+import { FineTuneFailed, MissingResource } from '../../../common/errors.js';
 import { projectPath, resolveLocalModel } from '../../../common/env.js';
-import { ModelError } from '../../kit/errors.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { type ProcessOutcome, runProcess, trainerEnv, trainerPython } from './subprocess.js';
@@ -114,10 +113,10 @@ export function lastErrorLine(stderr: string): string {
  */
 export function trainerFailure(what: string, o: ProcessOutcome, cancelled: boolean): Error {
   if (/ModuleNotFoundError: No module named '(torch|transformers|peft|gguf)/.test(o.stderrTail)) {
-    return new ModelError(ErrorType.MissingResource, `${what}: the trainer's Python packages are not installed; run \`node scripts/bootstrap.mjs --trainer\` (${lastErrorLine(o.stderrTail)})`);
+    return new MissingResource(`${what}: the trainer's Python packages are not installed; run \`node scripts/bootstrap.mjs --trainer\` (${lastErrorLine(o.stderrTail)})`);
   }
   if (cancelled || o.signal || o.code === 143 || o.code === 137) {
     return new Error(`${what} stopped (${o.signal ?? `exit ${o.code}`}${cancelled ? ', cancelled' : ''}); a retry resumes it`);
   }
-  return new ModelError(ErrorType.FineTuneFailed, `${what} exited with code ${o.code}: ${lastErrorLine(o.stderrTail)}`);
+  return new FineTuneFailed(`${what} exited with code ${o.code}: ${lastErrorLine(o.stderrTail)}`);
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, { toFile } from 'openai';
 import type { FineTuningJob } from 'openai/resources/fine-tuning/jobs/jobs';
-import { ErrorType } from '../../../common/errors.js';
-import { fromOpenAIError, ModelError } from '../../kit/errors.js';
+import { ErrorType, FineTuneFailed, MissingResource, ModelError, NanofluxError } from '../../../common/errors.js';
+import { fromOpenAIError } from '../../kit/errors.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import type { FineTuneBackend, FineTuneContext, FineTuneJob } from './backend.js';
 
@@ -75,7 +75,7 @@ async function train(client: OpenAI, pollIntervalMs: number, job: FineTuneJob, c
 
   if (ft.status !== 'succeeded' || !ft.fine_tuned_model) {
     const why = ft.error?.message ?? (ft.status === 'succeeded' ? 'succeeded without a fine_tuned_model' : ft.status);
-    throw new ModelError(ErrorType.FineTuneFailed, `fine-tune job ${ft.id} failed: ${why}`);
+    throw new FineTuneFailed(`fine-tune job ${ft.id} failed: ${why}`);
   }
 
   const curve = await lossCurve(client, ft, job.outDir, signal);
@@ -135,6 +135,8 @@ async function guarded<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T>
     return await fn();
   } catch (e) {
     if (signal.aborted) throw abortReason(signal);
+    // Already typed (the dataset read inside ensureFile): not a provider error.
+    if (e instanceof NanofluxError) throw e;
     throw fromOpenAIError(e);
   }
 }
@@ -197,7 +199,7 @@ async function readDataset(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (e) {
-    throw new ModelError(ErrorType.MissingResource, `fine-tune dataset ${path} is unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    throw new MissingResource(`fine-tune dataset ${path} is unreadable: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

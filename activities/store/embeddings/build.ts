@@ -1,6 +1,5 @@
 import type { ModelRef } from '../../../common/config.js';
-import { ErrorType } from '../../../common/errors.js';
-import { ModelError } from '../../kit/errors.js';
+import { ErrorType, ModelError } from '../../../common/errors.js';
 import { apiKeyFor, memoByRef } from '../../kit/model-refs.js';
 import { rateLimiterFor } from '../../kit/rate-limiter.js';
 import type { Embedder, Embedding } from './embedder.js';

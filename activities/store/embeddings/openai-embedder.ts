@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
-import { fromOpenAIError, ModelError } from '../../kit/errors.js';
-import { ErrorType } from '../../../common/errors.js';
+import { fromOpenAIError } from '../../kit/errors.js';
+import { ErrorType, ModelError } from '../../../common/errors.js';
 import { cancellationSignal } from '../../kit/boundary.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import type { RateLimiter } from '../../kit/rate-limiter.js';
