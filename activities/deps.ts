@@ -18,7 +18,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     store,
     ledger,
     home: env.home,
-    datasetsDir: defaultDatasetsDir(),
+    datasetsDir: defaultDatasetsDir(env),
     chatModel: (ref) => buildChatModel(ref),
     embedder: (ref) => buildEmbedder(ref),
     fineTuneBackend: (f) => buildFineTuneBackend(f),

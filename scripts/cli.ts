@@ -6,7 +6,7 @@ import { registerResultCommands } from './commands/results.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerToolCommands } from './commands/tool.js';
-import { readEnv } from '../common/env.js';
+import { type NanofluxEnv, readEnv } from '../common/env.js';
 import { EXIT, OperationalError, UserError } from './lib/errors.js';
 
 /**
@@ -62,6 +62,14 @@ function report(message: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Read once, before any command: a bad variable is a usage error naming it (common/env.ts).
+  let env: NanofluxEnv;
+  try {
+    env = readEnv();
+  } catch (err) {
+    report(err instanceof Error ? err.message : String(err));
+    return EXIT.usage;
+  }
   const { program, lastError } = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -82,11 +90,11 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     const e = err instanceof Error ? err : new Error(String(err));
-    if (process.env.NANOFLUX_DEBUG === '1') console.error(e.stack);
+    if (env.debug) console.error(e.stack);
     // Temporal's own errors (a server that went away mid-command, a refused request) are operational.
     if (e instanceof ServiceError || e instanceof WorkflowNotFoundError || e instanceof NamespaceNotFoundError || isGrpcServiceError(e)) {
       const details = (e as { cause?: { details?: unknown } }).cause?.details;
-      report(`${e.message.split('\n')[0]}${typeof details === 'string' && details ? ` (${details})` : ''}; check that Temporal runs at ${readEnv().temporalAddress} with namespace ${readEnv().temporalNamespace}`);
+      report(`${e.message.split('\n')[0]}${typeof details === 'string' && details ? ` (${details})` : ''}; check that Temporal runs at ${env.temporalAddress} with namespace ${env.temporalNamespace}`);
       return EXIT.failure;
     }
     // Not one of ours: an internal error. Its message, and the stack only when asked for.

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   try {
     await waitForServer(env.temporalAddress, 1500);
   } catch {
-    if (process.env.TEMPORAL_ADDRESS) throw new Error(`no Temporal server answers at ${env.temporalAddress}`);
+    if (env.given.has('TEMPORAL_ADDRESS')) throw new Error(`no Temporal server answers at ${env.temporalAddress}`);
     console.log(`[demo] starting the Temporal dev server (data in ${env.home}, web UI http://localhost:8233)`);
     await startDevServer({ port: 7233, uiPort: 8233, dbFile: join(env.home, 'temporal.sqlite'), logFile: join(env.home, 'temporal.log'), detached: true });
   }

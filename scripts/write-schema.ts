@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { RunConfigSchema } from '../common/config.js';
 import { PROJECT_ROOT } from '../common/env.js';
 import { configReferenceMarkdown, withReference } from './config-reference.js';
+import { readmeWithEnvReference } from './env-reference.js';
 
 /** configs/run-config.schema.json, generated from the one zod schema (a test keeps it in step). */
 export function runConfigJsonSchema(): string {
@@ -19,6 +20,8 @@ export function configDocWithReference(): string {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  writeFileSync(join(PROJECT_ROOT, 'README.md'), readmeWithEnvReference());
+  console.log('wrote the environment table in README.md');
   writeFileSync(join(PROJECT_ROOT, 'configs', 'run-config.schema.json'), runConfigJsonSchema());
   writeFileSync(CONFIG_DOC, configDocWithReference());
   console.log('wrote configs/run-config.schema.json and the configuration reference in docs/configuration.md');

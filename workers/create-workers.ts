@@ -3,6 +3,7 @@ import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
+import { readEnv } from '../common/env.js';
 import { TaskQueue } from '../common/queues.js';
 import { SA } from '../common/search-attributes.js';
 import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
@@ -24,14 +25,9 @@ export interface WorkerSetOptions {
   queues?: readonly string[];
 }
 
-/** NANOFLUX_QUEUES=nanoflux-train,… → the queues named, each checked; unset → all three. */
+/** NANOFLUX_QUEUES=nanoflux-train,… → the queues named, each checked (common/env.ts); unset → all three. */
 export function queuesFromEnv(value: string | undefined): string[] {
-  const all: string[] = Object.values(TaskQueue);
-  if (!value?.trim()) return all;
-  const named = value.split(',').map((q) => q.trim()).filter(Boolean);
-  const unknown = named.filter((q) => !all.includes(q));
-  if (unknown.length > 0 || named.length === 0) throw new Error(`NANOFLUX_QUEUES: unknown queue ${unknown.join(', ')}; known: ${all.join(', ')}`);
-  return named;
+  return readEnv({ NANOFLUX_QUEUES: value }).queues;
 }
 
 /**
@@ -64,7 +60,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     taskQueue: TaskQueue.train,
     activities: stages.compute,
     // One at a time by default: a fine-tune takes every core (or the GPU) it is given.
-    maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? (Number(process.env.NANOFLUX_TRAIN_CONCURRENCY) || 1),
+    maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? readEnv().trainConcurrency,
   }));
   return workers;
 }

@@ -1,23 +1,21 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { readEnv } from '../common/env.js';
 import { buildActivityDeps } from '../activities/deps.js';
-import { createWorkers, queuesFromEnv, registerSearchAttributes } from './create-workers.js';
+import { createWorkers, registerSearchAttributes } from './create-workers.js';
 
 /**
  * `npm run worker`: the workers of the `nanoflux`, `nanoflux-llm` and `nanoflux-train` queues in one
  * process (NANOFLUX_QUEUES picks some: a GPU host may serve nanoflux-train alone).
- * TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE pick the server; NANOFLUX_HOME the data dir;
- * NANOFLUX_LLM_CONCURRENCY the model calls in flight (default 8), NANOFLUX_TRAIN_CONCURRENCY the fine-tunes (1).
+ * Its settings (server, data dir, concurrency) come from the environment, as common/env.ts declares.
  */
 async function main(): Promise<void> {
   const env = readEnv();
-  Runtime.install({ logger: new DefaultLogger((process.env.NANOFLUX_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  Runtime.install({ logger: new DefaultLogger(env.logLevel) });
   await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
-  const llmConcurrency = Number(process.env.NANOFLUX_LLM_CONCURRENCY ?? 8);
-  const queues = queuesFromEnv(process.env.NANOFLUX_QUEUES);
-  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, queues });
+  const { llmConcurrency, trainConcurrency, queues } = env;
+  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, trainConcurrency, queues });
   console.log(`[worker] polling ${queues.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}); data in ${env.home}`);
   try {
     // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).

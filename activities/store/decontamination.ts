@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../common/env.js';
+import { type NanofluxEnv, PROJECT_ROOT, readEnv } from '../../common/env.js';
 import { loadBenchmark, loadPubmedQaRecords } from '../kit/benchmarks.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { collectionName, pointId } from './vector/point-id.js';
@@ -14,8 +14,8 @@ export interface BenchmarkQuestion {
 }
 
 /** NANOFLUX_DATASETS_DIR, else `<project>/datasets`, else the shared datasets beside the project. */
-export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.NANOFLUX_DATASETS_DIR) return resolve(env.NANOFLUX_DATASETS_DIR);
+export function defaultDatasetsDir(env: Pick<NanofluxEnv, 'datasetsDir'> = readEnv()): string {
+  if (env.datasetsDir) return env.datasetsDir;
   // The project carries the test splits (MIT, licences beside them); the shared folder is the fallback.
   const own = join(PROJECT_ROOT, 'datasets');
   return existsSync(join(own, 'gsm8k')) ? own : resolve(PROJECT_ROOT, '..', 'shared', 'datasets');

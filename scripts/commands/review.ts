@@ -2,6 +2,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { parseRunConfig } from '../../common/config.js';
+import { readEnv } from '../../common/env.js';
 import { SA } from '../../common/search-attributes.js';
 import { episodeWorkflowId } from '../../workflows/logic/ids.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from '../../workflows/messages.js';
@@ -134,6 +135,6 @@ function currentUser(): string | undefined {
   try {
     return userInfo().username || undefined;
   } catch {
-    return process.env.USER || undefined;
+    return readEnv().user;
   }
 }

@@ -13,7 +13,7 @@ export { UserError, OperationalError, RunNotFound } from './errors.js';
 export { loadRunConfig } from './config-file.js';
 
 /** How long the CLI waits for a worker to answer a query or an update (NANOFLUX_CLI_TIMEOUT, seconds). */
-export const workerTimeoutMs = (): number => Math.max(1, Number(process.env.NANOFLUX_CLI_TIMEOUT) || 30) * 1000;
+export const workerTimeoutMs = (env: Pick<NanofluxEnv, 'cliTimeout'> = readEnv()): number => Math.max(1, env.cliTimeout) * 1000;
 
 export const where = (env: NanofluxEnv = readEnv()): string => `${env.temporalAddress} (namespace ${env.temporalNamespace})`;
 
@@ -100,7 +100,7 @@ export async function startRun(client: Client, raw: unknown, config: RunConfig) 
 }
 
 export function uiLinks(env = readEnv(), runId: string): { run: string; list: string } {
-  const ui = process.env.NANOFLUX_UI_URL ?? 'http://localhost:8233';
+  const ui = env.uiUrl;
   const ns = encodeURIComponent(env.temporalNamespace);
   return {
     run: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(runWorkflowId(runId))}`,

@@ -1,12 +1,13 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readEnv } from '../../common/env.js';
 
 /** The committed histories that tests/replay/replay.test.ts replays (layout in tests/replay/histories/README.md). */
 export const REPLAY_HISTORIES = join(import.meta.dirname, '..', 'replay', 'histories');
 
 /** Where histories are read and refreshed: `REPLAY_HISTORIES_DIR` (a scratch copy) when set, else the committed folder. */
-export const historiesDir = (): string => process.env.REPLAY_HISTORIES_DIR ?? REPLAY_HISTORIES;
+export const historiesDir = (): string => readEnv().replayHistoriesDir ?? REPLAY_HISTORIES;
 
 /** Every saved history under `dir`, as paths relative to it (`run/v1.json`), in a stable order. */
 export function savedHistories(dir = historiesDir()): string[] {
@@ -34,5 +35,5 @@ export function writeHistoryVersion(kind: string, history: Parameters<typeof his
 
 /** Saves a fresh history as the next version of `kind` when the run was asked to (`UPDATE_REPLAY_HISTORIES=1`). */
 export function refreshReplayHistory(kind: string, history: Parameters<typeof historyToJSON>[0]): string | undefined {
-  return process.env.UPDATE_REPLAY_HISTORIES ? writeHistoryVersion(kind, history) : undefined;
+  return readEnv().updateReplayHistories ? writeHistoryVersion(kind, history) : undefined;
 }

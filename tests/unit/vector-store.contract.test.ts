@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { pointId } from '../../activities/store/vector/point-id.js';
 import { QdrantVectorStore } from '../../activities/store/vector/qdrant-store.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
+import { readEnv } from '../../common/env.js';
 import type { VectorStore } from '../../activities/store/vector/vector-store.js';
 import { type FakeQdrant, startFakeQdrant } from '../support/fake-qdrant.js';
 
@@ -210,8 +211,9 @@ describe('Qdrant REST test double (fake-qdrant, not a real Qdrant server)', () =
 
 // Qdrant needs a server, which cannot be installed here: this instance alone is skipped unless
 // QDRANT_URL is set. Its test collections are left on the server (the interface has no delete).
-describe.runIf(!!process.env.QDRANT_URL)('Qdrant (QDRANT_URL)', () => {
-  contract('Qdrant', () => new QdrantVectorStore({ url: process.env.QDRANT_URL!, apiKey: process.env.QDRANT_API_KEY }));
+const { qdrantUrl, qdrantApiKey } = readEnv();
+describe.runIf(!!qdrantUrl)('Qdrant (QDRANT_URL)', () => {
+  contract('Qdrant', () => new QdrantVectorStore({ url: qdrantUrl!, apiKey: qdrantApiKey }));
 });
 
 describe('SqliteVectorStore specifics', () => {

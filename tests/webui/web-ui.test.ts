@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../common/env.js';
+import { PROJECT_ROOT, readEnv } from '../../common/env.js';
 import { TaskQueue } from '../../common/queues.js';
 import { type DevServer, freePort, startDevServer } from '../../scripts/lib/dev-server.js';
 import { domainWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
@@ -23,7 +23,7 @@ process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'webui';
 const RUN = 'webui';
 const OTHER_RUN = 'webui-other';
-const CHROMIUM = process.env.NANOFLUX_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM = readEnv().chromium;
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'web-ui');
 const SCREENSHOTS = {
   list: join(ARTIFACTS, 'run-workflows.png'),

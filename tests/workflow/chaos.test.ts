@@ -41,14 +41,7 @@ const TARGET = 8;
 /** Every model call takes this long, so a kill at a random moment usually lands mid-call. */
 const CALL_DELAY_MS = 300;
 
-const SEED = parseSeed(process.env.NANOFLUX_CHAOS_SEED);
-
-function parseSeed(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return randomInt(1, 2 ** 31);
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`NANOFLUX_CHAOS_SEED must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
+const SEED = readEnv().chaosSeed ?? randomInt(1, 2 ** 31);
 
 /**
  * - `mid-call`: `delayMs` after the (re)started worker's first model call, at the first moment a call is in flight;

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import {
   defineChatSessionFunction,
   getLlama,
@@ -13,7 +12,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { ErrorType, MissingResource, ModelError, NanofluxError } from '../../../common/errors.js';
-import { resolveLocalModel } from '../../../common/env.js';
+import { type NanofluxEnv, readEnv, resolveLocalModel } from '../../../common/env.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
 import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } from './openai-chat.js';
@@ -21,16 +20,10 @@ import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } fro
 /**
  * The embedded chat model: a GGUF run in-process by node-llama-cpp, output constrained by a grammar
  * compiled from the zod schema. Measured here: the default context size and thread count made
- * generation extremely slow, so both are explicit.
+ * generation extremely slow, so both are explicit (the threads: NANOFLUX_LOCAL_THREADS, common/env.ts).
  */
 
 const CONTEXT_SIZE = 2048;
-/**
- * llama.cpp threads meet at a barrier on every token, so one descheduled thread stalls them all.
- * Leave a core for the event loop and the Temporal worker, and cap at 4 (more does not help a 135M
- * model). Measured on a loaded 2-core box: 1 thread ~0.5 s per short answer, 2 threads 1.2-2.3 s.
- */
-const THREADS = Number(process.env.NANOFLUX_LOCAL_THREADS) || Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
 interface Loaded {
   llama: Llama;
@@ -50,8 +43,8 @@ function loadLlama(): Promise<Llama> {
   return llamaPromise;
 }
 
-/** Loads a model once per process per path; concurrent callers share the same promise. */
-function loadModel(path: string): Promise<Loaded> {
+/** Loads a model once per process per path (with the first caller's threads); concurrent callers share the same promise. */
+function loadModel(path: string, threads: number): Promise<Loaded> {
   let p = loaded.get(path);
   if (!p) {
     p = (async () => {
@@ -59,7 +52,7 @@ function loadModel(path: string): Promise<Loaded> {
       try {
         const llama = await loadLlama();
         const model = await llama.loadModel({ modelPath: path });
-        const context = await model.createContext({ contextSize: CONTEXT_SIZE, threads: THREADS, sequences: 1 });
+        const context = await model.createContext({ contextSize: CONTEXT_SIZE, threads, sequences: 1 });
         return { llama, model, context, grammars: new Map(), queue: Promise.resolve() };
       } catch (e) {
         // An unreadable GGUF or a missing prebuilt binary: retrying on this worker cannot fix it.
@@ -131,17 +124,20 @@ export class LocalChatModel implements ChatModel {
   readonly id: string;
   private readonly path: string;
 
-  constructor(private readonly opts: LocalChatOptions) {
+  private readonly threads: number;
+
+  constructor(private readonly opts: LocalChatOptions, env: Pick<NanofluxEnv, 'localModelPath' | 'localThreads'> = readEnv()) {
     this.id = `local:${opts.model}`;
+    this.threads = env.localThreads;
     try {
-      this.path = resolveLocalModel(opts.model);
+      this.path = resolveLocalModel(opts.model, env);
     } catch (e) {
       throw new MissingResource(e instanceof Error ? e.message : String(e));
     }
   }
 
   async generate<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>> {
-    const m = await loadModel(this.path);
+    const m = await loadModel(this.path, this.threads);
     // Chain onto the model's queue; a failure must not block the requests behind it.
     const run = m.queue.then(() => this.generateExclusive(m, req));
     m.queue = run.catch(() => undefined);

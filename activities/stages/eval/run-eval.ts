@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
 import type { EvaluateConfig } from '../../../common/config.js';
+import { readEnv } from '../../../common/env.js';
 import { MissingApiKey, MissingResource } from '../../../common/errors.js';
 import { fromOpenAIError } from '../../kit/errors.js';
 import { writeFileAtomic } from '../../kit/files.js';
@@ -54,7 +55,7 @@ async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessE
   const model = target.trained?.kind === 'model-dir' ? target.trained.model : studentModelPath(target.baseModel);
   const tmp = `${run.outPath}.tmp`;
   const argv = [
-    trainerPython(env), '-m', 'nanoflux_trainer', 'evaluate', '--model', model,
+    trainerPython(readEnv(env)), '-m', 'nanoflux_trainer', 'evaluate', '--model', model,
     ...(target.trained?.kind === 'adapter' ? ['--adapter', target.trained.model] : []),
     '--items', run.itemsPath, '--out', tmp, '--max-new-tokens', String(run.evaluate.maxNewTokens),
   ];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FineTuneFailed, MissingResource } from '../../../common/errors.js';
-import { projectPath, resolveLocalModel } from '../../../common/env.js';
+import { projectPath, readEnv, resolveLocalModel } from '../../../common/env.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { type ProcessOutcome, runProcess, trainerEnv, trainerPython } from './subprocess.js';
@@ -52,7 +52,7 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
       writeFileSync(dataFile, dataHash);
       const h = job.hyper;
       const argv = [
-        trainerPython(env), '-m', 'nanoflux_trainer', 'train',
+        trainerPython(readEnv(env)), '-m', 'nanoflux_trainer', 'train',
         '--model', model, '--data', job.dataPath, '--out', job.outDir,
         '--epochs', String(h.epochs), '--lr', String(h.learningRate), '--lora-r', String(h.loraR),
         '--batch-size', String(h.batchSize), '--max-length', String(h.maxLength), '--seed', String(h.seed),

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../../common/env.js';
+import { type NanofluxEnv, PROJECT_ROOT, readEnv } from '../../../common/env.js';
 
 /** The project's Python (bootstrap's .venv, which has the trainer's requirements), or NANOFLUX_PYTHON. */
-export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.NANOFLUX_PYTHON) return env.NANOFLUX_PYTHON;
+export function trainerPython(env: Pick<NanofluxEnv, 'python'> = readEnv()): string {
+  if (env.python) return env.python;
   const venv = join(PROJECT_ROOT, '.venv', 'bin', 'python');
   return existsSync(venv) ? venv : 'python3';
 }

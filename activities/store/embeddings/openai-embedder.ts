@@ -11,7 +11,8 @@ export const OPENAI_EMBED_BATCH = 256;
 
 export interface OpenAIEmbedderOptions {
   model: string;
-  apiKey?: string;
+  /** Read from the variable the model ref names (activities/kit/model-refs.ts); `not-needed` for keyless endpoints. */
+  apiKey: string;
   baseURL?: string;
   timeoutMs?: number;
   /** Optional output size, for models that support shortening (text-embedding-3-*). */
@@ -30,7 +31,7 @@ export class OpenAIEmbedder implements Embedder {
     // Retries are Temporal's job: a client retrying inside an activity would hide failures from the
     // workflow's retry policy and stretch the activity past its timeouts.
     this.client = new OpenAI({
-      apiKey: opts.apiKey ?? process.env.OPENAI_API_KEY ?? 'unused',
+      apiKey: opts.apiKey,
       baseURL: opts.baseURL,
       maxRetries: 0,
       timeout: opts.timeoutMs ?? 60_000,
