@@ -139,9 +139,21 @@ const McpHttpSchema = z.strictObject({
 export const McpServerSchema = z.discriminatedUnion('transport', [McpStdioSchema, McpHttpSchema]);
 export type McpServerConfig = z.infer<typeof McpServerSchema>;
 
+export const CalibrationSchema = z.strictObject({
+  items: z.int().min(6).max(1000).default(40).describe("Labelled items the Judge is calibrated on (from the domain benchmark's train split)"),
+  minAgreement: z.number().gt(0).max(1).default(0.75).describe('Agreement with the labels each verdict field needs; the Judge may also accept at most 1 − this of the wrong-reference and junk items'),
+  onFail: z.enum(['pause', 'warn', 'fail']).default('pause').describe('A Judge below the bar: pause the run before generation (`nanoflux resume <run> --accept-judge` goes on), warn and go on, or fail the run'),
+});
+export type CalibrationConfig = z.infer<typeof CalibrationSchema>;
+export const DEFAULT_CALIBRATION: CalibrationConfig = { items: 40, minAgreement: 0.75, onFail: 'pause' };
+
 export const JudgeSchema = z.strictObject({
   maxToolRounds: z.int().min(0).max(16).default(4).describe('Tool-calling rounds before the Judge must give its verdict'),
   mcpServers: z.array(McpServerSchema).default([]).describe("MCP servers whose tools the Judge may call, beside its built-in ones"),
+  calibration: z
+    .union([CalibrationSchema, z.literal(false)])
+    .default(DEFAULT_CALIBRATION)
+    .describe("The Judge's calibration at the start of every run, on a labelled set per domain; `false` turns it off (the report and dataset card then say the Judge is uncalibrated)"),
 });
 
 export const BudgetSchema = z.strictObject({
@@ -264,7 +276,7 @@ export const RunConfigSchema = z
       .describe('A and B alternate as Attacker and Defender by episode; the Judge verifies and scores; the embedding model drives novelty'),
     generation: GenerationSchema.default(GenerationSchema.parse({})),
     budget: BudgetSchema.default({}),
-    judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [] }),
+    judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [], calibration: DEFAULT_CALIBRATION }),
     finetune: FineTuneSchema.optional().describe('Fine-tune stage: present = on. Tunes the student on each domain\'s set (variant `tuned`) and its baselines'),
     evaluate: EvaluateSchema.optional().describe('Evaluate stage: present = on. Scores base and tuned variants on each domain\'s benchmark; writes the report'),
     ablation: AblationSchema.optional().describe('Ablation stage: present = on (needs finetune and evaluate). Re-cuts each domain\'s set and tunes/evaluates every cut'),

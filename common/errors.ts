@@ -24,6 +24,8 @@ export const ErrorType = {
   MissingResource: 'MissingResource',
   /** A fine-tune job ended as failed or cancelled at the provider, or the trainer exited with an error. */
   FineTuneFailed: 'FineTuneFailed',
+  /** The Judge failed its calibration and the run's `judge.calibration.onFail` is `fail`. */
+  JudgeUncalibrated: 'JudgeUncalibrated',
   /** Anything an activity threw that is none of the above (a bug, a disk error); retried with backoff. */
   InternalError: 'InternalError',
 } as const;

@@ -15,6 +15,11 @@ export const AttackSchema = z.strictObject({
   annotation: z.string().min(1).max(1200).describe('Why the question is hard: the pitfall it sets'),
 });
 
+/** Math attacks carry a program that prints the final answer: the sandbox runs it to verify the reference (activities/game/packs.ts). */
+export const MathAttackSchema = AttackSchema.extend({
+  program: z.string().min(1).max(2000).describe('A short Python 3 program (standard library only) that computes the final answer and prints it as its last line'),
+});
+
 export const DefenseSchema = z.strictObject({
   reasoning: z.string().min(1).max(4000).describe('Step-by-step reasoning'),
   answer: z.string().min(1).max(400).describe('The final answer only'),
@@ -39,7 +44,8 @@ export const MultiVerdictSchema = VerdictSchema.omit({ defenderCorrect: true }).
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const same = <A, B>(ok: Same<A, B>): Same<A, B> => ok;
 // A schema that no longer infers its contract type fails the typecheck here.
-same<z.infer<typeof AttackSchema>, Attack>(true);
+same<z.infer<typeof AttackSchema>, Omit<Attack, 'program'>>(true);
+same<z.infer<typeof MathAttackSchema>['program'], NonNullable<Attack['program']>>(true);
 same<z.infer<typeof DefenseSchema>, Defense>(true);
 same<z.infer<typeof VerdictSchema>, Verdict>(true);
 same<z.infer<typeof MultiVerdictSchema>, MultiVerdict>(true);

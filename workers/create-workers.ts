@@ -39,19 +39,21 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const serve = (q: string) => (o.queues ?? Object.values(TaskQueue)).includes(q);
   const workers: Worker[] = [];
   const stages = splitStageActivities(createStageActivities(o.deps));
+  // The episode's executed check runs as a local activity, so on the worker that runs the workflows; the model calls on `nanoflux-llm`.
+  const { verifyReference, ...modelCalls } = createGameActivities(o.deps);
   if (serve(TaskQueue.main)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.main,
     ...workflowSource,
     // The stage activities' light half (preparing files, scoring, the report) runs here.
-    activities: { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files },
+    activities: { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference },
   }));
   if (serve(TaskQueue.llm)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: TaskQueue.llm,
-    activities: createGameActivities(o.deps),
+    activities: modelCalls,
     maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
   }));
   if (serve(TaskQueue.train)) workers.push(await Worker.create({

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -106,43 +105,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     ...(s.imported !== undefined ? { imported: s.imported } : {}),
   });
 
-  // Since this patch, episode completions reach the run at most once per progressIntervalMs (a timer
-  // flushes the last one): a signal per episode cost the run ~3 history events and a workflow task
-  // each. Pauses and the final report still go at once. Histories from before keep one per episode.
-  const throttled = patched(THROTTLED_PROGRESS);
-  let lastSentAt = -Infinity;
-  let flushing = false;
-  let finalSent = false;
-  let spentAtLastSend = spendOf(s.progress);
-  // The run's budget as the run last forwarded it (set-budget), for spendIsUrgent.
-  let budget = s.budget ?? config.budget;
-  const send = async (st: DomainStatus) => {
-    if (!input.parentWorkflowId) return;
-    lastSentAt = Date.now();
-    spentAtLastSend = spendOf(st);
-    s.progressSent = (s.progressSent ?? 0) + 1;
-    // The run may already be gone (terminated); progress reports are best effort.
-    await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
-  };
-  const report = async (final = false, urgent = true) => {
-    s.reports += 1;
-    const st = final ? { ...status(), stage: 'done' as const } : status();
-    upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
-    finalSent ||= final;
-    const wait = lastSentAt + progressIntervalMs(s.progressSent ?? 0, config.domains.length) - Date.now();
-    if (!throttled || urgent || wait <= 0 || spendIsUrgent(spendOf(st), spentAtLastSend, budget)) {
-      await send(st);
-    } else if (!flushing) {
-      flushing = true;
-      // The run sees the newest status when the timer fires, not the one that started it.
-      // The catch: a cancelled loop's pending sleep rejects, and an unhandled rejection would fail
-      // every workflow task of the loop from then on.
-      void sleep(wait)
-        .then(() => ((flushing = false), finalSent ? undefined : send({ ...status(), seq: ++s.reports })))
-        .catch(() => undefined);
-    }
-    return st;
-  };
+  const { report, setBudget, flushPending } = progressReporter(input, s, status);
 
   const setPaused = async (paused: boolean) => {
     if (s.paused === paused) return;
@@ -154,7 +117,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   setHandler(pauseSignal, () => setPaused(true));
   setHandler(resumeSignal, () => setPaused(false));
   setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
-  setHandler(setBudgetSignal, (b) => void (budget = s.budget = { ...budget, ...b }));
+  setHandler(setBudgetSignal, setBudget);
   setHandler(domainStatusQuery, status);
   setHandler(setTargetSignal, ({ targetAccepted }) => {
     // Validated by the run's update; a signal cannot be refused, so a bad value is ignored.
@@ -224,7 +187,7 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   if (finalReason === undefined) {
     // Only reached through timeToContinue(): hand the counters to a fresh run of this workflow,
     // after the report a pending flush would have sent (its timer ends with this execution).
-    if (flushing && !finalSent) await send({ ...status(), seq: ++s.reports });
+    await flushPending();
     await continueAsNew<typeof domainLoop>({ ...input, carry: { ...s, generation: s.generation + 1 } });
   }
   s.stop = finalReason;
@@ -296,4 +259,55 @@ function failedSummary(episode: number, workflowId: string, attackerSlot: 'a' | 
     toolCalls: 0,
     error: message.slice(0, 500),
   };
+}
+
+/**
+ * The loop's progress reports to its run. Since THROTTLED_PROGRESS, episode completions reach the
+ * run at most once per progressIntervalMs (a timer flushes the last one): a signal per episode cost
+ * the run ~3 history events and a workflow task each. Pauses and the final report still go at once.
+ * Histories from before keep one per episode.
+ */
+function progressReporter(input: DomainInput, s: DomainCarry, status: () => DomainStatus) {
+  const { config } = input;
+  const throttled = patched(THROTTLED_PROGRESS);
+  let lastSentAt = -Infinity;
+  let flushing = false;
+  let finalSent = false;
+  let spentAtLastSend = spendOf(s.progress);
+  // The run's budget as the run last forwarded it (set-budget), for spendIsUrgent.
+  let budget = s.budget ?? config.budget;
+  const send = async (st: DomainStatus) => {
+    if (!input.parentWorkflowId) return;
+    lastSentAt = Date.now();
+    spentAtLastSend = spendOf(st);
+    s.progressSent = (s.progressSent ?? 0) + 1;
+    // The run may already be gone (terminated); progress reports are best effort.
+    await getExternalWorkflowHandle(input.parentWorkflowId).signal(domainProgressSignal, st).catch(() => undefined);
+  };
+  const report = async (final = false, urgent = true) => {
+    s.reports += 1;
+    const st = final ? { ...status(), stage: 'done' as const } : status();
+    upsertSearchAttributes([{ key: SA.accepted, value: st.accepted }, ...(final ? [{ key: SA.stage, value: 'done' }] : [])]);
+    finalSent ||= final;
+    const wait = lastSentAt + progressIntervalMs(s.progressSent ?? 0, config.domains.length) - Date.now();
+    if (!throttled || urgent || wait <= 0 || spendIsUrgent(spendOf(st), spentAtLastSend, budget)) {
+      await send(st);
+    } else if (!flushing) {
+      flushing = true;
+      // The run sees the newest status when the timer fires, not the one that started it.
+      // The catch: a cancelled loop's pending sleep rejects, and an unhandled rejection would fail
+      // every workflow task of the loop from then on.
+      void sleep(wait)
+        .then(() => ((flushing = false), finalSent ? undefined : send({ ...status(), seq: ++s.reports })))
+        .catch(() => undefined);
+    }
+    return st;
+  };
+
+  const setBudget = (b: Budget) => void (budget = s.budget = { ...budget, ...b });
+  /** Before continue-as-new: the report a pending flush would have sent (its timer ends with this execution). */
+  const flushPending = async () => {
+    if (flushing && !finalSent) await send({ ...status(), seq: ++s.reports });
+  };
+  return { report, setBudget, flushPending };
 }

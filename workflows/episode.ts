@@ -1,26 +1,42 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, ToolCallRecord, TrainingExample } from '../common/contracts/index.js';
+import { answerKind } from '../common/answer-kind.js';
+import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, RejectionReason, ReferenceCheck, ToolCallRecord, TrainingExample, Verification } from '../common/contracts/index.js';
 import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
 import { zeroTokens } from './logic/progress.js';
-import { localStoreActivities, modelActivities, storeActivities } from './options.js';
+import { decideVerified, referenceGate } from './logic/gate.js';
+import { screenAttack } from './logic/junk.js';
+import { checkActivities, localStoreActivities, modelActivities, storeActivities } from './options.js';
 import { callCost, embeddingCost } from './logic/cost.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
 /** The patch that moved the store steps to local activities (docs/architecture.md, "Versions with patched()"). */
 export const LOCAL_STORE_STEPS = 'store-steps-local';
 
+/** The patch that put the verified gate in the episode: junk guards, the executed reference check, rule-decided Defenders. */
+export const VERIFIED_GATE = 'verified-gate';
+
+type Transcript = { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[]; verification?: Verification; rejection?: string };
+
+/** What the steps of one episode share: its input, what it has spent, what it found. */
+interface Episode {
+  input: EpisodeInput;
+  key: string;
+  summary: EpisodeSummary;
+  transcript: Transcript;
+  roleLine: string;
+  store: typeof localStoreActivities;
+  gated: boolean;
+}
+
 /**
- * One round of the game: attack → novelty → defend → judge → decide → store. Its history is the
- * episode's audit trail. A failed step ends the episode as `failed` (recorded, returned), never
- * the run.
+ * One round of the game: attack → junk guards → novelty → executed reference check → defend →
+ * judge → decide → store. Its history is the episode's audit trail. A failed step ends the episode
+ * as `failed` (recorded, returned), never the run.
  */
 export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSummary> {
   const { workflowId } = workflowInfo();
-  const key = episodeKey(input.runId, input.domain.name, input.episode);
-  const tokens = zeroTokens();
-  const cost = zeroTokens();
   const summary: EpisodeSummary = {
     episode: input.episode,
     workflowId,
@@ -28,137 +44,163 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     topic: input.topic,
     targetComplexity: input.targetComplexity,
     outcome: 'failed',
-    tokens,
-    cost,
+    tokens: zeroTokens(),
+    cost: zeroTokens(),
     toolCalls: 0,
   };
-  const transcript: { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[] } = {};
   const roleLine = `attacker ${input.attackerSlot.toUpperCase()} (${input.models.attacker.model}) vs defender (${input.models.defender.model})`;
   setCurrentDetails(`**${roleLine}** — topic: ${input.topic}`);
-  const review = reviewGate();
   // Novelty, store and ledger as local activities since this patch; histories from before replay
-  // with the activities they scheduled.
+  // with the activities they scheduled. Likewise the verified gate: older histories decide as before.
   const store = patched(LOCAL_STORE_STEPS) ? localStoreActivities : storeActivities;
-
+  const gated = patched(VERIFIED_GATE);
+  const ep: Episode = { input, key: episodeKey(input.runId, input.domain.name, input.episode), summary, transcript: {}, roleLine, store, gated };
+  const review = reviewGate();
   try {
-    const attacked = await modelActivities.attack({
-      domain: input.domain,
-      topic: input.topic,
-      targetComplexity: input.targetComplexity,
-      targetHops: input.targetHops,
-      defenderProfile: input.defenderProfile,
-      model: input.models.attacker,
-      maxSchemaRetries: input.maxSchemaRetries,
-    });
-    tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
-    cost.attacker += callCost(attacked.usage, input.models.attacker.price);
-    transcript.attack = attacked.attack;
-    summary.skill = attacked.attack.skill;
-
-    const novelty = await store.checkNovelty({
-      domain: input.domain.name,
-      benchmark: input.domain.benchmark,
-      embedding: input.models.embedding,
-      question: attacked.attack.question,
-      selfKey: key,
-    });
-    tokens.embedding += novelty.tokens;
-    cost.embedding += embeddingCost(novelty.tokens, input.models.embedding.price);
-    if (novelty.nearest && novelty.nearest.score >= input.noveltyThreshold) {
-      summary.outcome = 'duplicate';
-      summary.nearest = novelty.nearest;
-      return await finish(store, summary, transcript, input, roleLine);
-    }
-
-    const samples = input.solveRate?.samples ?? 1;
-    const defended = await Promise.all(
-      Array.from({ length: samples }, () =>
-        modelActivities.defend({
-          domain: input.domain,
-          question: attacked.attack.question,
-          model: input.models.defender,
-          maxSchemaRetries: input.maxSchemaRetries,
-          sampled: samples > 1,
-        }),
-      ),
-    );
-    for (const d of defended) {
-      tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
-      cost.defender += callCost(d.usage, input.models.defender.price);
-    }
-    transcript.defenses = defended.map((d) => d.defense);
-
-    const judged = await modelActivities.judge({
-      domain: input.domain,
-      attack: attacked.attack,
-      defenses: transcript.defenses,
-      model: input.models.judge,
-      maxSchemaRetries: input.maxSchemaRetries,
-      tools: input.judge ?? { maxToolRounds: 4, mcpServers: [] },
-    });
-    tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
-    cost.judge += callCost(judged.usage, input.models.judge.price);
-    transcript.verdict = judged.verdict;
-    transcript.judgeModel = judged.model;
-    transcript.toolCalls = judged.toolCalls;
-    summary.toolCalls = judged.toolCalls.length;
-    summary.toolUse = describeToolUse(judged.toolCalls);
-
-    const v = judged.verdict;
-    const novelty01 = 1 - (novelty.nearest?.score ?? 0);
-    summary.scores = { complexity: v.complexity, hops: v.hops, quality: v.quality, qualityLevel: qualityLevel(v.quality), novelty: novelty01 };
-    if (input.solveRate) {
-      const r = decideBySolveRate(v, input.solveRate);
-      summary.outcome = r.outcome;
-      summary.scores.solveRate = r.solveRate;
-    } else {
-      summary.outcome = decide({ ...v, defenderCorrect: v.defendersCorrect[0] ?? false });
-    }
-
-    if (summary.outcome === 'accepted') {
-      const example: TrainingExample = {
-        id: key,
-        question: attacked.attack.question,
-        solutionSteps: attacked.attack.solutionSteps,
-        answer: attacked.attack.referenceAnswer,
-        annotation: attacked.attack.annotation,
-        domain: input.domain.name,
-        skill: attacked.attack.skill,
-        complexity: v.complexity,
-        hops: v.hops,
-        quality: v.quality,
-        qualityLevel: qualityLevel(v.quality),
-        novelty: novelty01,
-        provenance: {
-          runId: input.runId,
-          episode: input.episode,
-          workflowId,
-          attackerModel: attacked.model,
-          defenderModel: defended[0]!.model,
-          judgeModel: judged.model,
-        },
-      };
-      if (input.review) {
-        summary.review = await review.wait(example, input.review, workflowId, roleLine);
-        if (!summary.review.approve) {
-          summary.outcome = 'rejected_in_review';
-          return await finish(store, summary, transcript, input, roleLine);
-        }
-      }
-      const stored = await store.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
-      if (stored.duplicateOf) {
-        // Another episode stored a near-identical question after our novelty check.
-        summary.outcome = 'duplicate';
-        summary.nearest = stored.duplicateOf;
-      } else {
-        summary.exampleId = stored.id;
-      }
-    }
+    await play(ep, review);
   } catch (err) {
     summary.outcome = 'failed';
     summary.error = describeFailure(err);
   }
-  return await finish(store, summary, transcript, input, roleLine);
+  return await finish(ep);
+}
+
+/** The game's steps; each `return` leaves `summary.outcome` set for `finish`. */
+async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise<void> {
+  const { input, summary, transcript } = ep;
+  const { tokens, cost } = summary;
+  const attacked = await modelActivities.attack({
+    domain: input.domain,
+    topic: input.topic,
+    targetComplexity: input.targetComplexity,
+    targetHops: input.targetHops,
+    defenderProfile: input.defenderProfile,
+    model: input.models.attacker,
+    maxSchemaRetries: input.maxSchemaRetries,
+  });
+  tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
+  cost!.attacker += callCost(attacked.usage, input.models.attacker.price);
+  transcript.attack = attacked.attack;
+  summary.skill = attacked.attack.skill;
+
+  if (ep.gated) {
+    const junk = screenAttack(input.domain.pack, attacked.attack, attacked.promptOverlap ?? { share: 0 });
+    if (junk) return reject(ep, junk.reason, junk.detail);
+  }
+
+  const novelty = await ep.store.checkNovelty({ domain: input.domain.name, benchmark: input.domain.benchmark, embedding: input.models.embedding, question: attacked.attack.question, selfKey: ep.key });
+  tokens.embedding += novelty.tokens;
+  cost!.embedding += embeddingCost(novelty.tokens, input.models.embedding.price);
+  if (novelty.nearest && novelty.nearest.score >= input.noveltyThreshold) {
+    summary.outcome = 'duplicate';
+    summary.nearest = novelty.nearest;
+    return;
+  }
+
+  const check = ep.gated ? await checkActivities.verifyReference({ pack: input.domain.pack, attack: attacked.attack }) : undefined;
+  if (check) {
+    const refuted = referenceGate(check);
+    transcript.verification = { method: check.method, referenceVerified: check.verified, detail: check.detail, ...(check.program ? { program: check.program } : {}), defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
+    if (refuted) return reject(ep, refuted, check.detail);
+  }
+
+  const samples = input.solveRate?.samples ?? 1;
+  const defended = await Promise.all(
+    Array.from({ length: samples }, () =>
+      modelActivities.defend({ domain: input.domain, question: attacked.attack.question, model: input.models.defender, maxSchemaRetries: input.maxSchemaRetries, sampled: samples > 1 }),
+    ),
+  );
+  for (const d of defended) {
+    tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
+    cost!.defender += callCost(d.usage, input.models.defender.price);
+  }
+  transcript.defenses = defended.map((d) => d.defense);
+
+  const judged = await modelActivities.judge({
+    domain: input.domain,
+    attack: attacked.attack,
+    defenses: transcript.defenses,
+    model: input.models.judge,
+    maxSchemaRetries: input.maxSchemaRetries,
+    tools: input.judge ?? { maxToolRounds: 4, mcpServers: [] },
+  });
+  tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
+  cost!.judge += callCost(judged.usage, input.models.judge.price);
+  Object.assign(transcript, { verdict: judged.verdict, judgeModel: judged.model, toolCalls: judged.toolCalls });
+  summary.toolCalls = judged.toolCalls.length;
+  summary.toolUse = describeToolUse(judged.toolCalls);
+
+  const v = judged.verdict;
+  const novelty01 = 1 - (novelty.nearest?.score ?? 0);
+  summary.scores = { complexity: v.complexity, hops: v.hops, quality: v.quality, qualityLevel: qualityLevel(v.quality), novelty: novelty01 };
+  decideEpisode(ep, v, check);
+  if (summary.outcome !== 'accepted') return;
+
+  const example: TrainingExample = {
+    id: ep.key,
+    question: attacked.attack.question,
+    solutionSteps: attacked.attack.solutionSteps,
+    answer: attacked.attack.referenceAnswer,
+    annotation: attacked.attack.annotation,
+    domain: input.domain.name,
+    skill: attacked.attack.skill,
+    complexity: v.complexity,
+    hops: v.hops,
+    quality: v.quality,
+    qualityLevel: qualityLevel(v.quality),
+    novelty: novelty01,
+    provenance: { runId: input.runId, episode: input.episode, workflowId: summary.workflowId, attackerModel: attacked.model, defenderModel: defended[0]!.model, judgeModel: judged.model },
+    ...(transcript.verification ? { verification: { method: transcript.verification.method, verified: transcript.verification.referenceVerified } } : {}),
+  };
+  if (input.review) {
+    summary.review = await review.wait(example, input.review, summary.workflowId, ep.roleLine);
+    if (!summary.review.approve) {
+      summary.outcome = 'rejected_in_review';
+      return;
+    }
+  }
+  const stored = await ep.store.storeExample({ example, embedding: input.models.embedding, threshold: input.noveltyThreshold });
+  if (stored.duplicateOf) {
+    // Another episode stored a near-identical question after our novelty check.
+    summary.outcome = 'duplicate';
+    summary.nearest = stored.duplicateOf;
+  } else {
+    summary.exampleId = stored.id;
+  }
+}
+
+function reject(ep: Episode, outcome: RejectionReason, detail: string): void {
+  ep.summary.outcome = outcome;
+  ep.summary.rejection = detail.slice(0, 300);
+  ep.transcript.rejection = detail;
+}
+
+/** The verdict, overruled by the deterministic checks where they decide (gated episodes); the Judge alone before the gate. */
+function decideEpisode(ep: Episode, v: JudgeVerdict, check: ReferenceCheck | undefined): void {
+  const { input, summary, transcript } = ep;
+  if (!check) {
+    if (input.solveRate) {
+      const r = decideBySolveRate(v, input.solveRate);
+      summary.outcome = r.outcome;
+      summary.scores!.solveRate = r.solveRate;
+    } else {
+      summary.outcome = decide({ ...v, defenderCorrect: v.defendersCorrect[0] ?? false });
+    }
+    return;
+  }
+  const kind = answerKind(input.domain.pack, transcript.attack!.question, transcript.attack!.referenceAnswer);
+  const r = decideVerified({
+    verdict: v,
+    check,
+    kind: 'unparseable' in kind ? { kind: 'free' } : kind,
+    defenderAnswers: (transcript.defenses ?? []).map((d) => d.answer),
+    ...(input.solveRate ? { solveRate: input.solveRate } : {}),
+  });
+  summary.outcome = r.outcome;
+  if (r.solveRate !== undefined) summary.scores!.solveRate = r.solveRate;
+  transcript.verification = r.verification;
+  const { program: _program, detail: _detail, ...compact } = r.verification;
+  summary.verification = compact;
 }
 
 /**
@@ -199,11 +241,13 @@ function reviewGate() {
   };
 }
 
-async function finish(store: typeof localStoreActivities, summary: EpisodeSummary, transcript: object, input: EpisodeInput, roleLine: string): Promise<EpisodeSummary> {
+async function finish(ep: Episode): Promise<EpisodeSummary> {
+  const { store, summary, transcript, input, roleLine } = ep;
   const s = summary.scores;
   const line = `${summary.outcome} — ${roleLine}` + (s ? ` — complexity ${s.complexity}, quality ${s.quality.toFixed(1)} (${s.qualityLevel}), hops ${s.hops}` : '') +
     (summary.toolUse ? ` — judge tools: ${summary.toolUse}` : '') +
-    (summary.nearest ? ` — nearest ${summary.nearest.id} at ${summary.nearest.score.toFixed(3)}` : '') + (summary.error ? ` — ${summary.error}` : '');
+    (summary.nearest ? ` — nearest ${summary.nearest.id} at ${summary.nearest.score.toFixed(3)}` : '') + (summary.rejection ? ` — ${summary.rejection}` : '') +
+    (summary.verification ? ` — ${verificationLine(summary.verification)}` : '') + (summary.error ? ` — ${summary.error}` : '');
   setCurrentDetails(line);
   upsertMemo({ summary: line });
   upsertSearchAttributes([{ key: SA.outcome, value: summary.outcome }]);
@@ -216,6 +260,14 @@ async function finish(store: typeof localStoreActivities, summary: EpisodeSummar
     transcript,
   });
   return summary;
+}
+
+/** `reference verified by program; defender by rule (judge disagreed ×1)`: how the verdict was decided, at a glance. */
+function verificationLine(v: NonNullable<EpisodeSummary['verification']>): string {
+  const ref = v.referenceVerified === null ? 'reference by judge' : `reference ${v.referenceVerified ? 'verified' : 'refuted'} by ${v.method}`;
+  const by = v.defenderDecidedBy.includes('rule') ? 'defender by rule' : 'defender by judge';
+  const dis = v.disagreements.defenders + (v.disagreements.reference ? 1 : 0);
+  return `${ref}; ${by}${dis ? ` (judge overruled ×${dis})` : ''}`;
 }
 
 /** `calculate×2, python×1 (1 error)`: the judge's tool use at a glance in the web UI. */

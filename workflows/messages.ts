@@ -1,5 +1,6 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorType } from '../common/errors.js';
+import type { CalibrationOutcome } from '../common/contracts/calibration.js';
 import type { Budget, BudgetExceeded, DomainProgress, StopReason } from './logic/progress.js';
 
 /** Message names, defined once and shared by workflows, the worker, the CLI and tests. */
@@ -7,6 +8,8 @@ import type { Budget, BudgetExceeded, DomainProgress, StopReason } from './logic
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');
 export const stopSignal = defineSignal<[{ reason?: StopReason }?]>('stop');
+/** `nanoflux resume <run> --accept-judge`: go on with a Judge that failed its calibration; recorded in the memo, status, report and dataset card. */
+export const acceptJudgeSignal = defineSignal<[{ by?: string }?]>('acceptJudge');
 
 export interface DomainStatus extends DomainProgress {
   stage: 'decontaminating' | 'generating' | 'paused' | 'draining' | 'done';
@@ -27,10 +30,14 @@ export interface DomainStatus extends DomainProgress {
 
 export interface RunStatus {
   runId: string;
-  stage: 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
+  stage: 'calibrating' | 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
   paused: boolean;
-  /** Why generation is paused: by an operator, by the budget, or both. */
-  pausedBy?: { user: boolean; budget?: BudgetExceeded };
+  /** Why generation is paused: by an operator, by the budget, by a Judge that failed its calibration. */
+  pausedBy?: { user: boolean; budget?: BudgetExceeded; calibration?: string };
+  /** The Judge's calibration per domain (absent: not calibrated, e.g. turned off or a run from before it existed). */
+  calibration?: CalibrationOutcome[];
+  /** `--accept-judge`: the run went on with a Judge below the bar, and who said so. */
+  judgeAccepted?: { by?: string };
   budget: Budget;
   domains: Record<string, DomainStatus>;
   accepted: number;

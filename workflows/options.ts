@@ -16,7 +16,7 @@ type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation'
  * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
  * it left scheduled. Twelve attempts bound the retries, not the calendar.
  */
-export const modelActivities = proxyActivities<GameActivities>({
+export const modelActivities = proxyActivities<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>({
   taskQueue: TaskQueue.llm,
   // The embedded model runs on CPU and queues behind other generations in the same process.
   startToCloseTimeout: '10 minutes',
@@ -61,6 +61,27 @@ export const localStoreActivities = proxyLocalActivities<Pick<EpisodeStoreSteps,
   startToCloseTimeout: '4 minutes',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * The executed reference check: a program run in the sandbox of the worker that runs the episode
+ * (no queue round trip; model-written code never leaves the sandbox's limits). Local, like the store
+ * steps; a sandbox that fails to start is retried a few times, then the episode fails.
+ */
+export const checkActivities = proxyLocalActivities<Pick<GameActivities, 'verifyReference'>>({
+  // Pyodide's start-up (up to 30 s) plus the program's own 3 s.
+  startToCloseTimeout: '2 minutes',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** The Judge's calibration: tens of Judge calls before the run generates, on the model queue; heartbeats show its progress. */
+export const calibrationActivities = proxyActivities<Pick<GameActivities, 'calibrateJudge'>>({
+  taskQueue: TaskQueue.llm,
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '7 days',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** Embedding a benchmark's test set takes minutes on CPU: heartbeats show it is alive. */

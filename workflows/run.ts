@@ -1,42 +1,14 @@
-import {
-  ApplicationFailure,
-  getExternalWorkflowHandle,
-  ParentClosePolicy,
-  patched,
-  setHandler,
-  startChild,
-  upsertMemo,
-  upsertSearchAttributes,
-  WorkflowIdReusePolicy,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { ErrorType } from '../common/errors.js';
+import { ParentClosePolicy, patched, startChild, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy, workflowInfo } from '@temporalio/workflow';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
-import { domainWorkflowId } from './logic/ids.js';
 import { startOptions } from './logic/start-options.js';
-import { addTokens, type Budget, budgetExceeded, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
-import {
-  domainProgressSignal,
-  type DomainStatus,
-  pauseSignal,
-  resumeSignal,
-  type RunStatus,
-  setBudgetSignal,
-  setBudgetUpdate,
-  setConcurrencySignal,
-  setConcurrencyUpdate,
-  setTargetSignal,
-  setTargetUpdate,
-  validateBudget,
-  validateConcurrency,
-  validateTarget,
-  statusQuery,
-  stopSignal,
-} from './messages.js';
+import { zeroTokens } from './logic/progress.js';
+import type { RunStatus } from './messages.js';
 import { datasetActivities } from './options.js';
 import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
 import { validRunConfig } from './validate.js';
+import { calibrationStep } from './calibration.js';
+import { runControls } from './run-controls.js';
 
 export interface RunResult {
   runId: string;
@@ -46,8 +18,8 @@ export interface RunResult {
   stages?: DomainStagesResult[];
 }
 
-/** The patch that forwards a changed budget to the domain loops (docs/architecture.md, "Versions with patched()"). */
-export const BUDGET_TO_DOMAINS = 'budget-to-domains';
+/** The patch that calibrates the Judge before generation (docs/architecture.md, "Versions with patched()"). */
+export const JUDGE_CALIBRATION = 'judge-calibration';
 
 /**
  * One experiment: validates its input (a bad config fails here, non-retryably, listing every
@@ -69,97 +41,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     cost: { ...zeroTokens(), total: 0 },
     budget: { ...config.budget },
   };
-  const childIds = config.domains.map((d) => domainWorkflowId(config.runId, d.name));
-  const forward = async (fn: (id: string) => Promise<void>) => {
-    // A finished domain loop can no longer take signals; that is not an error here.
-    await Promise.all(childIds.map((id) => fn(id).catch(() => undefined)));
-  };
-
-  setHandler(statusQuery, () => st);
-  // Paused while an operator paused it or the budget is spent: `resume` lifts the first, a raised budget the second.
-  const pausedBy: { user: boolean; budget?: ReturnType<typeof budgetExceeded> } = { user: false };
-  const applyPause = async () => {
-    const paused = pausedBy.user || pausedBy.budget !== undefined;
-    st.pausedBy = { user: pausedBy.user, ...(pausedBy.budget ? { budget: pausedBy.budget } : {}) };
-    if (paused === st.paused) return;
-    st.paused = paused;
-    if (st.stage === 'generating' || st.stage === 'paused') {
-      st.stage = paused ? 'paused' : 'generating';
-      upsertSearchAttributes([{ key: SA.stage, value: st.stage }]);
-    }
-    await forward((id) => getExternalWorkflowHandle(id).signal(paused ? pauseSignal : resumeSignal));
-  };
-  const checkBudget = async () => {
-    pausedBy.budget = budgetExceeded(Object.values(st.domains), st.budget);
-    await applyPause();
-  };
-  const setBudget = async (b: Budget) => {
-    st.budget = { ...st.budget, ...b };
-    // The domain loops report spend of 1% of the budget at once (spendIsUrgent): they need the new
-    // one. Histories from before this patch sent them nothing here.
-    if (patched(BUDGET_TO_DOMAINS)) await forward((id) => getExternalWorkflowHandle(id).signal(setBudgetSignal, st.budget));
-    await checkBudget();
-    return st.budget;
-  };
-  let stopRequested: StopReason | undefined;
-  setHandler(pauseSignal, () => ((pausedBy.user = true), applyPause()));
-  setHandler(resumeSignal, () => ((pausedBy.user = false), applyPause()));
-  setHandler(setBudgetUpdate, setBudget, { validator: validateBudget });
-  setHandler(setBudgetSignal, async (b) => {
-    try {
-      validateBudget(b);
-    } catch {
-      return; // a signal cannot be refused; a bad one changes nothing
-    }
-    await setBudget(b);
-  });
-  setHandler(
-    setTargetUpdate,
-    async ({ targetAccepted, domain }) => {
-      const names = domain ? [domain] : config.domains.map((d) => d.name);
-      await Promise.all(names.map((n) => getExternalWorkflowHandle(domainWorkflowId(config.runId, n)).signal(setTargetSignal, { targetAccepted }).catch(() => undefined)));
-      for (const n of names) if (st.domains[n]) st.domains[n]!.targetAccepted = targetAccepted;
-      return { targets: Object.fromEntries(names.map((n) => [n, targetAccepted])) };
-    },
-    {
-      validator: (t) => {
-        validateTarget(t);
-        if (t.domain !== undefined && !config.domains.some((d) => d.name === t.domain)) {
-          throw ApplicationFailure.nonRetryable(`no domain "${t.domain}" in run ${config.runId}; domains: ${config.domains.map((d) => d.name).join(', ')}`, ErrorType.InvalidArgument);
-        }
-      },
-    },
-  );
-  setHandler(stopSignal, async (arg) => {
-    stopRequested ??= arg?.reason ?? 'stopped';
-    await forward((id) => getExternalWorkflowHandle(id).signal(stopSignal, { reason: arg?.reason ?? 'stopped' }));
-  });
-  setHandler(
-    setConcurrencyUpdate,
-    async ({ concurrency }) => {
-      // Signals, not updates, to the children: an update per child would make this handler wait on every loop.
-      for (const d of config.domains) if (st.domains[d.name]) st.domains[d.name]!.concurrency = concurrency;
-      await forward((id) => getExternalWorkflowHandle(id).signal(setConcurrencySignal, { concurrency }));
-      return { concurrency };
-    },
-    { validator: validateConcurrency },
-  );
-  const aggregate = () => {
-    const all = Object.values(st.domains);
-    st.accepted = all.reduce((n, x) => n + x.accepted, 0);
-    st.episodes = all.reduce((n, x) => n + x.episodesFinished, 0);
-    const t = all.reduce((acc, x) => addTokens(acc, x.tokens), zeroTokens());
-    st.tokens = { ...t, total: totalTokens(t) };
-    const c = all.reduce((acc, x) => addTokens(acc, x.cost ?? zeroTokens()), zeroTokens());
-    st.cost = { ...c, total: totalTokens(c) };
-  };
-  setHandler(domainProgressSignal, async (d: DomainStatus) => {
-    if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
-    st.domains[d.domain] = d;
-    aggregate();
-    // Reaching the budget pauses: in-flight episodes finish and are kept, and a raised budget resumes.
-    if (!pausedBy.budget && budgetExceeded(Object.values(st.domains), st.budget)) await checkBudget();
-  });
+  const controls = runControls(config, st);
 
   upsertSearchAttributes([
     { key: SA.runId, value: config.runId },
@@ -167,13 +49,19 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     { key: SA.stage, value: 'generating' },
   ]);
   upsertMemo({ domains: config.domains.map((d) => d.name).join(', '), models: `A=${config.models.a.model} B=${config.models.b.model} judge=${config.models.judge.model}` });
+  // Before any episode: a Judge that cannot tell right from wrong must not gate a dataset. Histories
+  // from before this patch started generating at once.
+  if (config.judge.calibration !== false && patched(JUDGE_CALIBRATION)) {
+    const go = await calibrationStep(config, st, controls);
+    if (!go) return { runId: config.runId, status: st, failedDomains: [] };
+  }
 
   const children = await Promise.all(
     config.domains.map((domain) =>
       startChild(domainLoop, {
         ...startOptions({ kind: 'domain', runId: config.runId, domain: domain.name }),
         // A pause or stop that arrived before the loops existed could not be forwarded: it travels in their input.
-        args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: stopRequested } }],
+        args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: controls.stopRequested() } }],
         // Starting the same run id again re-enters each domain loop: finished episodes are read back
         // from the ledger (never redone), so a completed run completes again at once.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -193,7 +81,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     if (r.status === 'fulfilled') st.domains[name] = r.value;
     else failedDomains.push({ domain: name, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
   });
-  aggregate();
+  controls.aggregate();
 
   st.stage = 'exporting';
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);

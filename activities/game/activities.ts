@@ -1,15 +1,21 @@
 import type { McpServerConfig, ModelRef } from '../../common/config.js';
 import { ErrorType, ModelError } from '../../common/errors.js';
-import { AttackSchema, DefenseSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
-import type { Attack, Defense, DomainBrief, JudgeVerdict, ToolCallRecord, Usage } from '../../common/contracts/index.js';
-import { activity } from '../kit/boundary.js';
+import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
+import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.js';
+import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
+import { PACKS } from './packs.js';
+import { activity, reportProgress } from '../kit/boundary.js';
+import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
-import { judgeTools } from './judge/registry.js';
 import type { ChatModel, StructuredRequest, ToolSpec } from './models/chat-model.js';
-import { attackerMessages, defenderMessages, judgeMessages } from './prompts.js';
+import { attackerMessages, defenderMessages, judgeMessages, rolePromptGrams } from './prompts.js';
 
 export interface GameDeps {
   chatModel(ref: ModelRef): ChatModel;
+  /** Where the Judge's calibration results are kept (`<home>/calibration/`). */
+  home: string;
+  /** The benchmarks' train splits the calibration sets are built from. */
+  datasetsDir: string;
 }
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
@@ -24,16 +30,34 @@ export function createGameActivities(deps: GameDeps) {
     return { ...r, model: m.id };
   }
 
+  type JudgeArgs = { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number; tools: { maxToolRounds: number; mcpServers: McpServerConfig[] } };
+  async function judgeCall(j: JudgeArgs): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> {
+    const tools = [...PACKS[j.domain.pack].judgeTools(), ...(await mcpToolsOrUnavailable(j.tools.mcpServers))];
+    const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools, maxToolRounds: j.tools.maxToolRounds };
+    if (j.defenses.length === 1) {
+      const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
+      const { defenderCorrect, ...rest } = r.value;
+      return { verdict: { ...rest, defendersCorrect: [defenderCorrect] }, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
+    }
+    const r = await play('judge', j.model, { ...common, schema: MultiVerdictSchema, schemaName: 'verdict' });
+    if (r.value.defendersCorrect.length !== j.defenses.length) {
+      throw new ModelError(ErrorType.ModelOutputInvalid, `verdict: defendersCorrect has ${r.value.defendersCorrect.length} flags for ${j.defenses.length} answers`);
+    }
+    return { verdict: r.value, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
+  }
+
   return {
     attack: activity(
-      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string }> => {
+      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string; promptOverlap: PromptOverlap }> => {
+        const pack = PACKS[a.domain.pack];
         const r = await play('attacker', a.model, {
           messages: attackerMessages({ ...promptContext(a.domain), topic: a.topic, targetComplexity: a.targetComplexity, targetHops: a.targetHops, defenderProfile: a.defenderProfile }),
-          schema: AttackSchema,
+          schema: (pack.requiresProgram ? MathAttackSchema : AttackSchema) as typeof AttackSchema,
           schemaName: 'attack',
           maxSchemaRetries: a.maxSchemaRetries,
         });
-        return { attack: r.value, usage: r.usage, model: r.model };
+        // Measured here, judged by the episode's junk guards (workflows/logic/junk.ts): the activity has the prompt texts.
+        return { attack: r.value as Attack, usage: r.usage, model: r.model, promptOverlap: promptOverlap(r.value, rolePromptGrams(a.domain.promptVersion, a.domain.pack)) };
       },
     ),
 
@@ -50,29 +74,29 @@ export function createGameActivities(deps: GameDeps) {
       },
     ),
 
-    judge: activity(
-      async (j: {
-        domain: DomainBrief;
-        attack: Attack;
-        defenses: Defense[];
-        model: ModelRef;
-        maxSchemaRetries: number;
-        tools: { maxToolRounds: number; mcpServers: McpServerConfig[] };
-      }): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> => {
-        const tools = [...judgeTools(j.domain.pack), ...(await mcpToolsOrUnavailable(j.tools.mcpServers))];
-        const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools, maxToolRounds: j.tools.maxToolRounds };
-        if (j.defenses.length === 1) {
-          const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
-          const { defenderCorrect, ...rest } = r.value;
-          return { verdict: { ...rest, defendersCorrect: [defenderCorrect] }, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
-        }
-        const r = await play('judge', j.model, { ...common, schema: MultiVerdictSchema, schemaName: 'verdict' });
-        if (r.value.defendersCorrect.length !== j.defenses.length) {
-          throw new ModelError(ErrorType.ModelOutputInvalid, `verdict: defendersCorrect has ${r.value.defendersCorrect.length} flags for ${j.defenses.length} answers`);
-        }
-        return { verdict: r.value, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
-      },
-    ),
+    judge: activity(judgeCall),
+
+    /** The domain pack's deterministic check of the reference (math: the Attacker's program, run in the sandbox). Runs as a local activity of the episode. */
+    verifyReference: activity(async (v: { pack: DomainBrief['pack']; attack: Attack }): Promise<ReferenceCheck> => PACKS[v.pack].verify(v.attack)),
+
+    /**
+     * The Judge's calibration on the domain's labelled set (activities/game/calibration/), before
+     * any episode: the same prompts, tools and model as in the game. Cached on disk, so a reset or
+     * resume-from does not pay for it twice.
+     */
+    calibrateJudge: activity(async (c: Omit<JudgeArgs, 'attack' | 'defenses'> & { domain: DomainBrief & { benchmark?: string }; items: number; minAgreement: number }): Promise<CalibrationOutcome> => {
+      const { apiKeyEnv: _key, ...identity } = c.model as ModelRef & { apiKeyEnv?: string };
+      return calibrateJudge(
+        deps.home,
+        deps.datasetsDir,
+        { domain: c.domain, judgeIdentity: { ...identity, tools: c.tools }, judgeModel: c.model.model, items: c.items, minAgreement: c.minAgreement },
+        async (attack, defense) => {
+          const v = (await judgeCall({ ...c, attack, defenses: [defense] })).verdict;
+          return { questionValid: v.questionValid, referenceCorrect: v.referenceCorrect, defenderCorrect: v.defendersCorrect[0] ?? false };
+        },
+        (done, total) => reportProgress({ calibrated: done, of: total }),
+      );
+    }),
   };
 }
 

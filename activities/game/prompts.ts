@@ -4,6 +4,7 @@ import { PROJECT_ROOT } from '../../common/env.js';
 import { MissingResource } from '../../common/errors.js';
 import type { Attack, Defense } from '../../common/contracts/index.js';
 import type { ChatMessage } from './models/chat-model.js';
+import { ngrams } from '../../common/prompt-overlap.js';
 
 /**
  * Role prompts from versioned template files: prompts/<version>/<role>.md, a system part and a
@@ -95,4 +96,23 @@ export function judgeMessages(c: PromptContext & { attack: Attack; defenses: Def
     referenceAnswer: fence('REFERENCE_ANSWER', c.attack.referenceAnswer),
     referenceSteps: fence('REFERENCE_STEPS', c.attack.solutionSteps.map((s, i) => `${i + 1}. ${s}`).join('\n')),
   });
+}
+
+const gramsByPrompt = new Map<string, ReadonlySet<string>>();
+
+/**
+ * Every word 6-gram of the role prompts of a version (attacker, defender, judge, the pack's notes),
+ * placeholders removed: an attack that repeats many of them is the prompt read back (the junk
+ * guards in workflows/logic/junk.ts judge the share).
+ */
+export function rolePromptGrams(version: string, pack: string): ReadonlySet<string> {
+  const key = `${version}/${pack}`;
+  let grams = gramsByPrompt.get(key);
+  if (!grams) {
+    const texts = (['attacker', 'defender', 'judge'] as const).map((role) => read(join(PROMPTS_DIR, version, `${role}.md`)));
+    const all = [...texts, domainNotes(version, pack)].join('\n').replace(/\{\{\w+\}\}/g, '\n');
+    grams = new Set(ngrams(all, 6));
+    gramsByPrompt.set(key, grams);
+  }
+  return grams;
 }

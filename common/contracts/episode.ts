@@ -1,5 +1,6 @@
 import type { McpServerConfig, ModelRef } from '../config.js';
 import type { DomainBrief, Outcome, Scores, TokensByRole } from './game.js';
+import type { Verification } from './verification.js';
 
 /** Which of the run's two models, A or B, attacked in an episode (they alternate: workflows/logic/roles.ts). */
 export type Slot = 'a' | 'b';
@@ -48,5 +49,9 @@ export interface EpisodeSummary {
   toolCalls: number;
   /** The judge's tool use, e.g. `calculate×2, python×1`. */
   toolUse?: string;
+  /** Why a junk guard or the executed check rejected it (one line). */
+  rejection?: string;
+  /** How the verdict was decided (gated episodes): the executed check, the rules, and where the Judge was overruled. */
+  verification?: Omit<Verification, 'program' | 'detail'>;
   error?: string;
 }

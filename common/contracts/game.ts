@@ -31,6 +31,8 @@ export interface Attack {
   solutionSteps: string[];
   skill: string;
   annotation: string;
+  /** Domains whose pack requires it (math): a Python program that prints the final answer, run in the sandbox to verify the reference. */
+  program?: string;
 }
 
 export interface Defense {
@@ -103,4 +105,6 @@ export interface TrainingExample {
   qualityLevel: string;
   novelty: number;
   provenance: { runId: string; episode: number; workflowId: string; attackerModel: string; defenderModel: string; judgeModel: string };
+  /** How its reference was verified (absent on examples from before the verified gate): `verified: null` means by the Judge alone. */
+  verification?: { method: 'program' | 'options' | 'none'; verified: boolean | null };
 }

@@ -3,3 +3,4 @@ export * from './episode.js';
 export * from './game.js';
 export * from './stages.js';
 export * from './verification.js';
+export * from './calibration.js';

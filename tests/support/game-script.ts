@@ -65,5 +65,7 @@ export function testConfig(baseURL: string, runId: string, overrides: Partial<Ru
     generation: { targetAccepted: 3, maxEpisodes: 30, concurrency: 2, noveltyThreshold: 0.85 },
     budget: {},
     ...overrides,
+    // The scripted Judge passes every reference, so it fails calibration by design: off unless a test turns it on.
+    judge: { calibration: false, ...overrides.judge },
   };
 }

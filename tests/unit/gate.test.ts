@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AnswerKind } from '../../common/answer-kind.js';
 import type { ReferenceCheck } from '../../common/contracts/verification.js';
 import { decideVerified, referenceGate } from '../../workflows/logic/gate.js';
 
@@ -53,7 +54,7 @@ describe('decideVerified: the deterministic check wins, disagreements counted', 
   });
 
   it('options: the Defender is right only when it picks the reference option', () => {
-    const opt = { kind: 'options', choices: ['yes', 'no', 'maybe'], reference: 'no' };
+    const opt: AnswerKind = { kind: 'options', choices: ['yes', 'no', 'maybe'], reference: 'no' };
     const check: ReferenceCheck = { method: 'options', verified: true, detail: 'one of yes/no/maybe' };
     expect(decideVerified({ verdict: yesJudge, check, kind: opt, defenderAnswers: ['No.'] }).outcome).toBe('defender_correct');
     expect(decideVerified({ verdict: yesJudge, check, kind: opt, defenderAnswers: ['Yes, it does.'] }).outcome).toBe('accepted');

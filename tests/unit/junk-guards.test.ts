@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ngrams, promptOverlap } from '../../common/prompt-overlap.js';
-import { type AnswerKind, answerKind, correctByRule, statedOptions } from '../../workflows/logic/answer-kind.js';
+import { type AnswerKind, answerKind, correctByRule, statedOptions } from '../../common/answer-kind.js';
 import { screenAttack } from '../../workflows/logic/junk.js';
 
 const good = {

@@ -1,6 +1,6 @@
 import type { Outcome } from '../../common/contracts/game.js';
 import type { ReferenceCheck, Verification } from '../../common/contracts/verification.js';
-import { type AnswerKind, correctByRule } from './answer-kind.js';
+import { type AnswerKind, correctByRule } from '../../common/answer-kind.js';
 import { decide, decideBySolveRate } from './decide.js';
 
 /**

@@ -1,6 +1,6 @@
 import { type AttackText, type PromptOverlap, words } from '../../common/prompt-overlap.js';
 import type { JunkReason } from '../../common/contracts/game.js';
-import { answerKind } from './answer-kind.js';
+import { answerKind } from '../../common/answer-kind.js';
 
 /**
  * Junk guards: checks on an attack before any Defender or Judge token is spent on it. Each names

@@ -1,30 +1,12 @@
-import { type Rate, rate } from '../../../common/stats.js';
-import { acceptable, type CalibrationItem, type CalibrationKind, type CalibrationLabels } from './set.js';
+import { type CalibrationReport, pct, VERDICT_FIELDS, type VerdictField } from '../../../common/contracts/calibration.js';
+import type { Rate } from '../../../common/stats.js';
+import { rate } from '../../../common/stats.js';
+import { acceptable, type CalibrationItem, type CalibrationLabels } from './set.js';
+
+export type { CalibrationReport };
 
 /** The Judge's answer on one calibration item (null: the call failed, counted as a disagreement). */
 export type JudgeAnswer = { questionValid: boolean; referenceCorrect: boolean; defenderCorrect: boolean } | null;
-
-export const VERDICT_FIELDS = ['questionValid', 'referenceCorrect', 'defenderCorrect'] as const;
-export type VerdictField = (typeof VERDICT_FIELDS)[number];
-
-export interface CalibrationReport {
-  source: string;
-  judgeModel: string;
-  promptVersion: string;
-  items: number;
-  byKind: Partial<Record<CalibrationKind, number>>;
-  /** Per verdict field: agreement with the labels, on the items where the field has a label. */
-  agreement: Record<VerdictField, Rate>;
-  /** Of the items that must not become training data (wrong reference, junk), the share the Judge's verdict would accept. */
-  badAccepted: Rate;
-  /** Of the items that should (true reference, Defender wrong), the share the Judge's verdict accepts. */
-  goodAccepted: Rate;
-  failedCalls: number;
-  minAgreement: number;
-  passed: boolean;
-  /** One line per reason it failed; empty when it passed. */
-  reasons: string[];
-}
 
 const verdictAccepts = (a: NonNullable<JudgeAnswer>) => a.questionValid && a.referenceCorrect && !a.defenderCorrect;
 
@@ -67,12 +49,4 @@ export function scoreCalibration(
     passed: reasons.length === 0,
     reasons,
   };
-}
-
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-
-/** One line for status, logs and the demo: the weakest field's agreement and the bad-item accept rate. */
-export function calibrationLine(r: CalibrationReport): string {
-  const fields = VERDICT_FIELDS.map((f) => `${f} ${pct(r.agreement[f].rate)} [${pct(r.agreement[f].ci95.low)}–${pct(r.agreement[f].ci95.high)}]`).join(', ');
-  return `judge ${r.judgeModel} ${r.passed ? 'passed' : 'FAILED'} calibration on ${r.items} ${r.source} items: ${fields}; accepts ${pct(r.badAccepted.rate)} of bad items`;
 }

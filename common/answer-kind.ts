@@ -1,4 +1,4 @@
-import { extractChoice, extractNumericAnswer, normalizeNumber, numericEqual } from '../../common/answers.js';
+import { extractChoice, extractNumericAnswer, normalizeNumber, numericEqual } from './answers.js';
 
 /**
  * What kind of final answer a question asks for, read from the question and its domain pack: the
