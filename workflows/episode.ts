@@ -101,7 +101,10 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   if (check) {
     const refuted = referenceGate(check);
     transcript.verification = { method: check.method, referenceVerified: check.verified, detail: check.detail, ...(check.program ? { program: check.program } : {}), defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
-    if (refuted) return reject(ep, refuted, check.detail);
+    if (refuted) {
+      summary.verification = { method: check.method, referenceVerified: check.verified, defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
+      return reject(ep, refuted, check.detail);
+    }
   }
 
   const samples = input.solveRate?.samples ?? 1;

@@ -11,6 +11,36 @@ export interface DomainProgress {
   tokens: TokensByRole;
   /** USD by role. */
   cost: TokensByRole;
+  /**
+   * The verified gate's record (absent in progress from before it): episodes whose reference an
+   * executed or rule check decided, how many of them it confirmed, how many accepted examples it
+   * confirmed, and how often it overruled the Judge.
+   */
+  verification?: VerificationTally;
+}
+
+export interface VerificationTally {
+  checked: number;
+  confirmed: number;
+  acceptedVerified: number;
+  judgeOverruled: number;
+  /** Defender answers decided by a rule (number, option) rather than by the Judge. */
+  defendersByRule: number;
+}
+
+const zeroTally = (): VerificationTally => ({ checked: 0, confirmed: 0, acceptedVerified: 0, judgeOverruled: 0, defendersByRule: 0 });
+
+function tally(t: VerificationTally | undefined, s: EpisodeSummary): VerificationTally | undefined {
+  const v = s.verification;
+  if (!v) return t;
+  const base = t ?? zeroTally();
+  return {
+    checked: base.checked + (v.referenceVerified !== null ? 1 : 0),
+    confirmed: base.confirmed + (v.referenceVerified === true ? 1 : 0),
+    acceptedVerified: base.acceptedVerified + (s.outcome === 'accepted' && v.referenceVerified === true ? 1 : 0),
+    judgeOverruled: base.judgeOverruled + (v.disagreements.reference ? 1 : 0) + v.disagreements.defenders,
+    defendersByRule: base.defendersByRule + v.defenderDecidedBy.filter((d) => d === 'rule').length,
+  };
 }
 
 export const zeroTokens = (): TokensByRole => ({ attacker: 0, defender: 0, judge: 0, embedding: 0 });
@@ -37,6 +67,7 @@ export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgre
     episodesFinished: p.episodesFinished + 1,
     tokens: addTokens(p.tokens, s.tokens),
     cost: addTokens(p.cost ?? zeroTokens(), s.cost ?? zeroTokens()),
+    ...(s.verification || p.verification ? { verification: tally(p.verification, s) } : {}),
   };
 }
 
