@@ -1,3 +1,4 @@
+import { wilson } from '../../../common/stats.js';
 import { extractChoice, extractNumericAnswer, numericEqual } from '../../../common/answers.js';
 import type { BenchmarkName, VariantScore } from '../../../common/contracts/index.js';
 import type { BenchmarkItem } from '../../kit/benchmarks.js';
@@ -23,21 +24,7 @@ export interface ScoreReport extends VariantScore {
   items: ItemScore[];
 }
 
-/**
- * Wilson score interval for `correct` successes out of `n`: unlike the normal approximation it
- * stays inside [0, 1] and is not zero-width at 0/n or n/n, which small eval sets hit often.
- * n = 0 carries no information, so the interval is all of [0, 1].
- */
-export function wilson(correct: number, n: number, z = 1.959964): { low: number; high: number } {
-  if (n === 0) return { low: 0, high: 1 };
-  const p = correct / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denom;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  // Clamped: at p = 0 or 1 the bound is exact in theory but can land a float's width outside.
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
-}
+export { wilson };
 
 const listed = (ids: string[]) => (ids.length > 20 ? `${ids.slice(0, 20).join(', ')} … (${ids.length} in all)` : ids.join(', '));
 
