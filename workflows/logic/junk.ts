@@ -80,5 +80,5 @@ function repeatedTokens(text: string): string | undefined {
 }
 
 function asksSomething(question: string): boolean {
-  return words(question).length >= 5 && ASKS.test(question);
+  return words(question).length >= 3 && ASKS.test(question);
 }
