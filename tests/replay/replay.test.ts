@@ -22,7 +22,13 @@ describe('replay of a fresh run', () => {
 
   it('replays a fresh run of every workflow type', async () => {
     scriptGame(f.server);
-    const config = testConfig(f.server.baseURL, 'replay', { generation: { targetAccepted: 2, maxEpisodes: 10, concurrency: 2, continueAsNewEvery: 3 } });
+    // A math pack (the executed check runs the Attacker's program) and a calibration that warns (the
+    // scripted Judge fails it by design): the fresh history holds every step of today's code.
+    const config = testConfig(f.server.baseURL, 'replay', {
+      domains: [{ name: 'math', brief: 'Multi-step arithmetic word problems.', topics: ['rates', 'fractions'], benchmark: 'none', pack: 'math' }],
+      generation: { targetAccepted: 2, maxEpisodes: 10, concurrency: 2, continueAsNewEvery: 3 },
+      judge: { calibration: { items: 6, minAgreement: 0.75, onFail: 'warn' } },
+    });
     await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('replay'), args: [config] });
     const ids = { run: runWorkflowId('replay'), domain: domainWorkflowId('replay', 'math'), episode: episodeWorkflowId('replay', 'math', 0) };
     for (const [kind, id] of Object.entries(ids)) {
@@ -30,7 +36,7 @@ describe('replay of a fresh run', () => {
       await replay(history, id);
       refreshReplayHistory(kind, history);
     }
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('replay of saved histories', () => {

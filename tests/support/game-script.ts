@@ -35,7 +35,9 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
     if (req.role === 'attacker') {
       calls.attacker! += 1;
       const level = /Target complexity \(1-5\): (\d)/.exec(JSON.stringify(req.messages))?.[1] ?? '?';
-      return { ...delay, json: { question: `${uniqueQuestion()} [c=${level}]`, referenceAnswer: '42', solutionSteps: ['Add the parts.', 'Subtract the loss.'], skill: 'multi-step arithmetic', annotation: 'The loss is easy to apply twice.' } };
+      // A math domain's schema asks for the program that prints the answer (activities/game/packs.ts runs it).
+      const program = wantsProgram(req) ? { program: 'parts = 45\nloss = 3\nprint(parts - loss)' } : {};
+      return { ...delay, json: { question: `${uniqueQuestion()} [c=${level}]`, referenceAnswer: '42', solutionSteps: ['Add the parts.', 'Subtract the loss.'], skill: 'multi-step arithmetic', annotation: 'The loss is easy to apply twice.', ...program } };
     }
     if (req.role === 'defender') {
       const n = calls.defender!++;
@@ -54,6 +56,12 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
     return { status: 400, message: `unexpected role ${req.role}` };
   });
   return { calls };
+}
+
+/** Whether a request's response schema has a `program` field (the Attacker of a math-pack domain). */
+export function wantsProgram(req: ScriptedRequest): boolean {
+  const schema = req.response_format?.json_schema?.schema as { properties?: Record<string, unknown> } | undefined;
+  return Boolean(schema?.properties && 'program' in schema.properties);
 }
 
 export function testConfig(baseURL: string, runId: string, overrides: Partial<RunConfigInput> = {}): RunConfigInput {
