@@ -9,7 +9,7 @@ export interface AttackText {
   solutionSteps: string[];
 }
 
-/** Share of the attack's word 6-grams that also stand in a role prompt, and the first such phrase. */
+/** Share of the attack's word 6-grams (or of its question's: see `promptOverlap`) that also stand in a role prompt, and the first such phrase. */
 export interface PromptOverlap {
   share: number;
   example?: string;
@@ -22,9 +22,19 @@ export function ngrams(text: string, n: number): string[] {
   return ws.length < n ? [] : ws.slice(n - 1).map((_, i) => ws.slice(i, i + n).join(' '));
 }
 
-/** Against the prompts' 6-grams (a set built once per prompt version, without the {{placeholders}}). */
+/**
+ * Against the prompts' 6-grams (a set built once per prompt version, without the {{placeholders}}):
+ * the larger of the share over the whole attack and over the question alone. An instruction read
+ * back at the head of a question is otherwise diluted by the steps after it (a question that was
+ * 60% the math notes measured 30% overall: tests/fixtures/judge-gate, prompt_leak domain_notes).
+ */
 export function promptOverlap(attack: AttackText, promptGrams: ReadonlySet<string>): PromptOverlap {
-  const grams = ngrams([attack.question, ...attack.solutionSteps].join('\n'), 6);
+  const whole = overlapOf(ngrams([attack.question, ...attack.solutionSteps].join('\n'), 6), promptGrams);
+  const question = overlapOf(ngrams(attack.question, 6), promptGrams);
+  return question.share > whole.share ? question : whole;
+}
+
+function overlapOf(grams: string[], promptGrams: ReadonlySet<string>): PromptOverlap {
   if (grams.length === 0) return { share: 0 };
   const hits = grams.filter((g) => promptGrams.has(g));
   return { share: hits.length / grams.length, ...(hits[0] ? { example: hits[0] } : {}) };

@@ -42,6 +42,16 @@ describe('screenAttack: junk guards before the Defender is called', () => {
     expect(promptOverlap(good, grams).share).toBe(0);
   });
 
+  it('prompt_leak: the question alone is measured too, so steps after a read-back instruction do not dilute it', () => {
+    const notes = 'Math: exact arithmetic matters. Prefer exact_arithmetic or python with fractions over floating point; check equations with check_equation.';
+    const grams = new Set(ngrams(notes, 6));
+    const attack = { question: 'Math: exact arithmetic matters. Prefer exact_arithmetic or python with fractions over floating point. What is 3/4 + 1/8?', referenceAnswer: '7/8', solutionSteps: ['3/4 = 6/8, and 6/8 + 1/8 = 7/8 in lowest terms, so that is the sum we want.'] };
+    const whole = ngrams([attack.question, ...attack.solutionSteps].join('\n'), 6);
+    expect(whole.filter((g) => grams.has(g)).length / whole.length).toBeLessThanOrEqual(0.3);
+    expect(promptOverlap(attack, grams).share).toBeCloseTo(0.6);
+    expect(screenAttack('math', attack, promptOverlap(attack, grams))?.reason).toBe('prompt_leak');
+  });
+
   it.each([
     ['empty steps', ['', '  ']],
     ['numbering only', ['1.', '2.']],
