@@ -2,6 +2,7 @@ import { answerKind } from '../../common/answer-kind.js';
 import { extractNumericAnswer, numericEqual } from '../../common/answers.js';
 import type { Attack } from '../../common/contracts/game.js';
 import type { ReferenceCheck } from '../../common/contracts/verification.js';
+import { ErrorType, ModelError } from '../../common/errors.js';
 import { runPython, type SandboxLimits } from './judge/python-sandbox.js';
 import { judgeTools } from './judge/registry.js';
 import type { ToolSpec } from './models/chat-model.js';
@@ -48,6 +49,8 @@ export async function programCheck(attack: Attack): Promise<ReferenceCheck> {
   const code = attack.program?.trim();
   if (!code) return { method: 'program', verified: false, detail: 'the Attacker gave no program to compute its answer' };
   const r = await runPython(code, PROGRAM_LIMITS);
+  // The sandbox itself failed (start-up timed out, closed): no verdict on the program; retried by Temporal.
+  if (!r.ok && r.kind === 'refused' && /^python sandbox (unavailable|is closed)/.test(r.error)) throw new ModelError(ErrorType.ModelUnavailable, r.error);
   const stdout = r.stdout.slice(-2000);
   const program = { code, stdout, durationMs: r.durationMs, ...(r.ok ? {} : { error: `${r.kind}: ${r.error}`.slice(0, 500) }) };
   if (!r.ok) return { method: 'program', verified: false, detail: `the program failed (${r.kind}): ${r.error.split('\n').at(-1)?.slice(0, 200) ?? ''}`, program };
