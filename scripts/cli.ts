@@ -1,5 +1,6 @@
 import { isGrpcServiceError, NamespaceNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
+import { registerCalibrateCommand } from './commands/calibrate.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerControlCommands } from './commands/control.js';
 import { registerResultCommands } from './commands/results.js';
@@ -26,6 +27,7 @@ const REQUIRED: Record<string, string[]> = {
   validate: ['--config <file>'],
   run: ['--config <file>'],
   'resume-from': ['--config <file>'],
+  calibrate: ['--config <file>'],
   score: ['--benchmark <name>', '--predictions <file>'],
 };
 
@@ -39,7 +41,7 @@ function buildProgram(): { program: Command; lastError: () => { command: string;
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText('after', FOOTER);
-  for (const register of [registerConfigCommands, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands]) {
+  for (const register of [registerConfigCommands, registerCalibrateCommand, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands]) {
     register(program);
   }
   // Required options are checked here, after commander has refused unknown ones: `--cofig f` should

@@ -1,8 +1,10 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Budget } from '../../workflows/logic/progress.js';
-import { pauseSignal, resumeSignal, setBudgetUpdate, setConcurrencyUpdate, setTargetUpdate, statusQuery, stopSignal } from '../../workflows/messages.js';
+import { readEnv } from '../../common/env.js';
+import { acceptJudgeSignal, pauseSignal, resumeSignal, setBudgetUpdate, setConcurrencyUpdate, setTargetUpdate, statusQuery, stopSignal } from '../../workflows/messages.js';
 import { executeUpdate, fromWorker, runningRun, withClient } from '../lib/client.js';
-import { hinted, UserError } from '../lib/errors.js';
+import { hinted, OperationalError, UserError, withTimeout } from '../lib/errors.js';
 import { budgetHint, count, usd } from '../lib/format.js';
 import { out, positiveInt, positiveNumber } from '../lib/output.js';
 
@@ -10,22 +12,25 @@ import { out, positiveInt, positiveNumber } from '../lib/output.js';
 export function registerControlCommands(program: Command): void {
   const signals = {
     pause: { signal: pauseSignal, about: 'pause a run: episodes in flight finish and are kept, no new ones start', done: (r: string) => `paused ${r}: episodes in flight finish and are kept; go on with \`nanoflux resume ${r}\`` },
-    resume: { signal: resumeSignal, about: 'resume a run paused by `nanoflux pause` (a run paused by its budget needs `nanoflux set-budget`)', done: (r: string) => `resumed ${r} (a run over its budget stays paused until \`nanoflux set-budget\` raises it)` },
+    resume: { signal: resumeSignal, about: 'resume a run paused by `nanoflux pause` (a run paused by its budget needs `nanoflux set-budget`, one paused by its Judge\'s calibration `--accept-judge`)', done: (r: string) => `resumed ${r} (a run over its budget stays paused until \`nanoflux set-budget\` raises it)` },
     stop: { signal: stopSignal, about: 'stop a run for good: episodes in flight finish, then it exports what it has', done: (r: string) => `stopping ${r}: episodes in flight finish, then it exports what it has` },
   } as const;
   for (const [name, s] of Object.entries(signals)) {
-    program
+    const c = program
       .command(name)
       .summary(s.about.split(/[:(]/)[0]!.trim())
       .description(s.about)
-      .argument('<run>', 'the run id')
-      .action(async (runId: string, _opts: unknown, cmd: Command) => {
-        await withClient(async (client) => {
-          const h = await runningRun(client, runId, `nanoflux ${name}`);
-          await h.signal(s.signal as typeof pauseSignal);
-        });
-        out(cmd).print(s.done(runId), { runId, signal: name });
+      .argument('<run>', 'the run id');
+    if (name === 'resume') c.option('--accept-judge', 'go on with a Judge that failed its calibration (the run paused before generating); recorded as accepted by $USER in status, memo, report and dataset card');
+    c.action(async (runId: string, opts: { acceptJudge?: boolean }, cmd: Command) => {
+      if (opts.acceptJudge) return acceptJudge(runId, cmd);
+      await withClient(async (client) => {
+        const h = await runningRun(client, runId, `nanoflux ${name}`);
+        if (name === 'resume') await refuseCalibrationPause(h, runId);
+        await h.signal(s.signal as typeof pauseSignal);
       });
+      out(cmd).print(s.done(runId), { runId, signal: name });
+    });
   }
 
   program
@@ -80,4 +85,30 @@ export function registerControlCommands(program: Command): void {
       const human = `budget of ${runId}: ${limits}${over ? `\nstill ${budgetHint(runId, over)}` : status.paused ? '' : '; generating'}`;
       out(cmd).print(human, { runId, budget: inForce, paused: status.paused, pausedBy: status.pausedBy ?? { user: false } });
     });
+}
+
+/**
+ * A plain `resume` lifts an operator's pause; a run its Judge's calibration paused waits for
+ * `--accept-judge` instead, so the command says so rather than report a resume that changes nothing.
+ * Asked briefly: without a worker the signal is still sent, as before.
+ */
+async function refuseCalibrationPause(h: WorkflowHandle, runId: string): Promise<void> {
+  const st = await withTimeout(h.query(statusQuery), 3000, () => new Error('timeout')).catch(() => undefined);
+  const why = st?.pausedBy?.calibration;
+  if (why) throw new OperationalError(hinted(`run ${runId} is paused because ${why.replace(/; `nanoflux resume.*$/, '')}`, `go on anyway with \`nanoflux resume ${runId} --accept-judge\`, or stop it with \`nanoflux stop ${runId}\``));
+}
+
+/** `resume --accept-judge`: the operator's word to go on with a Judge below the bar, recorded with who gave it. */
+async function acceptJudge(runId: string, cmd: Command): Promise<void> {
+  const by = readEnv().user ?? 'cli';
+  await withClient(async (client) => {
+    const h = await runningRun(client, runId, 'nanoflux resume --accept-judge');
+    const st = await fromWorker(h.query(statusQuery), `the status query of run ${runId}`);
+    if (!st.pausedBy?.calibration) {
+      const now = st.stage === 'calibrating' ? 'is still calibrating its Judge' : st.judgeAccepted ? `went on already (judge accepted by ${st.judgeAccepted.by ?? 'an operator'})` : 'is not paused by its Judge\'s calibration';
+      throw new OperationalError(hinted(`run ${runId} ${now}`, `--accept-judge goes with a run its calibration paused; see \`nanoflux status ${runId}\``));
+    }
+    await h.signal(acceptJudgeSignal, { by });
+  });
+  out(cmd).print(`accepted the Judge of ${runId} despite its calibration (recorded as accepted by ${by}); it generates now`, { runId, signal: 'acceptJudge', by });
 }

@@ -1,4 +1,5 @@
-import type { BudgetExceeded } from '../../workflows/logic/progress.js';
+import { calibrationLine } from '../../common/contracts/calibration.js';
+import type { BudgetExceeded, VerificationTally } from '../../workflows/logic/progress.js';
 import type { DomainStatus, ReviewItem, RunStatus } from '../../workflows/messages.js';
 
 /** Shared human formatting of the command line: progress bars, token counts, money, tables. */
@@ -49,7 +50,29 @@ export function domainLines(d: DomainStatus, nameWidth: number): string[] {
   return [
     `${parts.join(' · ')}  (${state})`,
     `${' '.repeat(nameWidth)}  tokens ${byRole(d.tokens, count)}${cost}`,
+    ...(d.verification ? [`${' '.repeat(nameWidth)}  ${verificationLine(d.verification)}`] : []),
   ];
+}
+
+/** The verified gate's tallies of a domain (workflows/logic/progress.ts): what the executed and rule checks decided. */
+export function verificationLine(v: VerificationTally): string {
+  const parts = [
+    `references checked ${v.checked}, confirmed ${v.confirmed}`,
+    `accepted with a confirmed reference ${v.acceptedVerified}`,
+    `Judge overruled ×${v.judgeOverruled}`,
+    ...(v.defendersByRule ? [`Defenders decided by rule ${v.defendersByRule}`] : []),
+  ];
+  return `verified ${parts.join(' · ')}`;
+}
+
+/** The Judge's calibration in status: why a run waits, each domain's line, and who let a failed Judge go on. */
+function calibrationLines(s: RunStatus): string[] {
+  const lines: string[] = [];
+  if (s.stage === 'calibrating') lines.push("  calibrating the Judge on each domain's labelled set before any episode");
+  if (s.pausedBy?.calibration) lines.push(`  paused: ${s.pausedBy.calibration}`);
+  for (const o of s.calibration ?? []) lines.push(`  calibration ${o.domain}: ${'report' in o ? calibrationLine(o.report) : `not calibrated (${o.skipped})`}`);
+  if (s.judgeAccepted) lines.push(`  judge accepted by ${s.judgeAccepted.by ?? 'an operator'} (--accept-judge): the run went on with a Judge that failed its calibration`);
+  return lines;
 }
 
 export function budgetHint(runId: string, b: BudgetExceeded): string {
@@ -66,6 +89,7 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   const lines = [`run ${s.runId}: ${s.stage}${paused}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
   if (s.pausedBy?.user) lines.push(`  paused by an operator; go on: nanoflux resume ${s.runId}`);
   if (s.pausedBy?.budget) lines.push(`  ${budgetHint(s.runId, s.pausedBy.budget)}`);
+  lines.push(...calibrationLines(s));
   const domains = Object.values(s.domains);
   const width = Math.max(0, ...domains.map((d) => d.domain.length));
   if (domains.length === 0) lines.push('  (no domain has reported yet)');

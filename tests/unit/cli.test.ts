@@ -13,7 +13,7 @@ const run = (env: NodeJS.ProcessEnv, args: string[]) => spawnSync(process.execPa
 const cli = (...args: string[]) => run({}, args);
 /** The binary, asynchronously: many at once keep the file fast. */
 const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => runNanoflux(args, env);
-const COMMANDS = ['validate', 'run', 'resume-from', 'list', 'status', 'pause', 'resume', 'stop', 'set-concurrency', 'set-target', 'set-budget', 'review', 'export', 'report', 'ablate', 'score', 'tool'];
+const COMMANDS = ['validate', 'run', 'resume-from', 'calibrate', 'list', 'status', 'pause', 'resume', 'stop', 'set-concurrency', 'set-target', 'set-budget', 'review', 'export', 'report', 'ablate', 'score', 'tool'];
 /** What a user mistake must look like: exit 2, one line `nanoflux: <what>; <what to do>`, no stack trace. */
 function expectUsageError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp) {
   expect(r.status, r.stderr).toBe(2);
@@ -102,6 +102,11 @@ describe('nanoflux command line (the real binary)', () => {
       [['export'], /missing required argument 'run'/],
       [['report', 'a', 'b'], /too many arguments for 'report'/],
       [['score', '--benchmark', 'gsm8k'], /required option '--predictions <file>' not specified/],
+      [['calibrate'], /required option '--config <file>' not specified; see `nanoflux calibrate --help`/],
+      [['calibrate', '--config', join(dir, 'nope.json')], /cannot read config .*nope\.json: ENOENT/],
+      [['calibrate', '--config', join(PROJECT_ROOT, 'configs', 'demo.json'), '--items', '3'], /--items 3 is out of range; give 6 to 1000 items/],
+      [['calibrate', '--config', join(PROJECT_ROOT, 'configs', 'demo.json'), '--items', 'x'], /a positive integer is needed, got "x"; see `nanoflux calibrate --help`/],
+      [['resume', 'a', '--accept-judges'], /unknown option '--accept-judges'.*Did you mean --accept-judge/],
     ];
     const results = await Promise.all(cases.map(([args]) => cliAsync(args)));
     results.forEach((r, i) => expectUsageError(r, cases[i]![1]));
