@@ -18,6 +18,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     store,
     ledger,
     home: env.home,
+    webUi: { url: env.uiUrl, namespace: env.temporalNamespace },
     datasetsDir: defaultDatasetsDir(env),
     chatModel: (ref) => buildChatModel(ref),
     embedder: (ref) => buildEmbedder(ref),

@@ -195,7 +195,7 @@ export const ENV_VARS = {
   }),
   uiUrl: envVar({
     name: 'NANOFLUX_UI_URL', kind: url, fallback: () => 'http://localhost:8233', shown: '`http://localhost:8233`',
-    description: 'the Temporal web UI the CLI links to', readers: ['CLI'],
+    description: "the Temporal web UI the CLI and each run's report.html link to", readers: ['worker', 'CLI'],
   }),
   cliTimeout: envVar({
     name: 'NANOFLUX_CLI_TIMEOUT', kind: seconds, fallback: () => 30, shown: '`30`',

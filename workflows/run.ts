@@ -85,7 +85,15 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
 
   st.stage = 'exporting';
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
-  const exported = await datasetActivities.exportDataset({ runId: config.runId, domains: config.domains.map((d) => d.name), embedding: config.models.embedding });
+  // The calibration travels in the activity's input only (replay matches activities by type, not input):
+  // the card and report.html say what the Judge measured; an empty list says it was not calibrated.
+  const exported = await datasetActivities.exportDataset({
+    runId: config.runId,
+    domains: config.domains.map((d) => d.name),
+    embedding: config.models.embedding,
+    calibration: st.calibration ?? [],
+    ...(st.judgeAccepted ? { judgeAccepted: st.judgeAccepted } : {}),
+  });
   st.dataset = { path: exported.path, examples: exported.examples };
   if (!config.finetune && !config.evaluate) {
     // This order (search attributes, then memo) is what histories of generate-only runs hold: replay depends on it.

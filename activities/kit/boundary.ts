@@ -24,6 +24,15 @@ export function cancellationSignal(): AbortSignal {
   }
 }
 
+/** The namespace of the workflow that called the current activity (undefined outside an activity): where its links must point. */
+export function activityNamespace(): string | undefined {
+  try {
+    return Context.current().info.workflowNamespace;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Heartbeat period: well inside the shortest heartbeatTimeout in workflows/options.ts. */
 const HEARTBEAT_EVERY_MS = 3000;
 

@@ -11,6 +11,8 @@ import { type Prediction, scorePredictions } from './eval/score.js';
 import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
 import type { FineTuneBackend } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
+import { calibrationSummary, levelDistributions } from '../dataset/measures.js';
+import { readRunCalibration } from '../dataset/run-calibration.js';
 import type { ReportInput } from './report/types.js';
 import { ablationCuts } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
@@ -166,7 +168,8 @@ export function createStageActivities(deps: StageDeps) {
         variants.push(...results.map(withLossPoints));
       }
       const dir = runDir(home, a.runId);
-      const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped });
+      const measured = { calibration: calibrationSummary(readRunCalibration(dir)), levels: levelDistributions(dataset) };
+      const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped, dataset: measured });
       return { path: join(dir, 'report.md'), figures: figures.map((f) => join(dir, f)) };
     }),
   };

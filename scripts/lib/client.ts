@@ -4,6 +4,7 @@ import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { TaskQueue } from '../../common/queues.js';
+import { runListUrl, workflowUrl } from '../../common/web-ui.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -99,13 +100,10 @@ export async function startRun(client: Client, raw: unknown, config: RunConfig) 
   }
 }
 
+/** The run's page and its workflow list in the web UI (common/web-ui.ts builds them for report.html too); a non-http base is printed as given. */
 export function uiLinks(env = readEnv(), runId: string): { run: string; list: string } {
-  const ui = env.uiUrl;
-  const ns = encodeURIComponent(env.temporalNamespace);
-  return {
-    run: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(runWorkflowId(runId))}`,
-    list: `${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent(`NanofluxRunId="${runId}"`)}`,
-  };
+  const ui = { url: env.uiUrl, namespace: env.temporalNamespace };
+  return { run: workflowUrl(ui, runWorkflowId(runId)) ?? env.uiUrl, list: runListUrl(ui, runId) ?? env.uiUrl };
 }
 
 /**

@@ -265,9 +265,11 @@ describe('nanoflux command line (the real binary)', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { files: string[]; examples: number };
     expect(out.examples).toBe(2);
-    expect(out.files.map((f) => f.split('/').pop())).toEqual(['dataset.openai.jsonl', 'dataset.alpaca.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md']);
+    expect(out.files.map((f) => f.split('/').pop())).toEqual(['dataset.openai.jsonl', 'dataset.alpaca.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md', 'report.html']);
     expect(readFileSync(join(home, 'runs', 'demo', 'dataset.alpaca.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
     expect(readFileSync(join(home, 'runs', 'demo', 'README.md'), 'utf8')).toContain('| examples | 2 |');
+    // Without the run's calibration.json (no run wrote one here) the card says the Judge was not calibrated.
+    expect(readFileSync(join(home, 'runs', 'demo', 'README.md'), 'utf8')).toContain('The Judge was not calibrated');
     expect(cli('export', 'demo', '--format', 'csv', '--config', join(PROJECT_ROOT, 'configs', 'demo.json')).status).toBe(2);
   });
 });

@@ -10,6 +10,7 @@ import { type EpisodeRecord, Ledger } from '../../activities/store/ledger.js';
 import { createDatasetActivities } from '../../activities/dataset/activities.js';
 import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
+import { reportCalibration } from '../support/report-episodes.js';
 
 function example(over: Partial<TrainingExample> & { episode?: number; runId?: string } = {}): TrainingExample {
   const { episode = 3, runId = 'demo', ...rest } = over;
@@ -174,6 +175,12 @@ describe('dataset card', () => {
       ['reference_wrong', '1', '12.5%'],
       ['failed', '1', '12.5%'],
       ['rejected_in_review', '0', '0.0%'],
+      ['reference_unverified', '0', '0.0%'],
+      ['prompt_leak', '0', '0.0%'],
+      ['degenerate_steps', '0', '0.0%'],
+      ['repeated_tokens', '0', '0.0%'],
+      ['no_question', '0', '0.0%'],
+      ['answer_unparseable', '0', '0.0%'],
     ]);
     expect(tableAfter(card, '## Domains')).toEqual([
       ['bio', '1', '3', '33.3%'],
@@ -219,6 +226,41 @@ describe('dataset card', () => {
     expect(datasetCard({ runId: 'demo', examples: EXAMPLES, episodes: EPISODES, format: 'openai', file: 'dataset.openai.jsonl' })).toBe(a);
     expect(a).not.toContain('## Run config');
   });
+
+  it('says the Judge was not calibrated, and never says verified, where nothing measured or confirmed it', () => {
+    expect(card).toContain('- The Judge was not calibrated for this run');
+    expect(card).toContain("No accepted example's reference was confirmed by an executed check (0 of 3); 3 exported before checks were recorded.");
+    expect(card).toContain('The Judge gave no verdict in this run.');
+    expect(card).not.toMatch(/\bverified\b/i);
+  });
+
+  it('gives the calibration agreement per verdict field, and says when the Judge was accepted below the bar', () => {
+    const c = datasetCard({ runId: 'demo', examples: EXAMPLES, episodes: EPISODES, format: 'openai', file: 'd.jsonl', calibration: reportCalibration(), judgeAccepted: { by: 'ana' } });
+    expect(c).toContain('- math: judge judge-1 passed calibration on 40 gsm8k-train items: questionValid 95%');
+    expect(tableAfter(c, '### Judge calibration')).toEqual([
+      ['math', 'questionValid', '95%', '83%–99%', '38/40'],
+      ['math', 'referenceCorrect', '83%', '68%–91%', '33/40'],
+      ['math', 'defenderCorrect', '83%', '68%–92%', '30/36'],
+      ['math', 'bad items accepted', '13%', '3%–36%', '2/16'],
+    ]);
+    expect(c).toContain('- The Judge was accepted below the bar by ana');
+  });
+
+  it('gives the share of references an executed check confirmed, by method, and the Judge\'s tool calls per verdict', () => {
+    const checked = EXAMPLES.map((e, i) => ({ ...e, verification: i === 0 ? { method: 'none' as const, verified: null } : { method: 'program' as const, verified: true } }));
+    const judged = EPISODES.map((e, i) => (i < 4 ? { ...e, summary: { ...e.summary, toolCalls: i, scores: { complexity: 3, hops: 2, quality: 4, qualityLevel: 'L4', novelty: 0.5 } } } : e));
+    const c = datasetCard({ runId: 'demo', examples: checked, episodes: judged, format: 'openai', file: 'd.jsonl' });
+    expect(c).toContain("2 of 3 accepted examples (67%) have a reference confirmed by an executed check (the Attacker's program run in the sandbox: 2); 1 on the Judge's word alone (no executed check applies).");
+    expect(c).toContain('6 Judge tool calls over 4 verdicts: 1.50 per verdict.');
+  });
+
+  it('flags a score level that holds more than 80% of the accepted examples as not discriminating', () => {
+    expect(card).toContain('- quality level: no level holds more than 80% of the 3 accepted examples');
+    const same = [0, 1, 2, 3].map((n) => example({ episode: n, qualityLevel: 'L5', quality: 5, complexity: 1 + (n % 2) }));
+    const c = datasetCard({ runId: 'demo', examples: same, episodes: EPISODES, format: 'openai', file: 'd.jsonl' });
+    expect(c).toContain('- quality level: NOT DISCRIMINATING — level L5 holds 4 of 4 accepted examples (100%, over the 80% bar)');
+    expect(c).toContain('- complexity: no level holds more than 80% of the 4 accepted examples');
+  });
 });
 
 describe('exportDataset', () => {
@@ -261,7 +303,7 @@ describe('exportDataset', () => {
     expect(first.path).toBe(join(runDir, 'dataset.openai.jsonl'));
     expect(first.episodesPath).toBe(join(runDir, 'episodes.jsonl'));
     expect(first.files.map((f) => basename(f))).toEqual([
-      'dataset.openai.jsonl', 'dataset.sharegpt.jsonl', 'dataset.alpaca.jsonl', 'dataset.hf.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md',
+      'dataset.openai.jsonl', 'dataset.sharegpt.jsonl', 'dataset.alpaca.jsonl', 'dataset.hf.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md', 'report.html',
     ]);
     for (const f of first.files.filter((f) => f.endsWith('.jsonl'))) {
       const lines = readFileSync(f, 'utf8').trimEnd().split('\n');
@@ -283,8 +325,30 @@ describe('exportDataset', () => {
 
   it('defaults to the openai format, as the workflow calls it', async () => {
     const r = await activities().exportDataset({ runId: 'demo', domains: ['math', 'bio'], embedding });
-    expect(r.files.map((f) => basename(f))).toEqual(['dataset.openai.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md']);
+    expect(r.files.map((f) => basename(f))).toEqual(['dataset.openai.jsonl', 'examples.jsonl', 'episodes.jsonl', 'README.md', 'report.html']);
     expect(JSON.parse(readFileSync(r.path, 'utf8').split('\n')[0]!)).toEqual(toOpenAIChat(EXAMPLES[2]!));
+  });
+
+  it('keeps the run\'s calibration beside the dataset, so `nanoflux export` (which has none to give) writes the same card and report', async () => {
+    const first = await activities().exportDataset({ runId: 'demo', domains: ['math', 'bio'], embedding, calibration: reportCalibration(), judgeAccepted: { by: 'ana' } });
+    const runDir = join(dir, 'home', 'runs', 'demo');
+    expect(first.files.map((f) => basename(f)).slice(-2)).toEqual(['report.html', 'calibration.json']);
+    const card = readFileSync(join(runDir, 'README.md'), 'utf8');
+    const html = readFileSync(join(runDir, 'report.html'), 'utf8');
+    expect(card).toContain('math: judge judge-1 passed calibration');
+    expect(card).toContain('accepted below the bar by ana');
+    expect(html).toContain('math: judge judge-1 passed calibration');
+    expect(html.match(/<article class="episode"/g)).toHaveLength(EPISODES.length);
+    for (const e of EPISODES) expect(html).toContain(`data-outcome="${e.summary.outcome}"`);
+
+    const again = await activities().exportDataset({ runId: 'demo', domains: ['math', 'bio'], embedding });
+    expect(again.files.map((f) => basename(f))).not.toContain('calibration.json');
+    expect(readFileSync(join(runDir, 'README.md'), 'utf8')).toBe(card);
+    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toBe(html);
+
+    // The run's own export of a run with calibration off says so, over what an earlier export kept.
+    await activities().exportDataset({ runId: 'demo', domains: ['math', 'bio'], embedding, calibration: [] });
+    expect(readFileSync(join(runDir, 'README.md'), 'utf8')).toContain('The Judge was not calibrated for this run');
   });
 
   it('refuses an unknown format before writing anything', async () => {

@@ -12,6 +12,8 @@ import { ablationChart, accuracyBarChart, lossChart } from '../../activities/sta
 import { CHART_FONT_FAMILY } from '../../activities/stages/report/svg.js';
 import type { ReportedVariant, ReportInput } from '../../activities/stages/report/types.js';
 import type { FineTuneResult } from '../../common/contracts/index.js';
+import { calibrationSummary, levelDistributions } from '../../activities/dataset/measures.js';
+import { reportCalibration, reportExamples } from '../support/report-episodes.js';
 
 // --- fixtures -----------------------------------------------------------------------------------
 
@@ -295,6 +297,16 @@ describe('renderMarkdown', () => {
 
   it('is the same text for the same input', () => {
     expect(renderMarkdown(runInput(), [])).toBe(renderMarkdown(structuredClone(runInput()), []));
+  });
+
+  it("shows the Judge's calibration and flags a score level that holds most accepted examples", () => {
+    const examples = [...reportExamples(), ...reportExamples()].map((e) => ({ ...e, qualityLevel: 'L5' }));
+    const text = renderMarkdown(runInput({ dataset: { calibration: calibrationSummary({ calibration: reportCalibration() }), levels: levelDistributions(examples) } }), []);
+    expect(text).toContain('## The Judge and the generated dataset');
+    expect(text).toContain('- math: judge judge-1 passed calibration on 40 gsm8k-train items');
+    expect(text).toContain('| quality level | L1: 0, L2: 0, L3: 0, L4: 0, L5: 4 | quality level: NOT DISCRIMINATING — level L5 holds 4 of 4 accepted examples (100%, over the 80% bar) |');
+    expect(text).toContain('| complexity | 1: 0, 2: 0, 3: 2, 4: 2, 5: 0 | complexity: no level holds more than 80% of the 4 accepted examples |');
+    expect(md).not.toContain('## The Judge and the generated dataset');
   });
 });
 

@@ -1,3 +1,4 @@
+import { discriminationLine } from '../../dataset/measures.js';
 import { captions, figureNames } from './figures.js';
 import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
 import type { ReportedVariant, ReportInput } from './types.js';
@@ -13,6 +14,7 @@ export function renderMarkdown(input: ReportInput, figureFiles: string[]): strin
     `# NanoFlux evaluation report: run ${md(input.runId)}`,
     `Generated ${md(input.generatedAt)}.`,
     modelsTable(input.models),
+    datasetSection(input.dataset),
     'Accuracy is the share of eval items answered correctly, with its 95% Wilson interval. Differences are in percentage points. ' +
       'Where two intervals overlap, the eval set is too small to call the difference real.',
     ...domainScores(input).flatMap((d) => domainSection(d, files)),
@@ -124,6 +126,13 @@ function figure(name: string, caption: string, files: Set<string>): string {
   const alt = md(caption);
   if (files.has(`${name}.png`)) return `![${alt}](${name}.png)${files.has(`${name}.svg`) ? ` ([SVG](${name}.svg))` : ''}`;
   return files.has(`${name}.svg`) ? `![${alt}](${name}.svg)` : '';
+}
+
+/** The Judge's calibration and whether its scores tell the accepted examples apart (absent from inputs that predate them). */
+function datasetSection(d: ReportInput['dataset']): string {
+  if (!d) return '';
+  const rows = d.levels.map((l) => [md(l.name), l.counts.map((c) => `${md(c.level)}: ${c.count}`).join(', '), md(discriminationLine(l))]);
+  return ['## The Judge and the generated dataset', d.calibration.map((c) => `- ${md(c)}`).join('\n'), table(['score', 'accepted examples by level', 'discriminates?'], rows)].join('\n\n');
 }
 
 function skippedSection(skipped: NonNullable<ReportInput['skipped']>): string {

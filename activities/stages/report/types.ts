@@ -1,4 +1,5 @@
 import type { VariantResult } from '../../../common/contracts/index.js';
+import type { Distribution } from '../../dataset/measures.js';
 
 /**
  * A variant as the report shows it: its result (result.json, activities/stages/results.ts) and the
@@ -17,4 +18,6 @@ export interface ReportInput {
   variants: ReportedVariant[];
   /** variants the ablation skipped, with why (e.g. "2 examples < minExamples 5") */
   skipped?: { domain: string; variant: string; reason: string }[];
+  /** What the run measured about its verdicts (activities/dataset/measures.ts): the Judge's calibration lines and the accepted examples' score levels. */
+  dataset?: { calibration: string[]; levels: Distribution[] };
 }
