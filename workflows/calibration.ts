@@ -20,7 +20,7 @@ export function calibrationFailures(outcomes: CalibrationOutcome[]): string[] {
 export async function calibrationStep(
   config: RunConfig,
   st: RunStatus,
-  controls: { calibrationAccepted: () => { by?: string } | undefined; stopRequested: () => StopReason | undefined },
+  controls: { calibrationAccepted: () => { by?: string } | undefined; stopRequested: () => StopReason | undefined; calibrationLifted: () => Promise<void> },
 ): Promise<boolean> {
   const c = config.judge.calibration;
   if (c === false) return true;
@@ -54,8 +54,10 @@ export async function calibrationStep(
     await condition(() => controls.calibrationAccepted() !== undefined || controls.stopRequested() !== undefined);
     if (!controls.calibrationAccepted()) return false;
     st.judgeAccepted = controls.calibrationAccepted();
-    st.paused = false;
-    st.pausedBy = { user: false };
+    st.stage = 'generating';
+    upsertSearchAttributes([{ key: SA.stage, value: 'generating' }]);
+    await controls.calibrationLifted();
+    return true;
   }
   st.stage = 'generating';
   upsertSearchAttributes([{ key: SA.stage, value: 'generating' }]);

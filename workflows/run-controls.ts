@@ -43,6 +43,13 @@ export function runControls(config: RunConfig, st: RunStatus) {
   // Paused while an operator paused it or the budget is spent: `resume` lifts the first, a raised budget the second.
   const pausedBy: { user: boolean; budget?: ReturnType<typeof budgetExceeded> } = { user: false };
   const applyPause = async () => {
+    // A Judge that failed calibration holds the run before any domain loop exists: only
+    // --accept-judge (or stop) lifts that; an operator's pause or resume meanwhile is remembered.
+    const calibration = st.pausedBy?.calibration;
+    if (calibration !== undefined) {
+      st.pausedBy = { user: pausedBy.user, calibration };
+      return;
+    }
     const paused = pausedBy.user || pausedBy.budget !== undefined;
     st.pausedBy = { user: pausedBy.user, ...(pausedBy.budget ? { budget: pausedBy.budget } : {}) };
     if (paused === st.paused) return;
@@ -130,5 +137,11 @@ export function runControls(config: RunConfig, st: RunStatus) {
     judgeAccepted = { ...(arg?.by ? { by: arg.by } : {}) };
     upsertMemo({ calibrationOverride: `accepted by ${arg?.by ?? 'an operator'} with --accept-judge` });
   });
-  return { aggregate, stopRequested: () => stopRequested, calibrationAccepted: () => judgeAccepted };
+  /** After calibration lets the run go on: the operator's pause, if one came meanwhile, takes effect. */
+  const calibrationLifted = async () => {
+    st.paused = false;
+    st.pausedBy = { user: pausedBy.user };
+    await applyPause();
+  };
+  return { aggregate, stopRequested: () => stopRequested, calibrationAccepted: () => judgeAccepted, calibrationLifted };
 }

@@ -8,7 +8,7 @@ import { activity, reportProgress } from '../kit/boundary.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
 import type { ChatModel, StructuredRequest, ToolSpec } from './models/chat-model.js';
-import { attackerMessages, defenderMessages, judgeMessages, rolePromptGrams } from './prompts.js';
+import { attackerMessages, defenderMessages, judgeMessages, judgePromptDigest, rolePromptGrams } from './prompts.js';
 
 export interface GameDeps {
   chatModel(ref: ModelRef): ChatModel;
@@ -89,7 +89,7 @@ export function createGameActivities(deps: GameDeps) {
       return calibrateJudge(
         deps.home,
         deps.datasetsDir,
-        { domain: c.domain, judgeIdentity: { ...identity, tools: c.tools }, judgeModel: c.model.model, items: c.items, minAgreement: c.minAgreement },
+        { domain: c.domain, judgeIdentity: { ...identity, tools: c.tools, prompt: judgePromptDigest(c.domain.promptVersion, c.domain.pack) }, judgeModel: c.model.model, items: c.items, minAgreement: c.minAgreement },
         async (attack, defense) => {
           const v = (await judgeCall({ ...c, attack, defenses: [defense] })).verdict;
           return { questionValid: v.questionValid, referenceCorrect: v.referenceCorrect, defenderCorrect: v.defendersCorrect[0] ?? false };

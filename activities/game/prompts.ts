@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../common/env.js';
@@ -115,4 +116,9 @@ export function rolePromptGrams(version: string, pack: string): ReadonlySet<stri
     gramsByPrompt.set(key, grams);
   }
   return grams;
+}
+
+/** A digest of the Judge's prompt as a version and pack render it: a calibration is valid for this text only (activities/game/calibration/run.ts). */
+export function judgePromptDigest(version: string, pack: string): string {
+  return createHash('sha256').update(read(join(PROMPTS_DIR, version, 'judge.md'))).update(domainNotes(version, pack)).digest('hex').slice(0, 16);
 }
