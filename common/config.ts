@@ -153,7 +153,7 @@ export const JudgeSchema = z.strictObject({
   calibration: z
     .union([CalibrationSchema, z.literal(false)])
     .default(DEFAULT_CALIBRATION)
-    .describe("The Judge's calibration at the start of every run, on a labelled set per domain; `false` turns it off (the report and dataset card then say the Judge is uncalibrated)"),
+    .describe("The Judge's calibration at the start of every run, on a labelled set per domain (from the benchmark's train split): `items` (6–1000, default 40), `minAgreement` (each verdict field's agreement with the labels, default 0.75; at most 1 − it of the wrong-reference and junk items may be accepted), `onFail` (`pause` before generation until `nanoflux resume <run> --accept-judge`, `warn`, or `fail`). `false` turns it off (the report and dataset card then say the Judge is uncalibrated)"),
 });
 
 export const BudgetSchema = z.strictObject({
