@@ -1,8 +1,8 @@
 import { Connection } from '@temporalio/client';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { temporalCliPath } from '../../common/env.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../common/search-attributes.js';
 
@@ -18,6 +18,13 @@ export interface DevServerOptions {
   logFile?: string;
   /** Keep running after this process exits (npm run dev-server / demo). */
   detached?: boolean;
+  /** Where the server's pid is recorded for `npm run dev-server -- --stop`; default temporal.pid beside dbFile (none without dbFile). */
+  pidFile?: string;
+}
+
+/** A port that something already listens on: startDevServer refuses it rather than report another server as its own. */
+export class PortTaken extends Error {
+  override name = 'PortTaken';
 }
 
 export interface DevServer {
@@ -82,8 +89,146 @@ export async function waitForServer(address: string, timeoutMs = 60_000, gone: (
   throw new Error(`Temporal server at ${address} did not become ready in ${timeoutMs} ms: ${String(last)}`);
 }
 
+/** Whether something accepts connections on 127.0.0.1:port. */
+export async function portInUse(port: number, timeoutMs = 1000): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    const done = (v: boolean) => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(timeoutMs, () => done(true));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** The process listening on a TCP port, from /proc/net/tcp{,6} and /proc/<pid>/fd (Linux; only processes this user may inspect). */
+export function portListener(port: number): { pid: number; command: string } | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[1]?.endsWith(`:${hex}`) && f[3] === '0A' && f[9] !== '0') inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m && inodes.has(m[1]!)) return { pid: Number(pid), command: commandOf(Number(pid)) ?? '?' };
+    }
+  }
+  return undefined;
+}
+
+/** A process's command line, or undefined when it is gone (or unreadable). */
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isTemporalServer = (command: string | undefined): boolean => !!command && /temporal/.test(command) && /\bserver\b/.test(command) && /\bstart-dev\b/.test(command);
+
+async function answersTemporal(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: 2000 });
+    try {
+      await c.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** The pid recorded in a pid file, when the file holds one. */
+function recordedPid(pidFile: string | undefined): number | undefined {
+  if (!pidFile || !existsSync(pidFile)) return undefined;
+  const n = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Who holds a port, in words with what to do; undefined when it is free. A Temporal server that
+ * answers is named as such (and as this project's when its pid is the recorded one).
+ */
+export async function portHolder(port: number, pidFile?: string): Promise<string | undefined> {
+  if (!(await portInUse(port))) return undefined;
+  const holder = portListener(port);
+  const who = holder ? `pid ${holder.pid}: ${holder.command.length > 100 ? `${holder.command.slice(0, 99)}…` : holder.command}` : undefined;
+  if (await answersTemporal(`127.0.0.1:${port}`)) {
+    const ours = holder !== undefined && holder.pid === recordedPid(pidFile);
+    return ours
+      ? `port ${port} is taken by the Temporal dev server this project started (${who}, recorded in ${pidFile}); use it as it is, or stop it with \`npm run dev-server -- --stop\``
+      : `port ${port} is taken by a Temporal server that answers there${who ? ` (${who})` : ''}; use it as it is, stop it${holder ? ` (kill ${holder.pid})` : ''}${pidFile ? ' or with `npm run dev-server -- --stop` if this project started it' : ''}, or set TEMPORAL_PORT to another port`;
+  }
+  return `port ${port} is taken by another process${who ? ` (${who})` : ' (not one this user can inspect)'}; stop it or set TEMPORAL_PORT (and TEMPORAL_UI_PORT) to free ports`;
+}
+
+/**
+ * Stops the dev server whose pid a pid file records (`npm run dev-server -- --stop`), after checking
+ * that the pid is a `temporal server start-dev`: SIGTERM, then SIGKILL after 10 s. Returns what it did;
+ * throws when the pid belongs to something else (the file is then left alone).
+ */
+export async function stopDevServer(pidFile: string): Promise<string> {
+  const pid = recordedPid(pidFile);
+  if (pid === undefined) return `no dev server recorded in ${pidFile}: nothing to stop`;
+  const command = commandOf(pid);
+  if (command === undefined) {
+    rmSync(pidFile, { force: true });
+    return `the dev server recorded in ${pidFile} (pid ${pid}) is not running; removed the stale record`;
+  }
+  if (!isTemporalServer(command)) throw new Error(`pid ${pid} recorded in ${pidFile} is not a Temporal dev server (${command}); not stopping it — remove ${pidFile} if it is stale`);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (commandOf(pid) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (commandOf(pid) !== undefined) process.kill(pid, 'SIGKILL');
+  rmSync(pidFile, { force: true });
+  return `stopped the Temporal dev server (pid ${pid})`;
+}
+
+/** temporal.pid in the data directory: the dev server `npm run dev-server` or the demo started. */
+export const devServerPidFile = (home: string): string => join(home, 'temporal.pid');
+
 /** Starts `temporal server start-dev` from the installed CLI (TEMPORAL_CLI_PATH, .venv, or PATH). */
 export async function startDevServer(o: DevServerOptions = {}): Promise<DevServer> {
+  const pidFile = o.pidFile ?? (o.dbFile ? devServerPidFile(dirname(o.dbFile)) : undefined);
+  // A port already served would otherwise pass waitForServer below (another server answers) while ours exits at once.
+  for (const p of o.port === undefined ? [] : [o.port, ...(o.uiPort ? [o.uiPort] : [])]) {
+    const held = await portHolder(p, pidFile);
+    if (held) throw new PortTaken(held);
+  }
   const port = o.port ?? (await freePort());
   if (o.dbFile) mkdirSync(dirname(o.dbFile), { recursive: true });
   let out: 'ignore' | number = 'ignore';
@@ -99,6 +244,7 @@ export async function startDevServer(o: DevServerOptions = {}): Promise<DevServe
     spawnError ? `cannot start ${temporalCliPath()}: ${spawnError.message} (run node scripts/bootstrap.mjs)` : child.exitCode !== null || child.signalCode !== null ? `temporal server exited early (${child.exitCode ?? child.signalCode}); see ${o.logFile ?? 'its output'}` : undefined,
   );
   if (o.detached) child.unref();
+  if (pidFile && child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`);
   return {
     address,
     port,
@@ -110,6 +256,7 @@ export async function startDevServer(o: DevServerOptions = {}): Promise<DevServe
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
       clearTimeout(t);
+      if (pidFile && recordedPid(pidFile) === child.pid) rmSync(pidFile, { force: true });
     },
   };
 }
