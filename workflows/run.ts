@@ -21,12 +21,33 @@ export interface RunResult {
 /** The patch that calibrates the Judge before generation (docs/architecture.md, "Versions with patched()"). */
 export const JUDGE_CALIBRATION = 'judge-calibration';
 
+/** The patch that labels a run started without search attributes before validating it (docs/architecture.md, "Versions with patched()"). */
+export const LABEL_BEFORE_VALIDATION = 'label-before-validation';
+
+/**
+ * A run started by `temporal workflow start` carries no search attributes until it upserts them,
+ * which it did only after validation: one whose config failed validation was then found by neither
+ * `nanoflux list` nor `nanoflux status`. Labelled from the raw input first (its runId when it has a
+ * plausible one), it is listed as a failed run and `status <runId>` prints every problem. A run
+ * started by `nanoflux run` has these attributes from its start and issues no command here.
+ */
+function labelBeforeValidation(input: unknown): void {
+  if (workflowInfo().typedSearchAttributes.get(SA.kind) !== undefined) return;
+  if (!patched(LABEL_BEFORE_VALIDATION)) return;
+  const runId = typeof input === 'object' && input !== null ? (input as { runId?: unknown }).runId : undefined;
+  upsertSearchAttributes([
+    { key: SA.kind, value: 'run' },
+    ...(typeof runId === 'string' && runId.length > 0 && runId.length <= 200 ? [{ key: SA.runId, value: runId }] : []),
+  ]);
+}
+
 /**
  * One experiment: validates its input (a bad config fails here, non-retryably, listing every
  * problem), runs a domain loop per domain, enforces the run-wide token budget, exports the dataset.
  * Takes `unknown` because `temporal workflow start --input-file` hands over whatever the file holds.
  */
 export async function nanofluxRun(input: unknown): Promise<RunResult> {
+  labelBeforeValidation(input);
   const config = await validRunConfig(input);
   // Whatever id the run was started under (the CLI's nanoflux-<runId>, or any id given to `temporal workflow start`).
   const selfId = workflowInfo().workflowId;

@@ -46,7 +46,8 @@ export function registerRunCommands(program: Command): void {
       });
       if (final.workflowStatus !== 'RUNNING' && final.workflowStatus !== 'COMPLETED') {
         exitWith(1);
-        console.error(`nanoflux: ${hinted(`run ${runId} ${final.workflowStatus.toLowerCase()}${final.failure ? `: ${final.failure}` : ''}`, `its history is in the web UI: ${uiLinks(readEnv(), runId).run}`)}`);
+        // One line here: the full failure (every problem of an invalid config) is in the status above.
+        console.error(`nanoflux: ${hinted(`run ${runId} ${final.workflowStatus.toLowerCase()}${final.failure ? `: ${final.failure.split('\n')[0]}` : ''}`, `its history is in the web UI: ${uiLinks(readEnv(), runId, final.workflowId).run}`)}`);
       }
     });
 }
@@ -93,6 +94,8 @@ async function listRuns(client: Client, limit: number): Promise<RunRow[]> {
 
 export interface Snapshot {
   runId: string;
+  /** The run's workflow id: nanoflux-<runId>, or whatever `temporal workflow start` was given. */
+  workflowId?: string;
   workflowStatus: string;
   status?: RunStatus;
   failure?: string;
@@ -107,16 +110,17 @@ export interface Snapshot {
 export async function snapshot(client: Client, runId: string, tolerant: boolean): Promise<Snapshot> {
   const { handle, description } = await describeRun(client, runId);
   const workflowStatus = description.status.name;
+  const workflowId = handle.workflowId;
   if (workflowStatus === 'COMPLETED') {
     const result = await handle.result();
-    return { runId, workflowStatus, status: result.status };
+    return { runId, workflowId, workflowStatus, status: result.status };
   }
   if (workflowStatus === 'RUNNING') {
     try {
-      return { runId, workflowStatus, status: await fromWorker(handle.query(statusQuery), `the status query of run ${runId}`) };
+      return { runId, workflowId, workflowStatus, status: await fromWorker(handle.query(statusQuery), `the status query of run ${runId}`) };
     } catch (e) {
       if (!tolerant) throw e;
-      return { runId, workflowStatus, note: (e as Error).message };
+      return { runId, workflowId, workflowStatus, note: (e as Error).message };
     }
   }
   let failure: string | undefined;
@@ -125,9 +129,9 @@ export async function snapshot(client: Client, runId: string, tolerant: boolean)
   } catch (e) {
     failure = e instanceof WorkflowFailedError ? rootCause(e) : (e as Error).message;
   }
-  failure = failure?.split('\n')[0];
+  // The whole message: an invalid config's failure lists every problem on its own line.
   const status = await withTimeout(handle.query(statusQuery), 5000, () => new Error('timeout')).catch(() => undefined);
-  return { runId, workflowStatus, ...(status ? { status } : {}), ...(failure ? { failure } : {}) };
+  return { runId, workflowId, workflowStatus, ...(status ? { status } : {}), ...(failure ? { failure } : {}) };
 }
 
 /** The message that says what went wrong: the innermost cause (an activity's or child's own error), named by its activity. */

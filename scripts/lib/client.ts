@@ -5,6 +5,7 @@ import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
 import { TaskQueue } from '../../common/queues.js';
 import { runListUrl, workflowUrl } from '../../common/web-ui.js';
+import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -41,9 +42,33 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
 export const runNotFound = (runId: string): RunNotFound =>
   new RunNotFound(hinted(`no run ${runId} on ${where()}`, '`nanoflux list` shows the runs'));
 
+/**
+ * The workflow id of a run, whatever id it was started under: `nanoflux-<runId>` (what `nanoflux run`
+ * starts) first, else the newest `nanofluxRun` whose NanofluxRunId search attribute is the run id
+ * (one started by `temporal workflow start --workflow-id anything`). Every command that names a run
+ * goes through here (describeRun, runInput). Undefined when neither finds it.
+ */
+export async function resolveRunWorkflowId(client: Client, runId: string): Promise<string | undefined> {
+  const byId = runWorkflowId(runId);
+  try {
+    await client.workflow.getHandle(byId).describe();
+    return byId;
+  } catch (e) {
+    if (!(e instanceof WorkflowNotFoundError)) throw e;
+  }
+  const found = await listWorkflows(client, `${SA.runId.name} = ${JSON.stringify(runId)} AND ${SA.kind.name} = "run"`, 50).catch((e: unknown) => {
+    // A server without NanoFlux's search attributes cannot hold a run found by them.
+    if (e instanceof OperationalError) return [];
+    throw e;
+  });
+  return found.sort((a, b) => b.startTime.getTime() - a.startTime.getTime())[0]?.workflowId;
+}
+
 /** The run's workflow, described: a missing run is the one-line "no run … on …" error. */
 export async function describeRun(client: Client, runId: string): Promise<{ handle: WorkflowHandle<typeof nanofluxRun>; description: WorkflowExecutionDescription }> {
-  const handle = client.workflow.getHandle<typeof nanofluxRun>(runWorkflowId(runId));
+  const workflowId = await resolveRunWorkflowId(client, runId);
+  if (workflowId === undefined) throw runNotFound(runId);
+  const handle = client.workflow.getHandle<typeof nanofluxRun>(workflowId);
   try {
     return { handle, description: await handle.describe() };
   } catch (e) {
@@ -101,9 +126,9 @@ export async function startRun(client: Client, raw: unknown, config: RunConfig) 
 }
 
 /** The run's page and its workflow list in the web UI (common/web-ui.ts builds them for report.html too); a non-http base is printed as given. */
-export function uiLinks(env = readEnv(), runId: string): { run: string; list: string } {
+export function uiLinks(env = readEnv(), runId: string, workflowId = runWorkflowId(runId)): { run: string; list: string } {
   const ui = { url: env.uiUrl, namespace: env.temporalNamespace };
-  return { run: workflowUrl(ui, runWorkflowId(runId)) ?? env.uiUrl, list: runListUrl(ui, runId) ?? env.uiUrl };
+  return { run: workflowUrl(ui, workflowId) ?? env.uiUrl, list: runListUrl(ui, runId) ?? env.uiUrl };
 }
 
 /**
@@ -129,9 +154,11 @@ export async function listWorkflows(client: Client, query: string, limit = Infin
 
 /** The input a run was started with: its first history event holds the workflow's argument. */
 export async function runInput(client: Client, runId: string): Promise<unknown> {
+  const workflowId = await resolveRunWorkflowId(client, runId);
+  if (workflowId === undefined) throw runNotFound(runId);
   let history;
   try {
-    history = await client.workflow.getHandle(runWorkflowId(runId)).fetchHistory();
+    history = await client.workflow.getHandle(workflowId).fetchHistory();
   } catch (e) {
     if (e instanceof WorkflowNotFoundError) throw runNotFound(runId);
     throw e;

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { temporalCliPath } from '../../common/env.js';
 import { stringify } from 'yaml';
 import type { RunConfigInput } from '../../common/config.js';
 import { TaskQueue } from '../../common/queues.js';
@@ -11,7 +12,7 @@ import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import type { RunResult } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import { until, useGameFixture } from '../support/workers.js';
-import { runNanoflux } from '../support/run-command.js';
+import { runCommand, runNanoflux } from '../support/run-command.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-cli';
@@ -260,4 +261,44 @@ describe('nanoflux command line against a real server', () => {
       oneLineError(r, new RegExp(`no run no-such-run on ${inject('temporalAddress').replace(/\./g, '\\.')} \\(namespace wf-cli\\); \`nanoflux list\` shows the runs`));
     }
   }, 90_000);
+
+  it('a run started by `temporal workflow start` under any workflow id is found by status, pause, resume, export and stop; an invalid one is listed as failed with every problem', async () => {
+    scriptGame(f.server, { delayMs: 100, defenderRight: () => true });
+    const temporal = (...args: string[]) =>
+      runCommand([temporalCliPath(), 'workflow', 'start', '--address', inject('temporalAddress'), '--namespace', NS, '--type', 'nanofluxRun', '--task-queue', TaskQueue.main, ...args], { timeoutMs: 30_000 });
+    const file = writeConfig('tcli-run', testConfig(f.server.baseURL, 'tcli-run', { generation: { targetAccepted: 50, maxEpisodes: 1000, concurrency: 1 } }));
+    const launched = await temporal('--workflow-id', 'launched-by-hand-42', '--input-file', file);
+    expect(launched.status, launched.stderr).toBe(0);
+
+    // Found by its NanofluxRunId search attribute (visibility lags a moment behind the start).
+    const s = await until(() => nfJson<RunStatus & { workflowStatus: string }>('status', 'tcli-run'), (v) => v.workflowStatus === 'RUNNING');
+    expect(s).toMatchObject({ runId: 'tcli-run', workflowStatus: 'RUNNING' });
+    expect((await nf('pause', 'tcli-run')).status).toBe(0);
+    await until(() => nfJson<RunStatus>('status', 'tcli-run'), (v) => v.paused);
+    expect((await nf('resume', 'tcli-run')).status).toBe(0);
+    expect(await nfJson('stop', 'tcli-run')).toEqual({ runId: 'tcli-run', signal: 'stop' });
+    const result = (await f.tc.client.workflow.getHandle('launched-by-hand-42').result()) as RunResult;
+    expect(result.runId).toBe('tcli-run');
+    const done = await nfJson<RunStatus & { workflowStatus: string }>('status', 'tcli-run');
+    expect(done).toMatchObject({ runId: 'tcli-run', workflowStatus: 'COMPLETED' });
+    const exported = await nfJson<{ files: string[]; examples: number }>('export', 'tcli-run', '--format', 'sharegpt');
+    expect(exported.examples).toBe(done.accepted);
+
+    // An invalid config started by hand: listed as failed, and status prints every problem.
+    const badFile = writeConfig('tcli-bad', { runId: 'tcli-bad', domains: [], generation: { targetAccepted: -1 } });
+    expect((await temporal('--workflow-id', 'bad-by-hand', '--input-file', badFile)).status).toBe(0);
+    await f.tc.client.workflow.getHandle('bad-by-hand').result().catch(() => undefined);
+    const listed = await until(
+      () => nfJson<{ runs: { runId: string; workflowId: string; status: string }[] }>('list'),
+      (l) => l.runs.some((r) => r.runId === 'tcli-bad'),
+    );
+    expect(listed.runs.find((r) => r.runId === 'tcli-bad')).toMatchObject({ workflowId: 'bad-by-hand', status: 'failed' });
+    const bad = await nf('status', 'tcli-bad');
+    expect(bad.status).toBe(1);
+    const problems = bad.stdout.split('\n').filter((l) => /^\s+- /.test(l));
+    const count = Number(/invalid run config \((\d+) problems?\)/.exec(bad.stdout)?.[1]);
+    expect(count).toBeGreaterThan(1);
+    expect(problems).toHaveLength(count);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  }, 120_000);
 });
