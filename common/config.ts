@@ -341,7 +341,21 @@ export type ParseResult = { ok: true; config: RunConfig } | { ok: false; problem
 export function parseRunConfig(input: unknown): ParseResult {
   const r = RunConfigSchema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };
-  return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  return { ok: false, problems: r.error.issues.flatMap(unionBranch).map((i) => ({ path: formatPath(i.path), message: i.message })) };
+}
+
+type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+
+/**
+ * A union that matched no branch (e.g. `judge.calibration`: an object or `false`) says only "Invalid
+ * input" at its own path; the branch of the value's own shape knows which field is wrong. That
+ * branch is the one whose problems are all inside the value, not about the value itself.
+ */
+function unionBranch(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union' || !issue.errors) return [issue];
+  const inside = issue.errors.filter((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
+  if (inside.length !== 1) return [issue];
+  return inside[0]!.flatMap((i) => unionBranch({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 export function describeProblems(problems: ConfigProblem[]): string {
