@@ -12,7 +12,7 @@ export function reportProgress(details: unknown): void {
     return; // called directly, outside an activity
   }
   latest.set(ctx, details);
-  ctx.heartbeat(details);
+  if (!ctx.info.isLocal) ctx.heartbeat(details);
 }
 
 /** The current activity's cancellation signal (a never-aborted one outside an activity). */
@@ -49,8 +49,10 @@ export function activity<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (
     } catch {
       // Called directly (not as an activity): nobody to heartbeat to.
     }
-    // The periodic heartbeat repeats the latest progress, so the web UI's pending-activity view keeps showing it.
-    const timer = ctx ? setInterval(() => ctx.heartbeat(latest.get(ctx)), HEARTBEAT_EVERY_MS) : undefined;
+    // The periodic heartbeat repeats the latest progress, so the web UI's pending-activity view keeps
+    // showing it. Local activities (the store steps, the executed check) have no heartbeat: the SDK
+    // would log a failure for each beat.
+    const timer = ctx && !ctx.info.isLocal ? setInterval(() => ctx.heartbeat(latest.get(ctx)), HEARTBEAT_EVERY_MS) : undefined;
     try {
       return await fn(...a);
     } finally {
