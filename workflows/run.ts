@@ -1,4 +1,5 @@
-import { ParentClosePolicy, patched, startChild, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ParentClosePolicy, patched, sleep, startChild, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy, workflowInfo } from '@temporalio/workflow';
 import { SA } from '../common/search-attributes.js';
 import { domainLoop } from './domain.js';
 import { startOptions } from './logic/start-options.js';
@@ -42,6 +43,22 @@ function labelBeforeValidation(input: unknown): void {
 }
 
 /**
+ * Starts a domain loop, waiting while one of the same id is still running: a run reset or restarted
+ * right after it was terminated finds its previous loops winding down their cancellation (seconds).
+ * Only this failure path sleeps, so histories of runs that started their loops at once replay as before.
+ */
+async function startOnceFree<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 60) throw e;
+      await sleep('2 seconds');
+    }
+  }
+}
+
+/**
  * One experiment: validates its input (a bad config fails here, non-retryably, listing every
  * problem), runs a domain loop per domain, enforces the run-wide token budget, exports the dataset.
  * Takes `unknown` because `temporal workflow start --input-file` hands over whatever the file holds.
@@ -79,7 +96,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
 
   const children = await Promise.all(
     config.domains.map((domain) =>
-      startChild(domainLoop, {
+      startOnceFree(() => startChild(domainLoop, {
         ...startOptions({ kind: 'domain', runId: config.runId, domain: domain.name }),
         // A pause or stop that arrived before the loops existed could not be forwarded: it travels in their input.
         args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: controls.stopRequested() } }],
@@ -88,7 +105,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         staticSummary: `${config.runId}: domain ${domain.name}, target ${config.generation.targetAccepted} accepted`,
-      }),
+      })),
     ),
   );
   const setStage = (stage: RunStatus['stage'], accepted?: number) => {
