@@ -5,6 +5,7 @@ import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import type { StopReason } from './logic/progress.js';
 import type { RunStatus } from './messages.js';
+import { calibrationRequest } from './logic/calibration-request.js';
 import { calibrationActivities } from './options.js';
 
 /** What a calibration failure says, one line per domain that failed. */
@@ -29,14 +30,7 @@ export async function calibrationStep(
   const outcomes: CalibrationOutcome[] = [];
   for (const d of config.domains) {
     outcomes.push(
-      await calibrationActivities.calibrateJudge({
-        domain: { name: d.name, brief: d.brief, pack: d.pack, promptVersion: config.generation.promptVersion, benchmark: d.evaluation?.benchmark ?? d.benchmark },
-        model: config.models.judge,
-        maxSchemaRetries: config.generation.maxSchemaRetries,
-        tools: { maxToolRounds: config.judge.maxToolRounds, mcpServers: config.judge.mcpServers },
-        items: c.items,
-        minAgreement: c.minAgreement,
-      }),
+      await calibrationActivities.calibrateJudge(calibrationRequest(config, d, c.items, c.minAgreement)),
     );
   }
   st.calibration = outcomes;

@@ -100,9 +100,10 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   const check = ep.gated ? await checkActivities.verifyReference({ pack: input.domain.pack, attack: attacked.attack }) : undefined;
   if (check) {
     const refuted = referenceGate(check);
-    transcript.verification = { method: check.method, referenceVerified: check.verified, detail: check.detail, ...(check.program ? { program: check.program } : {}), defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
+    const record = { method: check.method, referenceVerified: check.verified, defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
+    transcript.verification = { ...record, detail: check.detail, ...(check.program ? { program: check.program } : {}) };
     if (refuted) {
-      summary.verification = { method: check.method, referenceVerified: check.verified, defenderDecidedBy: [], disagreements: { reference: false, defenders: 0 } };
+      summary.verification = record;
       return reject(ep, refuted, check.detail);
     }
   }

@@ -4,6 +4,7 @@ import type { CalibrationOutcome } from '../../common/contracts/calibration.js';
 import { readEnv } from '../../common/env.js';
 import { ErrorType } from '../../common/errors.js';
 import { hinted, OperationalError, UserError } from './errors.js';
+import { calibrationRequest } from '../../workflows/logic/calibration-request.js';
 
 /** What `nanoflux calibrate` measured: one outcome per domain, and the bar it was measured against. */
 export interface CalibrationRun {
@@ -41,14 +42,7 @@ export async function calibrateInProcess(config: RunConfig, opts: { items?: numb
   try {
     for (const d of config.domains) {
       opts.onDomain?.(d.name, items);
-      const request = {
-        domain: { name: d.name, brief: d.brief, pack: d.pack, promptVersion: config.generation.promptVersion, benchmark: d.evaluation?.benchmark ?? d.benchmark },
-        model: config.models.judge,
-        maxSchemaRetries: config.generation.maxSchemaRetries,
-        tools: { maxToolRounds: config.judge.maxToolRounds, mcpServers: config.judge.mcpServers },
-        items,
-        minAgreement: c.minAgreement,
-      };
+      const request = calibrationRequest(config, d, items, c.minAgreement);
       outcomes.push(await withRetries(d.name, env.home, () => game.calibrateJudge(request)));
     }
   } finally {
