@@ -24,6 +24,18 @@ export const ModelRefSchema = z
       .describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
     temperature: z.number().min(0).max(2).optional().describe('Sampling temperature; default: the role default'),
     maxOutputTokens: z.int().min(16).max(32768).optional().describe('Cap on tokens per answer'),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(60 * 60)
+      .optional()
+      .describe('How long one call to this model may take before it is abandoned and retried (chat: one completion; embeddings: one batch, which then halves); default: 120 for chat, 60 for embeddings. Raise it for a slow server on CPU'),
+    contextTokens: z
+      .int()
+      .min(256)
+      .max(10_000_000)
+      .optional()
+      .describe("The model's context window in tokens (prompt + answer): every conversation is kept within it (the Judge's tool rounds, tool outputs and max_tokens are cut to fit). Default: learned from the server where it says so (llama.cpp), else unbounded"),
     requestsPerMinute: z
       .number()
       .positive()
@@ -80,6 +92,12 @@ export const GenerationSchema = z.strictObject({
   targetHops: z.int().min(1).max(10).default(2).describe('Reasoning hops the Attacker is asked for'),
   promptVersion: z.string().regex(/^v[0-9]+$/, 'must look like v1').default('v1').describe('Prompt templates used, from prompts/<version>/'),
   maxSchemaRetries: z.int().min(0).max(10).default(2).describe('Retries of a model answer that fails its schema, then the episode fails'),
+  pauseAfterFailures: z
+    .int()
+    .min(0)
+    .max(1000)
+    .default(5)
+    .describe('Circuit breaker: a domain pauses when this many consecutive episodes fail with the same non-retryable failure type (a missing key, a refused request, context exceeded), instead of spending its episode budget; `nanoflux resume` goes on. 0 = never'),
   continueAsNewEvery: z
     .int()
     .min(1)
@@ -277,6 +295,10 @@ export const RunConfigSchema = z
     generation: GenerationSchema.default(GenerationSchema.parse({})),
     budget: BudgetSchema.default({}),
     judge: JudgeSchema.default({ maxToolRounds: 4, mcpServers: [], calibration: DEFAULT_CALIBRATION }),
+    preflight: z
+      .boolean()
+      .default(true)
+      .describe("Checks before any episode, on the workers that will do the work: every model's key variable is set, every endpoint answers a minimal request and supports what the run needs (structured output, tools for the Judge), the benchmark files are present, the sandbox starts. A failure pauses the run with the reason; `nanoflux resume` checks again. `false` skips them"),
     finetune: FineTuneSchema.optional().describe('Fine-tune stage: present = on. Tunes the student on each domain\'s set (variant `tuned`) and its baselines'),
     evaluate: EvaluateSchema.optional().describe('Evaluate stage: present = on. Scores base and tuned variants on each domain\'s benchmark; writes the report'),
     ablation: AblationSchema.optional().describe('Ablation stage: present = on (needs finetune and evaluate). Re-cuts each domain\'s set and tunes/evaluates every cut'),

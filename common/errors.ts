@@ -16,6 +16,8 @@ export const ErrorType = {
   ModelRequestRejected: 'ModelRequestRejected',
   /** The provider failed transiently (5xx, connection reset, timeout); retried with backoff. */
   ModelUnavailable: 'ModelUnavailable',
+  /** The request (prompt + max_tokens) does not fit the model's context window; the same request can never fit. */
+  ContextExceeded: 'ContextExceeded',
   /** The model answered, but not in the required schema; retried a bounded number of times. */
   ModelOutputInvalid: 'ModelOutputInvalid',
   /** A config names an environment variable for an API key that is not set. */
@@ -37,6 +39,7 @@ export const NON_RETRYABLE: ErrorType[] = [
   ErrorType.ModelRequestRejected,
   ErrorType.MissingApiKey,
   ErrorType.MissingResource,
+  ErrorType.ContextExceeded,
   // A retry would start a second job on the same data and fail the same way; the episode-level
   // analogue is ModelOutputInvalid. A trainer killed by a signal is not this (it is retried).
   ErrorType.FineTuneFailed,
@@ -63,7 +66,7 @@ export class NanofluxError extends Error {
 }
 
 /** The failure types of a model call: what the provider (or the local model) answered, or did not. */
-export type ModelErrorType = typeof ErrorType.RateLimited | typeof ErrorType.ModelRequestRejected | typeof ErrorType.ModelUnavailable | typeof ErrorType.ModelOutputInvalid;
+export type ModelErrorType = typeof ErrorType.RateLimited | typeof ErrorType.ModelRequestRejected | typeof ErrorType.ModelUnavailable | typeof ErrorType.ModelOutputInvalid | typeof ErrorType.ContextExceeded;
 
 /** A model call failed; what the provider said comes along for the retry delay and the failure's details. */
 export class ModelError extends NanofluxError {

@@ -72,6 +72,8 @@ export function testConfig(baseURL: string, runId: string, overrides: Partial<Ru
     models: { a: model('model-a'), b: model('model-b'), judge: model('judge'), embedding: model('embed') },
     generation: { targetAccepted: 3, maxEpisodes: 30, concurrency: 2, noveltyThreshold: 0.85 },
     budget: {},
+    // Preflight's minimal requests would shift every script's request counts: off unless a test turns it on (tests/workflow/preflight.test.ts).
+    preflight: false,
     ...overrides,
     // The scripted Judge passes every reference, so it fails calibration by design: off unless a test turns it on.
     judge: { calibration: false, ...overrides.judge },
