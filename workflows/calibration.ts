@@ -21,7 +21,7 @@ export function calibrationFailures(outcomes: CalibrationOutcome[]): string[] {
 export async function calibrationStep(
   config: RunConfig,
   st: RunStatus,
-  controls: { calibrationAccepted: () => { by?: string } | undefined; stopRequested: () => StopReason | undefined; calibrationLifted: () => Promise<void> },
+  controls: { calibrationAccepted: () => { by?: string } | undefined; stopRequested: () => StopReason | undefined; holdLifted: () => Promise<void> },
 ): Promise<boolean> {
   const c = config.judge.calibration;
   if (c === false) return true;
@@ -50,7 +50,7 @@ export async function calibrationStep(
     st.judgeAccepted = controls.calibrationAccepted();
     st.stage = 'generating';
     upsertSearchAttributes([{ key: SA.stage, value: 'generating' }]);
-    await controls.calibrationLifted();
+    await controls.holdLifted();
     return true;
   }
   st.stage = 'generating';

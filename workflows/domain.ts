@@ -16,10 +16,11 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DomainConfig, RunConfig } from '../common/config.js';
 import { SA } from '../common/search-attributes.js';
-import { episodeWorkflow } from './episode.js';
+import { episodeWorkflow, failureTypeOf } from './episode.js';
 import { startOptions } from './logic/start-options.js';
 import { applySummary, type Budget, type DomainProgress, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
 import { type ComplexityController, observe } from './logic/controller.js';
+import { type BreakerTrip, describeTrip, type FailureStreak, observeEpisode } from './logic/breaker.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
 import { rolesFor, topicFor } from './logic/roles.js';
 import type { EpisodeSummary, Slot } from '../common/contracts/index.js';
@@ -28,6 +29,9 @@ import { bulkActivities, storeActivities } from './options.js';
 
 /** The patch that throttled progress signals to the run (docs/architecture.md, "Versions with patched()"). */
 export const THROTTLED_PROGRESS = 'progress-throttle';
+
+/** The patch that pauses a domain after K consecutive same-type failures (docs/architecture.md, "Versions with patched()"). */
+export const FAILURE_BREAKER = 'failure-breaker';
 
 /** Everything the loop needs to continue where it stopped, carried across continue-as-new. */
 export interface DomainCarry {
@@ -51,6 +55,10 @@ export interface DomainCarry {
   progressSent?: number;
   /** The run's budget as last forwarded by the run (set-budget); undefined: the config's. */
   budget?: Budget;
+  /** Consecutive finished episodes that failed with one breaker type (logic/breaker.ts). */
+  streak?: FailureStreak;
+  /** Set while the circuit breaker holds the domain: launches nothing until `resume`. */
+  breaker?: BreakerTrip;
 }
 
 export interface DomainInput {
@@ -91,10 +99,12 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   const inFlight = new Map<number, Promise<void>>();
   let draining = false;
   const startedHere = s.progress.episodesStarted;
+  // Histories from before the breaker kept launching whatever failed.
+  const breakerOn = patched(FAILURE_BREAKER);
 
   const status = (): DomainStatus => ({
     ...s.progress,
-    stage: !s.decontaminated ? 'decontaminating' : draining ? 'draining' : s.paused ? 'paused' : 'generating',
+    stage: !s.decontaminated ? 'decontaminating' : draining ? 'draining' : s.paused || s.breaker ? 'paused' : 'generating',
     inFlight: inFlight.size,
     concurrency: s.concurrency,
     stopReason: s.stop,
@@ -103,36 +113,12 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
     targetComplexity: s.controller.level,
     targetAccepted: s.targetAccepted,
     ...(s.imported !== undefined ? { imported: s.imported } : {}),
+    ...(s.breaker ? { breaker: s.breaker } : {}),
   });
 
   const { report, setBudget, flushPending } = progressReporter(input, s, status);
 
-  const setPaused = async (paused: boolean) => {
-    if (s.paused === paused) return;
-    s.paused = paused;
-    upsertSearchAttributes([{ key: SA.stage, value: paused ? 'paused' : 'generating' }]);
-    // Tell the run at once, so its status shows the pause without waiting for the next episode.
-    await report();
-  };
-  setHandler(pauseSignal, () => setPaused(true));
-  setHandler(resumeSignal, () => setPaused(false));
-  setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
-  setHandler(setBudgetSignal, setBudget);
-  setHandler(domainStatusQuery, status);
-  setHandler(setTargetSignal, ({ targetAccepted }) => {
-    // Validated by the run's update; a signal cannot be refused, so a bad value is ignored.
-    if (Number.isInteger(targetAccepted) && targetAccepted >= 1) s.targetAccepted = limits.targetAccepted = targetAccepted;
-  });
-  setHandler(setConcurrencySignal, (arg) => {
-    // The run validated it already; a signal cannot be refused, so a bad value is simply ignored.
-    try {
-      validateConcurrency(arg);
-      s.concurrency = arg.concurrency;
-    } catch {
-      /* ignored */
-    }
-  });
-  setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), { validator: validateConcurrency });
+  domainControls(s, limits, { status, report, setBudget });
 
   upsertSearchAttributes([
     { key: SA.runId, value: config.runId },
@@ -164,14 +150,16 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
       s.controller = observe(s.controller, summary.outcome, gen.adaptiveComplexity);
       s.skills = { ...s.skills, [defenderSlot]: recordSkill(s.skills[defenderSlot], summary.skill, summary.outcome) };
       inFlight.delete(episode);
-      await report(false, false);
+      const tripped = breakerOn && tripBreaker(summary);
+      // An open breaker is news the operator must see at once, not at the next throttled report.
+      await report(false, tripped);
     });
     inFlight.set(episode, p);
   };
 
   const over = () => stopReason(s.progress, limits, s.stop) !== undefined || timeToContinue();
   for (;;) {
-    await condition(() => over() || mayLaunch(s.progress, limits, { inFlight: inFlight.size, concurrency: s.concurrency, paused: s.paused, stop: s.stop }));
+    await condition(() => over() || mayLaunch(s.progress, limits, { inFlight: inFlight.size, concurrency: s.concurrency, paused: s.paused || s.breaker !== undefined, stop: s.stop }));
     if (over()) break;
     launch(s.nextEpisode);
     s.nextEpisode += 1;
@@ -193,9 +181,64 @@ export async function domainLoop(input: DomainInput): Promise<DomainStatus> {
   s.stop = finalReason;
   return await report(true);
 
+  /** Feeds a finished episode to the breaker; true when this one opened it. */
+  function tripBreaker(summary: EpisodeSummary): boolean {
+    const { streak, trip } = observeEpisode(s.streak ?? { count: 0 }, summary, gen.pauseAfterFailures);
+    s.streak = streak;
+    if (!trip || s.breaker) return false;
+    s.breaker = trip;
+    upsertSearchAttributes([{ key: SA.stage, value: 'paused' }]);
+    upsertMemo({ breaker: describeTrip(trip, config.runId) });
+    return true;
+  }
+
   function timeToContinue(): boolean {
     return s.progress.episodesStarted - startedHere >= gen.continueAsNewEvery || workflowInfo().continueAsNewSuggested;
   }
+}
+
+/** The loop's message handlers: pause, resume (which also closes an open breaker), stop, budget, target, concurrency, status. */
+function domainControls(
+  s: DomainCarry,
+  limits: { targetAccepted: number },
+  loop: { status: () => DomainStatus; report: () => Promise<DomainStatus>; setBudget: (b: Budget) => void },
+): void {
+  const { status, report, setBudget } = loop;
+  const setPaused = async (paused: boolean) => {
+    if (s.paused === paused) return;
+    s.paused = paused;
+    upsertSearchAttributes([{ key: SA.stage, value: paused ? 'paused' : 'generating' }]);
+    // Tell the run at once, so its status shows the pause without waiting for the next episode.
+    await report();
+  };
+  setHandler(pauseSignal, () => setPaused(true));
+  setHandler(resumeSignal, async () => {
+    if (!s.breaker) return await setPaused(false);
+    // Resume closes the breaker: the operator says the cause is fixed; the next K failures open it again.
+    s.breaker = undefined;
+    s.streak = { count: 0 };
+    s.paused = false;
+    upsertSearchAttributes([{ key: SA.stage, value: 'generating' }]);
+    upsertMemo({ breaker: null });
+    await report();
+  });
+  setHandler(stopSignal, (arg) => void (s.stop ??= arg?.reason ?? 'stopped'));
+  setHandler(setBudgetSignal, setBudget);
+  setHandler(domainStatusQuery, status);
+  setHandler(setTargetSignal, ({ targetAccepted }) => {
+    // Validated by the run's update; a signal cannot be refused, so a bad value is ignored.
+    if (Number.isInteger(targetAccepted) && targetAccepted >= 1) s.targetAccepted = limits.targetAccepted = targetAccepted;
+  });
+  setHandler(setConcurrencySignal, (arg) => {
+    // The run validated it already; a signal cannot be refused, so a bad value is simply ignored.
+    try {
+      validateConcurrency(arg);
+      s.concurrency = arg.concurrency;
+    } catch {
+      /* ignored */
+    }
+  });
+  setHandler(setConcurrencyUpdate, ({ concurrency }) => ((s.concurrency = concurrency), { concurrency: s.concurrency }), { validator: validateConcurrency });
 }
 
 async function runEpisode(
@@ -258,6 +301,7 @@ function failedSummary(episode: number, workflowId: string, attackerSlot: 'a' | 
     tokens: { attacker: 0, defender: 0, judge: 0, embedding: 0 },
     toolCalls: 0,
     error: message.slice(0, 500),
+    ...(failureTypeOf(err) ? { errorType: failureTypeOf(err) } : {}),
   };
 }
 

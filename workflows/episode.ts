@@ -61,6 +61,8 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   } catch (err) {
     summary.outcome = 'failed';
     summary.error = describeFailure(err);
+    const type = failureTypeOf(err);
+    if (type) summary.errorType = type;
   }
   return await finish(ep);
 }
@@ -281,6 +283,14 @@ function describeToolUse(calls: ToolCallRecord[]): string | undefined {
   for (const c of calls) counts.set(c.tool, (counts.get(c.tool) ?? 0) + 1);
   const errors = calls.filter((c) => c.error).length;
   return [...counts].map(([t, n]) => `${t}×${n}`).join(', ') + (errors ? ` (${errors} error${errors > 1 ? 's' : ''})` : '');
+}
+
+/** The ApplicationFailure type nearest the top of the cause chain (an activity's failure wraps the one it threw). */
+export function failureTypeOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ApplicationFailure && e.type) return e.type;
+  }
+  return undefined;
 }
 
 function describeFailure(err: unknown): string {

@@ -3,3 +3,4 @@ export { nanofluxRun } from './run.js';
 export { domainLoop } from './domain.js';
 export { episodeWorkflow } from './episode.js';
 export { variantWorkflow, domainStages, nanofluxAblation } from './stages.js';
+export { nanofluxPreflight } from './preflight.js';

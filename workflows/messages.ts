@@ -1,7 +1,9 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorType } from '../common/errors.js';
 import type { CalibrationOutcome } from '../common/contracts/calibration.js';
+import type { PreflightProblem } from '../common/contracts/preflight.js';
 import type { Budget, BudgetExceeded, DomainProgress, StopReason } from './logic/progress.js';
+import type { BreakerTrip, FailureReason } from './logic/breaker.js';
 
 /** Message names, defined once and shared by workflows, the worker, the CLI and tests. */
 
@@ -26,14 +28,20 @@ export interface DomainStatus extends DomainProgress {
   targetAccepted?: number;
   /** resume-from: accepted examples taken over from the earlier run (included in `accepted`). */
   imported?: number;
+  /** Set while the circuit breaker holds the domain (K consecutive same-type failures); `resume` closes it. */
+  breaker?: BreakerTrip;
 }
 
 export interface RunStatus {
   runId: string;
-  stage: 'calibrating' | 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
+  stage: 'preflight' | 'calibrating' | 'generating' | 'paused' | 'exporting' | 'training' | 'reporting' | 'done';
   paused: boolean;
-  /** Why generation is paused: by an operator, by the budget, by a Judge that failed its calibration. */
-  pausedBy?: { user: boolean; budget?: BudgetExceeded; calibration?: string };
+  /** Why generation is paused: by an operator, by the budget, by a Judge that failed its calibration, by preflight's problems (one line each). */
+  pausedBy?: { user: boolean; budget?: BudgetExceeded; calibration?: string; preflight?: string[] };
+  /** The most frequent reasons episodes failed, over all domains, with the last message (absent until one fails). */
+  failures?: Array<{ type: string } & FailureReason>;
+  /** What preflight found (absent: not run, e.g. turned off or a run from before it existed). */
+  preflight?: { ok: boolean; problems: PreflightProblem[] };
   /** The Judge's calibration per domain (absent: not calibrated, e.g. turned off or a run from before it existed). */
   calibration?: CalibrationOutcome[];
   /** `--accept-judge`: the run went on with a Judge below the bar, and who said so. */

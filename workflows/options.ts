@@ -118,3 +118,23 @@ export const stageFileActivities = proxyActivities<StageFileSteps>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/**
+ * Preflight, each half on the worker that will do the work (its keys, its endpoints, its files, its
+ * sandbox). Transient failures are retried by the activities themselves up to their third attempt
+ * (activities/game/preflight.ts), then reported as problems; the local model's first load and a slow
+ * server's first answer take minutes on CPU.
+ */
+const preflightRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE };
+export const modelPreflightActivities = proxyActivities<Pick<GameActivities, 'preflightModels'>>({
+  taskQueue: TaskQueue.llm,
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: preflightRetry,
+});
+export const storePreflightActivities = proxyActivities<Pick<StoreActivities, 'preflightStore'>>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: preflightRetry,
+});

@@ -3,6 +3,7 @@ import type { RunConfig } from '../common/config.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainWorkflowId } from './logic/ids.js';
+import { topFailureReasons } from './logic/breaker.js';
 import { addTokens, type Budget, budgetExceeded, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
 import {
   acceptJudgeSignal,
@@ -43,11 +44,12 @@ export function runControls(config: RunConfig, st: RunStatus) {
   // Paused while an operator paused it or the budget is spent: `resume` lifts the first, a raised budget the second.
   const pausedBy: { user: boolean; budget?: ReturnType<typeof budgetExceeded> } = { user: false };
   const applyPause = async () => {
-    // A Judge that failed calibration holds the run before any domain loop exists: only
-    // --accept-judge (or stop) lifts that; an operator's pause or resume meanwhile is remembered.
-    const calibration = st.pausedBy?.calibration;
-    if (calibration !== undefined) {
-      st.pausedBy = { user: pausedBy.user, calibration };
+    // A Judge that failed calibration, or preflight's problems, hold the run before any domain loop
+    // exists: only --accept-judge, a resume that passes preflight (or stop) lift that; an operator's
+    // pause or resume meanwhile is remembered.
+    const { calibration, preflight } = st.pausedBy ?? {};
+    if (calibration !== undefined || preflight !== undefined) {
+      st.pausedBy = { user: pausedBy.user, ...(calibration !== undefined ? { calibration } : {}), ...(preflight !== undefined ? { preflight } : {}) };
       return;
     }
     const paused = pausedBy.user || pausedBy.budget !== undefined;
@@ -74,7 +76,18 @@ export function runControls(config: RunConfig, st: RunStatus) {
   };
   let stopRequested: StopReason | undefined;
   setHandler(pauseSignal, () => ((pausedBy.user = true), applyPause()));
-  setHandler(resumeSignal, () => ((pausedBy.user = false), applyPause()));
+  let resumes = 0;
+  setHandler(resumeSignal, async () => {
+    resumes += 1;
+    pausedBy.user = false;
+    await applyPause();
+    // A domain held by its circuit breaker is paused on its own: resume closes the breaker, unless the
+    // budget holds the run (a raised budget resumes; then resume again).
+    const tripped = config.domains.filter((d) => st.domains[d.name]?.breaker !== undefined);
+    if (tripped.length > 0 && !pausedBy.budget) {
+      await Promise.all(tripped.map((d) => getExternalWorkflowHandle(domainWorkflowId(config.runId, d.name)).signal(resumeSignal).catch(() => undefined)));
+    }
+  });
   setHandler(setBudgetUpdate, setBudget, { validator: validateBudget });
   setHandler(setBudgetSignal, async (b) => {
     try {
@@ -123,6 +136,8 @@ export function runControls(config: RunConfig, st: RunStatus) {
     st.tokens = { ...t, total: totalTokens(t) };
     const c = all.reduce((acc, x) => addTokens(acc, x.cost ?? zeroTokens()), zeroTokens());
     st.cost = { ...c, total: totalTokens(c) };
+    const failures = topFailureReasons(all);
+    if (failures.length > 0) st.failures = failures;
   };
   setHandler(domainProgressSignal, async (d: DomainStatus) => {
     if ((st.domains[d.domain]?.seq ?? -1) >= d.seq) return; // an older report overtaken by a newer one
@@ -137,11 +152,11 @@ export function runControls(config: RunConfig, st: RunStatus) {
     judgeAccepted = { ...(arg?.by ? { by: arg.by } : {}) };
     upsertMemo({ calibrationOverride: `accepted by ${arg?.by ?? 'an operator'} with --accept-judge` });
   });
-  /** After calibration lets the run go on: the operator's pause, if one came meanwhile, takes effect. */
-  const calibrationLifted = async () => {
+  /** After calibration or preflight lets the run go on: the operator's pause, if one came meanwhile, takes effect. */
+  const holdLifted = async () => {
     st.paused = false;
     st.pausedBy = { user: pausedBy.user };
     await applyPause();
   };
-  return { aggregate, stopRequested: () => stopRequested, calibrationAccepted: () => judgeAccepted, calibrationLifted };
+  return { aggregate, stopRequested: () => stopRequested, calibrationAccepted: () => judgeAccepted, holdLifted, resumes: () => resumes };
 }

@@ -10,6 +10,7 @@ import { type DomainStagesResult, runDomainStages, writeStagesReport } from './s
 import { validRunConfig } from './validate.js';
 import { calibrationStep } from './calibration.js';
 import { runControls } from './run-controls.js';
+import { preflightStep } from './preflight.js';
 
 export interface RunResult {
   runId: string;
@@ -21,6 +22,9 @@ export interface RunResult {
 
 /** The patch that calibrates the Judge before generation (docs/architecture.md, "Versions with patched()"). */
 export const JUDGE_CALIBRATION = 'judge-calibration';
+
+/** The patch that checks keys, endpoints, files and the sandbox before anything else (docs/architecture.md, "Versions with patched()"). */
+export const PREFLIGHT = 'preflight';
 
 /** The patch that labels a run started without search attributes before validating it (docs/architecture.md, "Versions with patched()"). */
 export const LABEL_BEFORE_VALIDATION = 'label-before-validation';
@@ -87,6 +91,12 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     { key: SA.stage, value: 'generating' },
   ]);
   upsertMemo({ domains: config.domains.map((d) => d.name).join(', '), models: `A=${config.models.a.model} B=${config.models.b.model} judge=${config.models.judge.model}` });
+  // Before anything is spent: a missing key or a refusing endpoint would fail every episode.
+  // Histories from before this patch went straight on.
+  if (config.preflight && patched(PREFLIGHT)) {
+    const go = await preflightStep(config, st, { resumes: controls.resumes, stopRequested: controls.stopRequested, preflightLifted: controls.holdLifted });
+    if (!go) return { runId: config.runId, status: st, failedDomains: [] };
+  }
   // Before any episode: a Judge that cannot tell right from wrong must not gate a dataset. Histories
   // from before this patch started generating at once.
   if (config.judge.calibration !== false && patched(JUDGE_CALIBRATION)) {

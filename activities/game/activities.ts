@@ -7,6 +7,7 @@ import { PACKS } from './packs.js';
 import { activity, reportProgress } from '../kit/boundary.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
+import { createChatPreflight } from './preflight.js';
 import type { ChatModel, StructuredRequest, ToolSpec } from './models/chat-model.js';
 import { attackerMessages, defenderMessages, judgeMessages, judgePromptDigest, rolePromptGrams } from './prompts.js';
 
@@ -75,6 +76,8 @@ export function createGameActivities(deps: GameDeps) {
     ),
 
     judge: activity(judgeCall),
+
+    ...createChatPreflight(deps.chatModel),
 
     /** The domain pack's deterministic check of the reference (math: the Attacker's program, run in the sandbox). Runs as a local activity of the episode. */
     verifyReference: activity(async (v: { pack: DomainBrief['pack']; attack: Attack }): Promise<ReferenceCheck> => PACKS[v.pack].verify(v.attack)),

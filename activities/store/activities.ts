@@ -2,6 +2,7 @@ import type { ModelRef } from '../../common/config.js';
 import type { EpisodeSummary, TrainingExample } from '../../common/contracts/index.js';
 import { examplesCollection, stripRunId } from './examples.js';
 import { ensureDecontaminationSet } from './decontamination.js';
+import { createStorePreflight } from './preflight.js';
 import type { Embedder } from './embeddings/embedder.js';
 import { activity, reportProgress } from '../kit/boundary.js';
 import type { EpisodeRecord, Ledger } from './ledger.js';
@@ -37,6 +38,8 @@ export function createStoreActivities(deps: StoreDeps) {
   }
 
   return {
+    ...createStorePreflight(deps),
+
     ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
       const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, (done, total) => reportProgress({ done, total }));
       return { collection };

@@ -54,4 +54,6 @@ export interface EpisodeSummary {
   /** How the verdict was decided (gated episodes): the executed check, the rules, and where the Judge was overruled. */
   verification?: Omit<Verification, 'program' | 'detail'>;
   error?: string;
+  /** A failed episode's failure type (common/errors.ts ErrorType), for the circuit breaker and status' failure reasons. */
+  errorType?: string;
 }

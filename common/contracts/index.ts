@@ -4,3 +4,4 @@ export * from './game.js';
 export * from './stages.js';
 export * from './verification.js';
 export * from './calibration.js';
+export * from './preflight.js';

@@ -1,4 +1,5 @@
 import { calibrationLine } from '../../common/contracts/calibration.js';
+import { describeTrip } from '../../workflows/logic/breaker.js';
 import type { BudgetExceeded, VerificationTally } from '../../workflows/logic/progress.js';
 import type { DomainStatus, ReviewItem, RunStatus } from '../../workflows/messages.js';
 
@@ -35,7 +36,7 @@ export function duration(ms: number): string {
 }
 
 /** One domain: the bar line, then its tokens and cost by role. */
-export function domainLines(d: DomainStatus, nameWidth: number): string[] {
+export function domainLines(d: DomainStatus, nameWidth: number, runId = '<run>'): string[] {
   const target = d.targetAccepted;
   const progress = target ? `${bar(d.accepted, target)} ${d.accepted}/${target} accepted` : `${d.accepted} accepted`;
   const rejected = Object.entries(d.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
@@ -51,7 +52,22 @@ export function domainLines(d: DomainStatus, nameWidth: number): string[] {
     `${parts.join(' · ')}  (${state})`,
     `${' '.repeat(nameWidth)}  tokens ${byRole(d.tokens, count)}${cost}`,
     ...(d.verification ? [`${' '.repeat(nameWidth)}  ${verificationLine(d.verification)}`] : []),
+    ...(d.breaker ? [`${' '.repeat(nameWidth)}  paused by its circuit breaker: ${describeTrip(d.breaker, runId)}`] : []),
   ];
+}
+
+/** Preflight in status: that it runs, or what it found and what to do. */
+function preflightLines(s: RunStatus): string[] {
+  if (s.stage === 'preflight') return ['  preflight: checking keys, endpoints, benchmark files and the sandbox on the workers, before any episode'];
+  const problems = s.pausedBy?.preflight;
+  if (!problems?.length) return [];
+  return [`  paused by preflight (fix it, then \`nanoflux resume ${s.runId}\` checks again):`, ...problems.map((p) => `    - ${p}`)];
+}
+
+/** Why episodes failed, most frequent first: one line each, with the last message. */
+function failureLines(s: RunStatus): string[] {
+  if (!s.failures?.length) return [];
+  return ['  failures (most frequent first):', ...s.failures.map((f) => `    ${f.type} ×${f.count}: ${f.last}`)];
 }
 
 /** The verified gate's tallies of a domain (workflows/logic/progress.ts): what the executed and rule checks decided. */
@@ -89,11 +105,12 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   const lines = [`run ${s.runId}: ${s.stage}${paused}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
   if (s.pausedBy?.user) lines.push(`  paused by an operator; go on: nanoflux resume ${s.runId}`);
   if (s.pausedBy?.budget) lines.push(`  ${budgetHint(s.runId, s.pausedBy.budget)}`);
-  lines.push(...calibrationLines(s));
+  lines.push(...preflightLines(s), ...calibrationLines(s));
   const domains = Object.values(s.domains);
   const width = Math.max(0, ...domains.map((d) => d.domain.length));
   if (domains.length === 0) lines.push('  (no domain has reported yet)');
-  for (const d of domains) lines.push(...domainLines(d, width).map((l) => `  ${l}`));
+  for (const d of domains) lines.push(...domainLines(d, width, s.runId).map((l) => `  ${l}`));
+  lines.push(...failureLines(s));
   lines.push(`  tokens  ${byRole(s.tokens, count)} · total ${count(s.tokens.total)}`);
   if (s.cost) lines.push(`  cost    ${byRole(s.cost, usd)} · total ${usd(s.cost.total)}`);
   const limits = [s.budget?.maxTokens !== undefined ? `max tokens ${count(s.budget.maxTokens)}` : '', s.budget?.maxCost !== undefined ? `max cost ${usd(s.budget.maxCost)}` : ''].filter(Boolean);

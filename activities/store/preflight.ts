@@ -1,0 +1,45 @@
+import type { ModelRef } from '../../common/config.js';
+import type { PreflightProblem, StorePreflight } from '../../common/contracts/index.js';
+import { ErrorType } from '../../common/errors.js';
+import { activity } from '../kit/boundary.js';
+import { loadBenchmark, shippedBenchmarkData } from '../kit/benchmarks.js';
+import { keyProblem, probeFailure, refSubject, sandboxProblem } from '../game/preflight.js';
+import { PACKS } from '../game/packs.js';
+import { loadBenchmarkQuestions } from './decontamination.js';
+import type { Embedder } from './embeddings/embedder.js';
+
+/** The store half of preflight, on the `nanoflux` worker: the embedding endpoint, the benchmark files, the executed check's sandbox. */
+export function createStorePreflight(deps: { embedder(ref: ModelRef): Embedder; datasetsDir: string }) {
+  async function embeddingProblem(ref: ModelRef): Promise<PreflightProblem | undefined> {
+    const subject = refSubject(['embedding'], ref);
+    const missing = keyProblem(subject, ref);
+    if (missing) return missing;
+    try {
+      const { vectors } = await deps.embedder(ref).embed(['preflight']);
+      if (vectors.length === 1 && vectors[0]!.length > 0) return undefined;
+      return { check: 'embeddings', subject, type: ErrorType.ModelRequestRejected, message: `one text in, ${vectors.length} vector(s) out: the endpoint does not embed` };
+    } catch (e) {
+      return probeFailure('embeddings', subject, e, 'embedding one text failed');
+    }
+  }
+
+  function benchmarkProblem(b: StorePreflight['benchmarks'][number]): PreflightProblem | undefined {
+    const subject = `${b.name} test split (${b.use})`;
+    try {
+      // The loaders the run uses, so a file they cannot parse fails here, not after hours of generation.
+      const n = b.use === 'decontamination' ? loadBenchmarkQuestions(b.name, deps.datasetsDir).length : loadBenchmark(b.name, shippedBenchmarkData(b.name, deps.datasetsDir)!).length;
+      return n > 0 ? undefined : { check: 'benchmark', subject, type: ErrorType.MissingResource, message: `no items in ${deps.datasetsDir}` };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      return { check: 'benchmark', subject, type: ErrorType.MissingResource, message: `${message.slice(0, 300)} (NANOFLUX_DATASETS_DIR says where the datasets are)` };
+    }
+  }
+
+  return {
+    preflightStore: activity(async (p: StorePreflight): Promise<PreflightProblem[]> => {
+      const problems = [await embeddingProblem(p.embedding), ...p.benchmarks.map(benchmarkProblem)];
+      if (p.packs.some((pack) => PACKS[pack as keyof typeof PACKS]?.requiresProgram)) problems.push(await sandboxProblem('the executed check, nanoflux worker'));
+      return problems.filter((x): x is PreflightProblem => x !== undefined);
+    }),
+  };
+}
