@@ -74,12 +74,15 @@ export class ModelError extends NanofluxError {
   retryAfterMs?: number;
   status?: number;
   requestId?: string;
+  /** The call outlasted its time (the model ref's timeoutSeconds): a smaller request may succeed where the same one would not (embedding batches halve). */
+  timedOut?: boolean;
   constructor(
     override readonly type: ModelErrorType,
     message: string,
-    opts: { retryAfterMs?: number; status?: number; requestId?: string; cause?: unknown } = {},
+    opts: { retryAfterMs?: number; status?: number; requestId?: string; timedOut?: boolean; cause?: unknown } = {},
   ) {
     super(type, message, opts);
+    if (opts.timedOut) this.timedOut = true;
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
     if (opts.status !== undefined) this.status = opts.status;
     if (opts.requestId !== undefined) this.requestId = opts.requestId;

@@ -39,7 +39,7 @@ export function fromOpenAIError(err: unknown): ModelError {
   if (err instanceof ModelError) return err;
   // Connection errors are APIErrors with no status: check them first.
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
-    return new ModelError(ErrorType.ModelUnavailable, `model request timed out: ${err.message}`, { cause: err });
+    return new ModelError(ErrorType.ModelUnavailable, `model request timed out: ${err.message}`, { cause: err, timedOut: true });
   }
   if (err instanceof OpenAI.APIConnectionError || err instanceof OpenAI.APIUserAbortError) {
     return new ModelError(ErrorType.ModelUnavailable, `model endpoint unreachable: ${err.message}`, { cause: err });

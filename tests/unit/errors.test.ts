@@ -60,6 +60,7 @@ describe('fromOpenAIError', () => {
   it('connection errors and timeouts → ModelUnavailable', () => {
     expect(fromOpenAIError(new OpenAI.APIConnectionError({ message: 'ECONNREFUSED' })).type).toBe(ErrorType.ModelUnavailable);
     expect(fromOpenAIError(new OpenAI.APIConnectionTimeoutError()).type).toBe(ErrorType.ModelUnavailable);
+    expect(fromOpenAIError(new OpenAI.APIConnectionTimeoutError()).timedOut).toBe(true);
     expect(fromOpenAIError(new TypeError('fetch failed')).type).toBe(ErrorType.ModelUnavailable);
   });
 
