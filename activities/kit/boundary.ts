@@ -15,6 +15,18 @@ export function reportProgress(details: unknown): void {
   if (!ctx.info.isLocal) ctx.heartbeat(details);
 }
 
+/**
+ * What the previous attempt of the current activity last heartbeated (undefined on a first attempt or
+ * outside an activity): the cursor a long job resumes from. Untrusted shape: the caller validates it.
+ */
+export function previousProgress(): unknown {
+  try {
+    return Context.current().info.heartbeatDetails;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The current activity's cancellation signal (a never-aborted one outside an activity). */
 export function cancellationSignal(): AbortSignal {
   try {

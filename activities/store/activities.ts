@@ -4,7 +4,8 @@ import { examplesCollection, stripRunId } from './examples.js';
 import { ensureDecontaminationSet } from './decontamination.js';
 import { createStorePreflight } from './preflight.js';
 import type { Embedder } from './embeddings/embedder.js';
-import { activity, reportProgress } from '../kit/boundary.js';
+import { activity, previousProgress, reportProgress } from '../kit/boundary.js';
+import { runEmbeddingJob } from './embeddings/job.js';
 import type { EpisodeRecord, Ledger } from './ledger.js';
 import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';
@@ -41,7 +42,7 @@ export function createStoreActivities(deps: StoreDeps) {
     ...createStorePreflight(deps),
 
     ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
-      const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, (done, total) => reportProgress({ done, total }));
+      const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, { onProgress: reportProgress, resume: previousProgress() });
       return { collection };
     }),
 
@@ -81,21 +82,32 @@ export function createStoreActivities(deps: StoreDeps) {
     importExamples: activity(async (a: { fromRunId: string; runId: string; domain: string; embedding: ModelRef }): Promise<{ imported: number }> => {
       const e = deps.embedder(a.embedding);
       const collection = examples(a.domain, e);
-      const earlier = await deps.store.list(collection, { runId: a.fromRunId });
-      const BATCH = 64;
-      for (let i = 0; i < earlier.length; i += BATCH) {
-        const rows = earlier.slice(i, i + BATCH).map((p) => stripRunId(p.payload));
+      // Sorted: the heartbeated cursor is a position in this list, so a retry must see the same order.
+      const earlier = (await deps.store.list(collection, { runId: a.fromRunId }))
+        .map((p) => stripRunId(p.payload))
+        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+        .map((r) => {
+          const key = `${a.runId}/${a.domain}/from-${a.fromRunId}-${r.provenance.episode}`;
+          return { r, key, id: pointId(key) };
+        });
+      await runEmbeddingJob({
+        job: `import ${a.fromRunId} into ${a.runId}/${a.domain}`,
+        items: earlier,
+        embedder: e,
         // The store hands back payloads, not vectors: the questions are embedded again.
-        const { vectors } = await e.embed(rows.map((r) => r.question));
-        await deps.store.upsert(
-          collection,
-          rows.map((r, k) => {
-            const key = `${a.runId}/${a.domain}/from-${a.fromRunId}-${r.provenance.episode}`;
-            return { id: pointId(key), vector: vectors[k]!, payload: { ...r, id: key, importedFrom: { runId: a.fromRunId, id: r.id }, runId: a.runId } };
-          }),
-        );
-        reportProgress({ done: Math.min(i + BATCH, earlier.length), total: earlier.length });
-      }
+        text: (x) => x.r.question,
+        pending: async (batch) => {
+          const present = new Set((await deps.store.retrieve(collection, batch.map((x) => x.id))).map((p) => p.id));
+          return batch.filter((x) => !present.has(x.id));
+        },
+        write: (batch, vectors) =>
+          deps.store.upsert(
+            collection,
+            batch.map((x, k) => ({ id: x.id, vector: vectors[k]!, payload: { ...x.r, id: x.key, importedFrom: { runId: a.fromRunId, id: x.r.id }, runId: a.runId } })),
+          ),
+        onProgress: reportProgress,
+        resume: previousProgress(),
+      });
       return { imported: earlier.length };
     }),
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { type NanofluxEnv, PROJECT_ROOT, readEnv } from '../../common/env.js';
 import { loadBenchmark, loadPubmedQaRecords } from '../kit/benchmarks.js';
 import type { Embedder } from './embeddings/embedder.js';
+import { type EmbeddingJob, runEmbeddingJob } from './embeddings/job.js';
 import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';
 
@@ -34,49 +35,47 @@ export function loadBenchmarkQuestions(benchmark: Benchmark, datasetsDir: string
   return loadPubmedQaRecords(join(datasetsDir, 'pubmedqa')).map((r) => ({ id: r.id, text: r.question }));
 }
 
-const BATCH = 64;
-
 /**
  * Embeds the benchmark's test questions into its `decontam` collection, so the novelty check can
  * reject generated questions that copy a test item. Idempotent: deterministic point ids make a
  * retried or concurrent run overwrite rather than duplicate, and a complete collection is left
- * alone, so the second call costs one count. Returns the collection name.
+ * alone, so the second call costs one count. A slow embedding server gets smaller batches, and a
+ * retried attempt starts at the cursor its predecessor heartbeated (`job.resume`; embeddings/job.ts).
+ * Returns the collection name.
  */
 export async function ensureDecontaminationSet(
   store: VectorStore,
   embedder: Embedder,
   benchmark: Benchmark,
   datasetsDir: string,
-  onProgress?: (done: number, total: number) => void,
+  job: Pick<EmbeddingJob<unknown>, 'onProgress' | 'resume'> = {},
 ): Promise<string> {
-  const questions = loadBenchmarkQuestions(benchmark, datasetsDir);
+  const questions = loadBenchmarkQuestions(benchmark, datasetsDir).map((q) => ({ ...q, pointId: pointId(`decontam/${benchmark}/${q.id}`) }));
   const collection = collectionName('decontam', benchmark, embedder.id);
   const total = questions.length;
   if ((await store.count(collection)) >= total) {
-    onProgress?.(total, total);
+    job.onProgress?.({ job: collection, done: total, total, batch: embedder.maxBatch ?? 1 });
     return collection;
   }
-  for (let i = 0; i < total; i += BATCH) {
-    const batch = questions
-      .slice(i, i + BATCH)
-      .map((q) => ({ ...q, pointId: pointId(`decontam/${benchmark}/${q.id}`) }));
-    // A retried activity resumes where the last attempt stopped instead of re-embedding it all.
-    const present = new Set((await store.retrieve(collection, batch.map((q) => q.pointId))).map((p) => p.id));
-    const todo = batch.filter((q) => !present.has(q.pointId));
-    if (todo.length > 0) {
-      const { vectors } = await embedder.embed(todo.map((q) => q.text));
+  await runEmbeddingJob({
+    ...job,
+    job: collection,
+    items: questions,
+    embedder,
+    text: (q) => q.text,
+    // Batches stored after the last heartbeat reached the server are found here, not embedded again.
+    pending: async (batch) => {
+      const present = new Set((await store.retrieve(collection, batch.map((q) => q.pointId))).map((p) => p.id));
+      return batch.filter((q) => !present.has(q.pointId));
+    },
+    write: async (batch, vectors) => {
       // The dimensions are known only once the embedder has answered; the call is idempotent.
       await store.ensureCollection(collection, vectors[0]!.length);
       await store.upsert(
         collection,
-        todo.map((q, j) => ({
-          id: q.pointId,
-          vector: vectors[j]!,
-          payload: { benchmark, itemId: q.id, text: q.text },
-        })),
+        batch.map((q, j) => ({ id: q.pointId, vector: vectors[j]!, payload: { benchmark, itemId: q.id, text: q.text } })),
       );
-    }
-    onProgress?.(Math.min(i + BATCH, total), total);
-  }
+    },
+  });
   return collection;
 }

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorType, ModelError } from '../../common/errors.js';
+import { buildEmbedder } from '../../activities/store/embeddings/build.js';
 import { LocalSentenceEncoder } from '../../activities/store/embeddings/local-use.js';
 import { OpenAIEmbedder } from '../../activities/store/embeddings/openai-embedder.js';
 
@@ -32,6 +34,8 @@ describe('OpenAIEmbedder against a local HTTP server', () => {
   let baseURL: string;
   const requests: { input: string[]; encoding_format?: string }[] = [];
   let failNext = false;
+  /** Holds every answer this long (a slow server on CPU). */
+  let delayMs = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -43,6 +47,13 @@ describe('OpenAIEmbedder against a local HTTP server', () => {
         if (req.url !== '/v1/embeddings' || failNext) {
           res.writeHead(failNext ? 500 : 404, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: { message: 'boom', type: 'server_error' } }));
+          return;
+        }
+        if (delayMs > 0) {
+          const answer = () => {
+            if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [], model: 'fake' }));
+          };
+          setTimeout(answer, delayMs);
           return;
         }
         // Deterministic: the vector encodes the input's length, one token per input character.
@@ -77,6 +88,35 @@ describe('OpenAIEmbedder against a local HTTP server', () => {
       const emb = new OpenAIEmbedder({ model: 'fake', apiKey: 'k', baseURL });
       await expect(emb.embed(['x'])).rejects.toMatchObject({ status: 500 });
       expect(requests).toHaveLength(1);
+    } finally {
+      failNext = false;
+    }
+  });
+
+  it('a call that outlasts the ref\'s timeoutSeconds fails as a timed-out ModelUnavailable, one request, no retry', async () => {
+    requests.length = 0;
+    delayMs = 4000;
+    try {
+      const emb = buildEmbedder({ provider: 'openai', model: 'fake-slow', baseURL, timeoutSeconds: 1 });
+      expect(emb.maxBatch).toBe(256);
+      const started = Date.now();
+      const err = await emb.embed(['x', 'y']).catch((e: unknown) => e);
+      // The ref's 1 s, not the default 60 s.
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err).toMatchObject({ type: ErrorType.ModelUnavailable, timedOut: true, message: expect.stringMatching(/2 texts .* timed out after 1 s/) });
+      expect(requests).toHaveLength(1);
+    } finally {
+      delayMs = 0;
+    }
+  });
+
+  it('an error that is not a timeout carries no timeout mark', async () => {
+    failNext = true;
+    try {
+      const err = await new OpenAIEmbedder({ model: 'fake', apiKey: 'k', baseURL, timeoutMs: 1000 }).embed(['x']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ type: ErrorType.ModelUnavailable, status: 500 });
+      expect((err as ModelError).timedOut).toBeUndefined();
     } finally {
       failNext = false;
     }

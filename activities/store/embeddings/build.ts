@@ -16,6 +16,9 @@ class CachingEmbedder implements Embedder {
   get id(): string {
     return this.inner.id;
   }
+  get maxBatch(): number | undefined {
+    return this.inner.maxBatch;
+  }
   async embed(texts: string[]): Promise<Embedding> {
     const missing = [...new Set(texts.filter((t) => !this.cache.has(t)))];
     let tokens = 0;
@@ -32,11 +35,16 @@ class CachingEmbedder implements Embedder {
   }
 }
 
+/** One batch's time when the ref names none (config: timeoutSeconds); a slow server halves its batches rather than waiting longer. */
+const EMBED_TIMEOUT_S = 60;
+
 /** One embedder per model ref per worker process; its requests share the endpoint's rate limiter (`requestsPerMinute`). The cache answers without a request, so without spending a slot. */
 export const buildEmbedder = memoByRef((ref: ModelRef, env): Embedder => {
   if (ref.provider === 'local') {
     if (ref.model !== 'use-lite') throw new ModelError(ErrorType.ModelRequestRejected, `unknown local embedding model "${ref.model}" (the embedded one is "use-lite")`);
     return new CachingEmbedder(new LocalSentenceEncoder());
   }
-  return new CachingEmbedder(new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey: apiKeyFor(ref, env), rateLimiter: rateLimiterFor(ref) }));
+  return new CachingEmbedder(
+    new OpenAIEmbedder({ model: ref.model, baseURL: ref.baseURL, apiKey: apiKeyFor(ref, env), rateLimiter: rateLimiterFor(ref), timeoutMs: (ref.timeoutSeconds ?? EMBED_TIMEOUT_S) * 1000 }),
+  );
 });

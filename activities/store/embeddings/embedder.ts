@@ -7,5 +7,7 @@ export interface Embedding {
 export interface Embedder {
   /** `provider:model`; part of the collection name, so vectors of different models never mix. */
   readonly id: string;
+  /** The most texts one request should carry (long jobs start there and halve on a timeout); none: the job's default. */
+  readonly maxBatch?: number;
   embed(texts: string[]): Promise<Embedding>;
 }

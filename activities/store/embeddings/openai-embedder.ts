@@ -24,6 +24,7 @@ export interface OpenAIEmbedderOptions {
 /** Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, Ollama…). */
 export class OpenAIEmbedder implements Embedder {
   readonly id: string;
+  readonly maxBatch = OPENAI_EMBED_BATCH;
   private readonly client: OpenAI;
 
   constructor(private readonly opts: OpenAIEmbedderOptions) {
@@ -48,21 +49,28 @@ export class OpenAIEmbedder implements Embedder {
     for (let i = 0; i < texts.length; i += OPENAI_EMBED_BATCH) {
       // Each batch is one request, so each waits for its own slot.
       await this.opts.rateLimiter?.acquire(cancellationSignal());
+      const input = texts.slice(i, i + OPENAI_EMBED_BATCH);
+      let timer: AbortSignal | undefined;
       // Through the one error translation: a 429's Retry-After becomes the retry delay (and holds back
       // the endpoint's other requests), a 401 is not retried.
-      const res = await withCallTimeout(this.timeoutMs, (signal) =>
-        this.client.embeddings.create(
+      const res = await withCallTimeout(this.timeoutMs, (signal) => {
+        timer = signal;
+        return this.client.embeddings.create(
           {
             model: this.opts.model,
-            input: texts.slice(i, i + OPENAI_EMBED_BATCH),
+            input,
             // The client asks for base64 by default, which many compatible servers do not implement.
             encoding_format: 'float',
             ...(this.opts.dimensions ? { dimensions: this.opts.dimensions } : {}),
           },
           { signal },
-        ),
-      ).catch((e: unknown) => {
-        const err = fromOpenAIError(e);
+        );
+      }).catch((e: unknown) => {
+        // The call's own timer is the only thing that aborts its signal; the client reports that abort
+        // as a user abort, so the timeout is named here, where it is known, for the batches to halve.
+        const err = timer?.aborted
+          ? new ModelError(ErrorType.ModelUnavailable, `embedding request of ${input.length} texts to ${this.opts.model} timed out after ${this.timeoutMs / 1000} s`, { timedOut: true, cause: e })
+          : fromOpenAIError(e);
         throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
       });
       if (!Array.isArray(res?.data)) throw new ModelError(ErrorType.ModelUnavailable, `malformed embeddings response from ${this.opts.model}: no data array`);
