@@ -4,16 +4,20 @@ import { readEnv } from '../../common/env.js';
 import { connectClient, describeRun, startRun, uiLinks, UserError, withClient } from '../lib/client.js';
 import { readConfigFile, validateRunConfig } from '../lib/config-file.js';
 import { hinted, RunNotFound } from '../lib/errors.js';
-import { exitWith, out } from '../lib/output.js';
+import { exitWith, out, positiveNumber } from '../lib/output.js';
+import { preflightOnWorkers } from '../lib/preflight.js';
+import { problemLines } from '../../workflows/logic/preflight.js';
 
 /** `validate`, `run` and `resume-from`: the commands that take a run config file. */
 export function registerConfigCommands(program: Command): void {
   program
     .command('validate')
-    .summary('check a run config')
-    .description('check a run config (.json, .yaml, .yml); lists every problem by field path')
+    .summary('check a run config (--check: and what it needs, on the workers)')
+    .description("check a run config (.json, .yaml, .yml); lists every problem by field path. With --check, also runs the run's preflight on the workers (needs a server and a worker): each model's key variable, one minimal request per endpoint (structured output; tools for the Judge), one embedding, the benchmark files, the sandbox")
     .option('--config <file>', 'the run config')
-    .action((opts: { config: string }, cmd: Command) => {
+    .option('--check', "also run the run's preflight on the workers")
+    .option('--timeout <seconds>', 'with --check: how long to wait for the workers (a local model loads, a slow server answers)', positiveNumber, 300)
+    .action(async (opts: { config: string; check?: boolean; timeout: number }, cmd: Command) => {
       const o = out(cmd);
       const raw = readConfigFile(opts.config);
       const parsed = parseRunConfig(raw);
@@ -23,7 +27,12 @@ export function registerConfigCommands(program: Command): void {
         return; // the JSON document is the whole answer: no text list on stderr as well
       }
       const c = validateRunConfig(raw, opts.config);
-      o.print(`${opts.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`, { valid: true, runId: c.runId });
+      const valid = `${opts.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`;
+      if (!opts.check) return o.print(valid, { valid: true, runId: c.runId });
+      const problems = await withClient((client) => preflightOnWorkers(client, raw, c.runId, opts.timeout * 1000));
+      if (problems.length > 0) exitWith(1);
+      const human = problems.length === 0 ? `${valid}\npreflight passed on the workers` : `${valid}\npreflight found ${problems.length} problem(s) on the workers:\n${problemLines(problems).map((l) => `  - ${l}`).join('\n')}`;
+      o.print(human, { valid: true, runId: c.runId, preflight: { ok: problems.length === 0, problems } });
     });
 
   program

@@ -12,7 +12,7 @@ import { out, positiveInt, positiveNumber } from '../lib/output.js';
 export function registerControlCommands(program: Command): void {
   const signals = {
     pause: { signal: pauseSignal, about: 'pause a run: episodes in flight finish and are kept, no new ones start', done: (r: string) => `paused ${r}: episodes in flight finish and are kept; go on with \`nanoflux resume ${r}\`` },
-    resume: { signal: resumeSignal, about: 'resume a run paused by `nanoflux pause` (a run paused by its budget needs `nanoflux set-budget`, one paused by its Judge\'s calibration `--accept-judge`)', done: (r: string) => `resumed ${r} (a run over its budget stays paused until \`nanoflux set-budget\` raises it)` },
+    resume: { signal: resumeSignal, about: 'resume a run paused by `nanoflux pause`, by preflight (it checks again) or by a domain\'s circuit breaker (a run paused by its budget needs `nanoflux set-budget`, one paused by its Judge\'s calibration `--accept-judge`)', done: (r: string) => `resumed ${r}: preflight checks again if it had failed, an open circuit breaker closes (a run over its budget stays paused until \`nanoflux set-budget\` raises it)` },
     stop: { signal: stopSignal, about: 'stop a run for good: episodes in flight finish, then it exports what it has', done: (r: string) => `stopping ${r}: episodes in flight finish, then it exports what it has` },
   } as const;
   for (const [name, s] of Object.entries(signals)) {

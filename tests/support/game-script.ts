@@ -32,6 +32,8 @@ export function scriptGame(server: ScriptedOpenAI, rules: GameRules = {}): { cal
   const right = rules.defenderRight ?? ((_q, n) => n % 2 === 0);
   server.script((req: ScriptedRequest): ScriptedResponse => {
     const delay = rules.delayMs ? { delayMs: rules.delayMs } : {};
+    // Preflight's probe (activities/game/preflight.ts): any working endpoint answers it.
+    if (req.response_format?.json_schema?.name === 'preflight') return { json: { ok: true } };
     if (req.role === 'attacker') {
       calls.attacker! += 1;
       const level = /Target complexity \(1-5\): (\d)/.exec(JSON.stringify(req.messages))?.[1] ?? '?';
