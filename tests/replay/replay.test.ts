@@ -22,9 +22,10 @@ describe('replay of a fresh run', () => {
 
   it('replays a fresh run of every workflow type', async () => {
     scriptGame(f.server);
-    // A math pack (the executed check runs the Attacker's program) and a calibration that warns (the
-    // scripted Judge fails it by design): the fresh history holds every step of today's code.
+    // A math pack (the executed check runs the Attacker's program), preflight, and a calibration that
+    // warns (the scripted Judge fails it by design): the fresh history holds every step of today's code.
     const config = testConfig(f.server.baseURL, 'replay', {
+      preflight: true,
       domains: [{ name: 'math', brief: 'Multi-step arithmetic word problems.', topics: ['rates', 'fractions'], benchmark: 'none', pack: 'math' }],
       generation: { targetAccepted: 2, maxEpisodes: 10, concurrency: 2, continueAsNewEvery: 3 },
       judge: { calibration: { items: 6, minAgreement: 0.75, onFail: 'warn' } },
