@@ -84,11 +84,17 @@ export const calibrationActivities = proxyActivities<Pick<GameActivities, 'calib
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Embedding a benchmark's test set takes minutes on CPU: heartbeats show it is alive. */
+/**
+ * Embedding a benchmark's test set takes minutes on CPU: heartbeats show it is alive and carry the
+ * job's cursor (activities/store/embeddings/job.ts), from which a retry resumes.
+ */
 export const bulkActivities = proxyActivities<BulkStoreSteps>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  // The boundary beats every 3 s whatever the batch in flight is doing (a slow request, a halving), so
+  // 20 s is safe and a killed worker's job resumes after 20 s, not 2 minutes. It also sets the SDK's
+  // throttle (0.8 of it): the server's cursor is at most ~16 s behind the job.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
