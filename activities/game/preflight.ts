@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ModelRef } from '../../common/config.js';
 import type { ModelPreflight, PreflightProblem } from '../../common/contracts/index.js';
-import { ErrorType, NanofluxError } from '../../common/errors.js';
+import { ErrorType, MissingApiKey, NanofluxError } from '../../common/errors.js';
+import { apiKeyFor } from '../kit/model-refs.js';
 import { activity } from '../kit/boundary.js';
 import { PACKS } from './packs.js';
 import { runPython } from './judge/python-sandbox.js';
@@ -36,8 +37,14 @@ export function refSubject(roles: string[], ref: ModelRef): string {
 
 /** The key variable a ref names, checked before any request: the failure every episode would hit. */
 export function keyProblem(subject: string, ref: ModelRef, env: NodeJS.ProcessEnv = process.env): PreflightProblem | undefined {
-  if (ref.provider !== 'openai' || !ref.apiKeyEnv || env[ref.apiKeyEnv]) return undefined;
-  return { check: 'key', subject, type: ErrorType.MissingApiKey, message: `environment variable ${ref.apiKeyEnv} is not set on the worker; set it where the worker runs and restart the worker` };
+  if (ref.provider !== 'openai') return undefined;
+  try {
+    apiKeyFor(ref, env); // the same lookup the model clients make
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof MissingApiKey)) throw e;
+    return { check: 'key', subject, type: e.type, message: `${e.message} on the worker; set it where the worker runs and restart the worker` };
+  }
 }
 
 /**
