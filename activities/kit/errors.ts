@@ -30,6 +30,60 @@ export function parseRetryAfter(headers: HeaderLike | undefined, now = Date.now(
   return Math.max(0, date - now);
 }
 
+/** A request that does not fit the model's context window, with the numbers the server gave (either may be missing). */
+export class ContextExceededError extends ModelError {
+  override name = 'ContextExceededError';
+  constructor(
+    message: string,
+    /** The window the server named (llama.cpp's `n_ctx`, "maximum context length is N"). */
+    readonly contextTokens?: number,
+    /** The size the server measured for the prompt (llama.cpp's `n_prompt_tokens`, "your messages resulted in N"). */
+    readonly promptTokens?: number,
+    opts: { status?: number; requestId?: string } = {},
+  ) {
+    super(ErrorType.ContextExceeded, message, opts);
+  }
+}
+
+/** The first number `re` captures in `text`. */
+const num = (re: RegExp, text: string): number | undefined => {
+  const m = re.exec(text);
+  return m ? Number(m[1]) : undefined;
+};
+const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+
+/**
+ * Whether a refusal says "the request does not fit the context window", and the numbers it gives.
+ * Matched on what each server writes (their wording moves between versions; their type/code names
+ * do not): llama.cpp's `exceed_context_size_error` with `n_ctx`/`n_prompt_tokens` beside "request (N
+ * tokens) exceeds the available context size (M tokens)"; OpenAI's `context_length_exceeded` and
+ * "maximum context length is M tokens … resulted in N tokens"; vLLM's "maximum context length is M
+ * tokens … your request has N input tokens", "'max_tokens' … is too large" and "prompt (length N)
+ * is longer than the maximum model length of M".
+ */
+export function contextOverflowOf(status: number | undefined, body: unknown, message: string): { contextTokens?: number; promptTokens?: number } | undefined {
+  if (status !== 400 && status !== 413 && status !== 422) return undefined;
+  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const text = `${typeof b.message === 'string' ? b.message : ''} ${message}`;
+  const named = b.type === 'exceed_context_size_error' || b.code === 'context_length_exceeded';
+  const worded = /exceeds the available context size|maximum context length is \d+|longer than the maximum model length|context_length_exceeded/i.test(text);
+  if (!named && !worded) return undefined;
+  const contextTokens =
+    positive(b.n_ctx) ??
+    num(/available context size \((\d+) tokens\)/i, text) ??
+    num(/maximum context length is (\d+)/i, text) ??
+    num(/maximum model length of (\d+)/i, text);
+  const promptTokens =
+    positive(b.n_prompt_tokens) ??
+    num(/request \((\d+) tokens\) exceeds/i, text) ??
+    num(/(\d+) in the messages/i, text) ??
+    num(/resulted in (\d+) tokens/i, text) ??
+    num(/request has (\d+) input tokens/i, text) ??
+    num(/prompt contains at least (\d+) input tokens/i, text) ??
+    num(/prompt \(length (\d+)\)/i, text);
+  return { ...(contextTokens !== undefined ? { contextTokens } : {}), ...(promptTokens !== undefined ? { promptTokens } : {}) };
+}
+
 /**
  * What a provider call threw, as a ModelError. Only for the call itself: code that wraps more than the
  * call passes its own NanofluxErrors through first (activities/stages/finetune/openai-backend.ts), or a
@@ -52,6 +106,9 @@ export function fromOpenAIError(err: unknown): ModelError {
     // anything that logs causes would then leak it. The redacted message keeps what matters.
     const base = { status, requestId };
     const msg = `HTTP ${status ?? '?'}: ${err.message}`;
+    // Before the generic 400: the same request can never fit, and the numbers let the caller refit it.
+    const overflow = contextOverflowOf(status, err.error, err.message);
+    if (overflow) return new ContextExceededError(`context exceeded: ${msg}`, overflow.contextTokens, overflow.promptTokens, base);
     if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
       return new ModelError(ErrorType.RateLimited, msg, { ...base, retryAfterMs });
     }

@@ -26,7 +26,7 @@ export type ScriptedResponse = { delayMs?: number; usage?: { prompt_tokens: numb
   | { json: unknown }
   | { content: string }
   | { toolCalls: Array<{ name: string; arguments: string }> }
-  | { status: number; retryAfter?: string; retryAfterMs?: string; message?: string }
+  | { status: number; retryAfter?: string; retryAfterMs?: string; message?: string; /** Sent as the whole body instead of the OpenAI-style error (a llama.cpp or vLLM refusal). */ errorBody?: unknown }
   /** A 200 whose body is this text as sent (not JSON-encoded): a body the client cannot parse. */
   | { rawBody: string; contentType?: string }
   /** `reset`: the connection is destroyed before any response; `stall`: headers and half a body are sent, then nothing. */
@@ -64,6 +64,8 @@ export interface ScriptedOpenAI {
   enqueue(role: ScriptRole, ...responses: ScriptedResponse[]): void;
   /** Installs (or, with undefined, removes) a hook that sees every request first: see Interceptor. */
   intercept(hook: Interceptor | undefined): void;
+  /** How a chat request's prompt is counted in `usage.prompt_tokens` (undefined: the default, JSON length / 4). */
+  countPromptTokens(count: ((body: ChatBody) => number) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -97,8 +99,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 let completionSeq = 0;
 
-function completion(body: ChatBody, r: ScriptedResponse) {
-  const promptTokens = approxTokens(JSON.stringify(body.messages));
+function completion(body: ChatBody, r: ScriptedResponse, countPrompt?: (body: ChatBody) => number) {
+  const promptTokens = countPrompt ? countPrompt(body) : approxTokens(JSON.stringify(body.messages));
   let message: Record<string, unknown>;
   let finish = 'stop';
   if ('toolCalls' in r) {
@@ -128,6 +130,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
   const queues = new Map<ScriptRole, ScriptedResponse[]>();
   let handler: ScriptHandler = defaultHandler ?? (() => ({ status: 500, message: 'no script for this request' }));
   let interceptor: Interceptor | undefined;
+  let countPrompt: ((body: ChatBody) => number) | undefined;
 
   /** Answers a fault (error status, raw body, dropped or stalled connection); false when `r` is not one. */
   const sendFault = (res: ServerResponse, r: ScriptedResponse): boolean => {
@@ -148,7 +151,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       const headers: Record<string, string> = {};
       if (r.retryAfter !== undefined) headers['retry-after'] = r.retryAfter;
       if (r.retryAfterMs !== undefined) headers['retry-after-ms'] = r.retryAfterMs;
-      send(res, r.status, { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } }, headers);
+      send(res, r.status, r.errorBody ?? { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } }, headers);
       return true;
     }
     return false;
@@ -172,7 +175,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       if (intercepted) {
         if (intercepted.delayMs) await new Promise((ok) => setTimeout(ok, intercepted.delayMs));
         if (sendFault(res, intercepted)) return;
-        if ('json' in intercepted || 'content' in intercepted || 'toolCalls' in intercepted) return send(res, 200, completion(body as ChatBody, intercepted));
+        if ('json' in intercepted || 'content' in intercepted || 'toolCalls' in intercepted) return send(res, 200, completion(body as ChatBody, intercepted, countPrompt));
       }
 
       if (req.method === 'POST' && path.endsWith('/embeddings')) {
@@ -193,7 +196,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       const r = queued ?? (await handler({ ...(body as ChatBody), role }));
       if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
       if (sendFault(res, r)) return;
-      return send(res, 200, completion(body as ChatBody, r));
+      return send(res, 200, completion(body as ChatBody, r, countPrompt));
     })().catch((e) => {
       if (!res.headersSent) send(res, 500, { error: { message: String(e) } });
     });
@@ -214,6 +217,9 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
     },
     intercept(hook) {
       interceptor = hook;
+    },
+    countPromptTokens(count) {
+      countPrompt = count;
     },
     close: () =>
       new Promise<void>((ok, fail) => {
