@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { calculatorTool } from '../../activities/game/judge/calculator.js';
 import { buildChatModel } from '../../activities/game/models/build.js';
-import { OpenAIChatModel } from '../../activities/game/models/openai-chat.js';
+import { DEFAULT_CHAT_TIMEOUT_MS, OpenAIChatModel } from '../../activities/game/models/openai-chat.js';
 import { ErrorType, MissingApiKey } from '../../common/errors.js';
 import { roleOf, startScriptedOpenAI, type ScriptedOpenAI } from '../support/scripted-openai.js';
 import { failure } from '../support/expect-error.js';
@@ -106,6 +106,19 @@ describe('OpenAIChatModel over a scripted OpenAI-compatible server', () => {
     const slow = new OpenAIChatModel({ model: 'scripted-1', baseURL: server.baseURL, apiKey: 'k', timeoutMs: 100 });
     server.script(() => ({ delayMs: 500, json: { answer: 'late', confidence: 1 } }));
     expect((await failure(ask(slow))).type).toBe(ErrorType.ModelUnavailable);
+  });
+
+  it("a ref's timeoutSeconds bounds each call; without it the default is 120 s", async () => {
+    server.script(() => ({ delayMs: 1500, json: { answer: 'late', confidence: 1 } }));
+    const ref = { provider: 'openai' as const, model: 'scripted-timeout', baseURL: server.baseURL };
+    const t0 = Date.now();
+    const e = await failure(buildChatModel({ ...ref, timeoutSeconds: 1 }, {}).generate({ messages: judgeMessages, schema: Answer, schemaName: 'answer' }));
+    expect(e.type).toBe(ErrorType.ModelUnavailable);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - t0).toBeLessThan(1450);
+    // The same slow answer arrives when the ref leaves the limit to the default.
+    expect(DEFAULT_CHAT_TIMEOUT_MS).toBe(120_000);
+    expect((await buildChatModel(ref, {}).generate({ messages: judgeMessages, schema: Answer, schemaName: 'answer' })).value).toEqual({ answer: 'late', confidence: 1 });
   });
 
   it('tool loop: the model calls calculate, reads the result, then answers', async () => {

@@ -282,8 +282,9 @@ describe('the limiter where requests are sent (scripted OpenAI-compatible server
     const defender = buildChatModel(ref('chat-429', { temperature: 0.2 }));
     expect(attacker).not.toBe(defender);
     let first = true;
-    server.intercept(() => {
-      if (!first) return undefined;
+    server.intercept((q) => {
+      // Chat only: the model's first call also asks the server for its context window (GET /props).
+      if (!first || !q.path.endsWith('/chat/completions')) return undefined;
       first = false;
       return { status: 429, retryAfterMs: '400', message: 'slow down' };
     });

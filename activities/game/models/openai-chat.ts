@@ -1,14 +1,16 @@
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { formatPath } from '../../../common/config.js';
 import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { cancellationSignal } from '../../kit/boundary.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
-import { fromOpenAIError } from '../../kit/errors.js';
+import { ContextExceededError, fromOpenAIError } from '../../kit/errors.js';
 import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
 import type { RateLimiter } from '../../kit/rate-limiter.js';
+import { ConversationMeter, fitRequest, marginOf, type Measure, shrinkTo, toolOutputBudget, trimToolOutput } from './context-window.js';
+import { EndpointContext } from './endpoint-context.js';
 
 /** Longer answers are refused: a runaway model must not push megabytes into activity results/histories. */
 export const MAX_ANSWER_CHARS = 64 * 1024;
@@ -98,24 +100,72 @@ export interface OpenAIChatOptions {
   apiKey: string;
   temperature?: number;
   maxOutputTokens?: number;
+  /** One call's limit (the ref's `timeoutSeconds`); default DEFAULT_CHAT_TIMEOUT_MS. */
   timeoutMs?: number;
   /** The endpoint's client-side rate limit (rate-limiter.ts), shared with every ref naming it; none: unlimited. */
   rateLimiter?: RateLimiter;
+  /** The ref's `contextTokens`: wins over what the server says. */
+  contextTokens?: number;
+  /** What this process knows of the endpoint's window, shared by the refs naming it (endpoint-context.ts); default: a private one that never probes. */
+  context?: EndpointContext;
+}
+
+/** How long one chat completion may take when the ref does not say (its `timeoutSeconds`). */
+export const DEFAULT_CHAT_TIMEOUT_MS = 120_000;
+
+const FINAL_ANSWER_NOW = 'No more tool calls are available. Give your final answer now as the required JSON object.';
+
+/** A request's size as context-window.ts counts it: every text the chat template renders. */
+function measure(messages: ChatCompletionMessageParam[], toolDefs?: ChatCompletionTool[]): Measure {
+  let chars = toolDefs ? JSON.stringify(toolDefs).length : 0;
+  for (const m of messages) {
+    chars += typeof m.content === 'string' ? m.content.length : m.content ? JSON.stringify(m.content).length : 0;
+    if (m.role === 'assistant') for (const c of m.tool_calls ?? []) chars += c.type === 'function' ? c.function.name.length + c.function.arguments.length : 0;
+  }
+  return { chars, messages: messages.length };
+}
+
+/** Tokens kept free beyond a cut conversation's need: the nudge for the final answer that follows it. */
+const FINAL_ANSWER_SLACK = 48;
+
+/** Cuts the conversation's tool outputs by about `tokens` tokens (longest first); false when there is nothing left to cut. */
+function shrinkToolOutputs(messages: ChatCompletionMessageParam[], tokens: number, charsPerToken: number): boolean {
+  const outputs = messages.filter((m): m is ChatCompletionToolMessageParam => m.role === 'tool' && typeof m.content === 'string');
+  const lengths = outputs.map((m) => (m.content as string).length);
+  const caps = shrinkTo(lengths, Math.ceil(tokens * charsPerToken));
+  let cut = false;
+  outputs.forEach((m, i) => {
+    if (caps[i]! < lengths[i]!) {
+      m.content = trimToolOutput(m.content as string, caps[i]!);
+      cut = true;
+    }
+  });
+  return cut;
+}
+
+/** One request's shape: whether tools go with it and its max_tokens. */
+interface Shape {
+  offerTools: boolean;
+  maxTokens: number | undefined;
+  window: number | undefined;
 }
 
 export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   private readonly client: OpenAI;
+  private readonly context: EndpointContext;
 
   constructor(private readonly opts: OpenAIChatOptions) {
     this.id = `openai:${opts.model}`;
     // maxRetries 0: Temporal owns retries, so every attempt is visible in the workflow history.
-    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 120_000 });
+    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? DEFAULT_CHAT_TIMEOUT_MS });
+    this.context = opts.context ?? new EndpointContext();
   }
 
   async generate<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>> {
     const maxSchemaRetries = req.maxSchemaRetries ?? 2;
     const maxToolRounds = req.maxToolRounds ?? 4;
+    const requestedMax = req.maxOutputTokens ?? this.opts.maxOutputTokens;
     const tools = req.tools ?? [];
     const usage: Usage = { promptTokens: 0, completionTokens: 0 };
     const toolCalls: ToolCallRecord[] = [];
@@ -128,56 +178,71 @@ export class OpenAIChatModel implements ChatModel {
       type: 'json_schema' as const,
       json_schema: { name: req.schemaName, schema: jsonSchemaOf(req.schema), strict: true },
     };
+    const meter = new ConversationMeter(this.context.ruler);
 
     let rounds = 0;
     let attempts = 0;
+    let toolsClosed = false;
+    let refitted = false;
     for (;;) {
-      const offerTools = toolDefs.length > 0 && rounds < maxToolRounds;
-      let resp: OpenAI.Chat.Completions.ChatCompletion;
-      // Every request waits for its slot, tool rounds and schema re-asks included: the provider counts requests, not activities.
-      await this.opts.rateLimiter?.acquire(cancellationSignal());
-      try {
-        resp = await withCallTimeout(this.opts.timeoutMs ?? 120_000, (signal) =>
-          this.client.chat.completions.create(
-            {
-              model: this.opts.model,
-              messages,
-              // Tools and the answer format together: a model that needs no tool answers in one request.
-              ...(offerTools ? { tools: toolDefs } : {}),
-              response_format: responseFormat,
-              temperature: req.temperature ?? this.opts.temperature,
-              max_completion_tokens: req.maxOutputTokens ?? this.opts.maxOutputTokens,
-            },
-            // The client's timeout stops counting once the headers arrive; a body that stalls after them
-            // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
-            { signal },
-          ),
-        );
-      } catch (e) {
-        // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
-        const err = fromOpenAIError(e);
-        throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
+      const shape = await this.shape(req.schemaName, messages, toolDefs, meter, requestedMax, toolDefs.length > 0 && rounds < maxToolRounds && !toolsClosed);
+      if (toolDefs.length > 0 && rounds < maxToolRounds && !toolsClosed && !shape.offerTools) {
+        // The next round would not fit: no more tools, and the final answer is asked for now.
+        toolsClosed = true;
+        if (rounds > 0) messages.push({ role: 'user', content: FINAL_ANSWER_NOW });
+        continue;
       }
-      if (!Array.isArray(resp?.choices)) {
-        // A 200 that is not a completion (an HTML error page from a proxy): transient, and said plainly.
-        throw new ModelError(ErrorType.ModelUnavailable, `malformed response from ${this.opts.model}: not a chat completion`);
+      const sent = measure(messages, shape.offerTools ? toolDefs : undefined);
+      let resp: OpenAI.Chat.Completions.ChatCompletion;
+      try {
+        resp = await this.send({
+          model: this.opts.model,
+          messages,
+          // Tools and the answer format together: a model that needs no tool answers in one request.
+          ...(shape.offerTools ? { tools: toolDefs } : {}),
+          response_format: responseFormat,
+          temperature: req.temperature ?? this.opts.temperature,
+          max_completion_tokens: shape.maxTokens,
+        });
+      } catch (e) {
+        if (!(e instanceof ContextExceededError)) throw e;
+        // Once per call: what the refusal said (the window, the prompt's real size) refits the same conversation.
+        if (!refitted && this.learn(e, meter, sent)) {
+          refitted = true;
+          continue;
+        }
+        throw new ContextExceededError(
+          `${req.schemaName} for ${this.opts.model}: the server refused the conversation as too long for its context window${shape.window ? ` (kept within ${shape.window} tokens here)` : ''}: ${e.message}`,
+          e.contextTokens,
+          e.promptTokens,
+          { ...(e.status !== undefined ? { status: e.status } : {}), ...(e.requestId !== undefined ? { requestId: e.requestId } : {}) },
+        );
       }
       usage.promptTokens += resp.usage?.prompt_tokens ?? 0;
       usage.completionTokens += resp.usage?.completion_tokens ?? 0;
+      meter.observe(sent, resp.usage?.prompt_tokens ?? 0);
       const msg = resp.choices[0]?.message;
       const calls = (msg?.tool_calls ?? []).filter((c) => c.type === 'function');
 
-      if (offerTools && calls.length > 0) {
+      if (shape.offerTools && calls.length > 0) {
         rounds++;
         messages.push({ role: 'assistant', content: msg?.content ?? null, tool_calls: calls });
+        const results: Array<{ id: string; text: string }> = [];
         for (const call of calls) {
           const { text, record } = await runToolCall(tools, call.function.name, call.function.arguments);
           toolCalls.push(record);
-          messages.push({ role: 'tool', tool_call_id: call.id, content: text });
+          results.push({ id: call.id, text });
         }
-        if (rounds >= maxToolRounds) {
-          messages.push({ role: 'user', content: 'No more tool calls are available. Give your final answer now as the required JSON object.' });
-        }
+        const budget = toolOutputBudget({
+          window: shape.window,
+          promptTokens: meter.estimate(measure(messages)),
+          outputs: results.length,
+          lastRound: rounds >= maxToolRounds,
+          charsPerToken: this.context.ruler.charsPerToken,
+          requestedMax,
+        });
+        for (const r of results) messages.push({ role: 'tool', tool_call_id: r.id, content: trimToolOutput(r.text, budget) });
+        if (rounds >= maxToolRounds) messages.push({ role: 'user', content: FINAL_ANSWER_NOW });
         continue;
       }
 
@@ -190,5 +255,63 @@ export class OpenAIChatModel implements ChatModel {
       if (content && content.length <= MAX_ANSWER_CHARS) messages.push({ role: 'assistant', content });
       messages.push({ role: 'user', content: correction(check.problem) });
     }
+  }
+
+  /**
+   * The next request's shape within the endpoint's window (none known: as asked, tools while rounds
+   * last). Throws ContextExceeded when not even the answer floor fits: the server would refuse it, or
+   * cut the answer short.
+   */
+  private async shape(schemaName: string, messages: ChatCompletionMessageParam[], toolDefs: ChatCompletionTool[], meter: ConversationMeter, requestedMax: number | undefined, wantTools: boolean): Promise<Shape> {
+    const window = await this.context.window(this.opts.contextTokens);
+    if (window === undefined) return { offerTools: wantTools, maxTokens: requestedMax, window };
+    const fitNow = () => {
+      const promptTokens = meter.estimate(measure(messages));
+      const toolTokens = wantTools ? Math.max(0, meter.estimate(measure(messages, toolDefs)) - promptTokens) : 0;
+      return { promptTokens, fit: fitRequest({ window, promptTokens, toolTokens, wantTools, requestedMax }) };
+    };
+    let { promptTokens, fit } = fitNow();
+    if (!fit.ok) {
+      // The window was learned late (from a refusal) or the estimate was short: the tool outputs
+      // already in the conversation are cut, measured afresh (the last report described the uncut
+      // conversation), and the answer is asked for without tools.
+      meter.forget();
+      ({ promptTokens, fit } = fitNow());
+      if (!fit.ok && shrinkToolOutputs(messages, fit.need - (window - marginOf(window)) + FINAL_ANSWER_SLACK, this.context.ruler.charsPerToken)) ({ promptTokens, fit } = fitNow());
+    }
+    if (fit.ok) return { offerTools: fit.offerTools, maxTokens: fit.maxTokens, window };
+    throw new ContextExceededError(
+      `${schemaName} for ${this.opts.model} does not fit its context window of ${window} tokens: the conversation is about ${promptTokens} tokens, which leaves ${fit.room} for the answer (at least ${fit.floor} needed). Give the server a larger context (llama-server -c, vLLM --max-model-len) or the ref a larger contextTokens if the server has it`,
+      window,
+      promptTokens,
+    );
+  }
+
+  /** Learns from a refusal; false when it taught nothing (the same request would be refused again). */
+  private learn(e: ContextExceededError, meter: ConversationMeter, sent: Measure): boolean {
+    if (e.contextTokens !== undefined) this.context.learnWindow(e.contextTokens);
+    if (e.promptTokens !== undefined) meter.observe(sent, e.promptTokens);
+    return e.contextTokens !== undefined || e.promptTokens !== undefined;
+  }
+
+  /** One completion: its rate-limit slot, its time limit, its failure translated. */
+  private async send(body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming): Promise<OpenAI.Chat.Completions.ChatCompletion> {
+    // Every request waits for its slot, tool rounds and schema re-asks included: the provider counts requests, not activities.
+    await this.opts.rateLimiter?.acquire(cancellationSignal());
+    let resp: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      // The client's timeout stops counting once the headers arrive; a body that stalls after them
+      // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
+      resp = await withCallTimeout(this.opts.timeoutMs ?? DEFAULT_CHAT_TIMEOUT_MS, (signal) => this.client.chat.completions.create(body, { signal }));
+    } catch (e) {
+      // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
+      const err = fromOpenAIError(e);
+      throw this.opts.rateLimiter ? this.opts.rateLimiter.noteFailure(err) : err;
+    }
+    if (!Array.isArray(resp?.choices)) {
+      // A 200 that is not a completion (an HTML error page from a proxy): transient, and said plainly.
+      throw new ModelError(ErrorType.ModelUnavailable, `malformed response from ${this.opts.model}: not a chat completion`);
+    }
+    return resp;
   }
 }
