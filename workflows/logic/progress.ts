@@ -1,4 +1,5 @@
 import { type EpisodeSummary, OUTCOMES, type RejectionReason, type TokensByRole } from '../../common/contracts/index.js';
+import { type FailureReason, recordFailure } from './breaker.js';
 
 export type StopReason = 'target_reached' | 'max_episodes' | 'token_budget' | 'stopped';
 
@@ -17,6 +18,8 @@ export interface DomainProgress {
    * confirmed, and how often it overruled the Judge.
    */
   verification?: VerificationTally;
+  /** Failed episodes by failure type (ErrorType, or `other`), with the last message (absent until one fails). */
+  failures?: Record<string, FailureReason>;
 }
 
 export interface VerificationTally {
@@ -68,6 +71,7 @@ export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgre
     tokens: addTokens(p.tokens, s.tokens),
     cost: addTokens(p.cost ?? zeroTokens(), s.cost ?? zeroTokens()),
     ...(s.verification || p.verification ? { verification: tally(p.verification, s) } : {}),
+    ...(s.outcome === 'failed' || p.failures ? { failures: recordFailure(p.failures, s) } : {}),
   };
 }
 
