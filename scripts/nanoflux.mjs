@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The `nanoflux` command: runs scripts/cli.ts through the project's tsx (TypeScript without a build step).
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The `nanoflux` command: the CLI (scripts/cli.ts) compiled into dist/ by scripts/build.mjs, rebuilt
+// first when any file it was built from changed since (a few stat calls when nothing did).
+import { runBuilt } from './build.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.cwd() });
-process.exit(r.status ?? 1);
+await runBuilt('cli');
