@@ -137,6 +137,15 @@ describe('the window a server states', () => {
     expect(s.probes).toHaveLength(2);
   });
 
+  it('a server too slow to answer within the probe\'s limit is taken as silent, and not asked again (that would add the wait to every call)', async () => {
+    server.intercept((r) => (r.method === 'GET' ? { delayMs: 600, rawBody: JSON.stringify({ default_generation_settings: { n_ctx: 4096 } }) } : undefined));
+    const t0 = Date.now();
+    expect(await probeContextTokens({ baseURL: server.baseURL, model: 'm', apiKey: 'k', timeoutMs: 200 })).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(550);
+    expect(await probeContextTokens({ baseURL: server.baseURL, model: 'm', apiKey: 'k', timeoutMs: 200 })).toBeUndefined();
+    expect(server.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+  });
+
   it('a server that cannot be reached is asked again next time', async () => {
     const gone = await startScriptedOpenAI();
     const baseURL = gone.baseURL;

@@ -24,17 +24,16 @@ export interface ProbeTarget {
 /** The server's root (llama-server serves /props there, beside /v1). */
 export const serverRoot = (baseURL: string) => baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');
 
-async function getJson(url: string, apiKey: string, timeoutMs: number): Promise<unknown> {
-  const res = await withCallTimeout(timeoutMs, (signal) => fetch(url, { headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' }, signal }));
-  if (!res.ok) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  try {
-    return await res.json();
-  } catch {
-    return undefined;
-  }
+/** The JSON a GET answers, or undefined for any refusal or a body that is not JSON; the time limit covers the body too. */
+function getJson(url: string, apiKey: string, timeoutMs: number): Promise<unknown> {
+  return withCallTimeout(timeoutMs, async (signal) => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' }, signal });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return res.json().catch(() => undefined);
+  });
 }
 
 const positiveInt = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
