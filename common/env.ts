@@ -202,7 +202,9 @@ export const ENV_VARS = {
     description: 'seconds the CLI waits for a worker to answer a query or an update (at least 1)', readers: ['CLI'],
   }),
   debug: envVar({
-    name: 'NANOFLUX_DEBUG', kind: flag, fallback: () => false, shown: '`0`', description: 'the CLI prints the stack trace of an internal error', readers: ['CLI'],
+    name: 'NANOFLUX_DEBUG', kind: flag, fallback: () => false, shown: '`0`',
+    description: "the CLI prints the stack trace of an internal error; the worker's and the demo's log add the stack under each one-line failure",
+    readers: ['worker', 'CLI'],
   }),
   user: envVar({
     name: 'USER', kind: text('a name'), fallback: unset, shown: 'unset',

@@ -1,9 +1,10 @@
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
 import { PROJECT_ROOT, readEnv, type NanofluxEnv } from '../common/env.js';
 import type { RunConfig } from '../common/config.js';
 import { buildActivityDeps } from '../activities/deps.js';
 import { createWorkers, registerSearchAttributes } from '../workers/create-workers.js';
+import { installLogging } from '../workers/logger.js';
 import { statusQuery, type RunStatus } from '../workflows/messages.js';
 import { connectClient, loadRunConfig, startRun, uiLinks } from './lib/client.js';
 import { validateRunConfig } from './lib/config-file.js';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const cfg = swap ? validateRunConfig(raw, args.configPath) : loaded;
   const env = readEnv();
   // Errors only, from the SDK's native side too: its warnings (slow workflow tasks on a busy CPU) would bury the demo's own lines.
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+  installLogging({ level: 'ERROR', debug: env.debug });
   const serverPid = await ensureServer(env);
   await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
 

@@ -1,7 +1,8 @@
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { readEnv } from '../common/env.js';
 import { buildActivityDeps } from '../activities/deps.js';
 import { createWorkers, registerSearchAttributes } from './create-workers.js';
+import { installLogging } from './logger.js';
 
 /**
  * `npm run worker`: the workers of the `nanoflux`, `nanoflux-llm` and `nanoflux-train` queues in one
@@ -10,7 +11,7 @@ import { createWorkers, registerSearchAttributes } from './create-workers.js';
  */
 async function main(): Promise<void> {
   const env = readEnv();
-  Runtime.install({ logger: new DefaultLogger(env.logLevel) });
+  installLogging({ level: env.logLevel, debug: env.debug });
   await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { readEnv } from '../../common/env.js';
 import { createWorkers } from '../../workers/create-workers.js';
+import { installLogging } from '../../workers/logger.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
 
 let runtimeInstalled = false;
@@ -24,7 +25,7 @@ export async function testClient(namespace: string, address = inject('temporalAd
 /** The real worker set (both queues, real activity deps) in this test process, on the shared dev server (or on `address`). */
 export async function startTestWorkers(namespace: string, home = tempHome(), address = inject('temporalAddress')) {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    installLogging({ level: 'ERROR' });
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({ address });
