@@ -27,9 +27,9 @@ export const ModelRefSchema = z
     timeoutSeconds: z
       .int()
       .min(1)
-      .max(60 * 60)
+      .max(600)
       .optional()
-      .describe('How long one call to this model may take before it is abandoned and retried (chat: one completion; embeddings: one batch, which then halves); default: 120 for chat, 60 for embeddings. Raise it for a slow server on CPU'),
+      .describe('How long one call to this model may take before it is abandoned and retried (chat: one completion; embeddings: one batch, which then halves); default: 120 for chat, 60 for embeddings. Raise it for a slow server on CPU; at most 600, inside the model activities\' own 10-minute limit'),
     contextTokens: z
       .int()
       .min(256)
