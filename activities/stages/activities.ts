@@ -17,7 +17,7 @@ import type { ReportInput } from './report/types.js';
 import { ablationCuts } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
-import { finishedVariantResults, readVariantResult, withLossPoints, writeVariantResult } from './results.js';
+import { finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
 import { baselineRows, evalPrompt, nanofluxTrainingRows } from './training-data.js';
 
 export interface StageDeps {
@@ -165,7 +165,7 @@ export function createStageActivities(deps: StageDeps) {
         const d = { name, datasetExamples: dataset.filter((e) => e.domain === name).length };
         const results = finishedVariantResults(home, a.runId, d.name);
         domains.push({ name: d.name, benchmark: results[0]?.benchmark ?? 'none', evalItems: results[0]?.n ?? 0, datasetExamples: d.datasetExamples });
-        variants.push(...results.map(withLossPoints));
+        variants.push(...results.map((r) => reportedVariant(home, a.runId, r)));
       }
       const dir = runDir(home, a.runId);
       const measured = { calibration: calibrationSummary(readRunCalibration(dir)), levels: levelDistributions(dataset) };

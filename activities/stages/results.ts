@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VariantResult } from '../../common/contracts/index.js';
+import type { ItemOutcome } from '../../common/paired-stats.js';
 import { readJsonlRows, writeFileAtomic } from '../kit/files.js';
 import type { ReportedVariant } from './report/types.js';
 import * as L from './layout.js';
@@ -33,10 +34,25 @@ export function finishedVariantResults(home: string, runId: string, domain: stri
   return finishedVariants(home, runId, domain).flatMap((v) => readVariantResult(home, runId, domain, v) ?? []);
 }
 
-/** A result as the report reads it: with the points of its loss curve, where its fine-tune left one. */
-export function withLossPoints(r: VariantResult): ReportedVariant {
+/**
+ * A result as the report reads it: with the points of its loss curve, where its fine-tune left one,
+ * and each eval item's outcome from its scores.json, which the report's paired tests match by id.
+ */
+export function reportedVariant(home: string, runId: string, r: VariantResult): ReportedVariant {
   const curve = r.train?.lossCurve;
-  return curve && existsSync(curve) ? { ...r, lossPoints: readLossCurve(curve) } : r;
+  const items = readItemOutcomes(L.scoresPath(home, runId, r.domain, r.variant));
+  return { ...r, ...(curve && existsSync(curve) ? { lossPoints: readLossCurve(curve) } : {}), ...(items ? { items } : {}) };
+}
+
+/** scores.json's items as id and correctness; null when the file is absent or holds no item list (the report then says the test could not be made). */
+function readItemOutcomes(file: string): ItemOutcome[] | null {
+  if (!existsSync(file)) return null;
+  const items = (JSON.parse(readFileSync(file, 'utf8')) as { items?: unknown }).items;
+  if (!Array.isArray(items)) return null;
+  return items
+    .map((i) => i as { id?: unknown; correct?: unknown })
+    .filter((i): i is ItemOutcome => typeof i.id === 'string' && typeof i.correct === 'boolean')
+    .map(({ id, correct }) => ({ id, correct }));
 }
 
 function readLossCurve(file: string): { step: number; loss: number }[] {

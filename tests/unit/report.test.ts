@@ -10,66 +10,11 @@ import { chartFontFiles, svgToPng } from '../../activities/stages/report/png.js'
 import { PNG_SCALE, renderMarkdown, writeReport } from '../../activities/stages/report/report.js';
 import { ablationChart, accuracyBarChart, lossChart } from '../../activities/stages/report/svg-charts.js';
 import { CHART_FONT_FAMILY } from '../../activities/stages/report/svg.js';
-import type { ReportedVariant, ReportInput } from '../../activities/stages/report/types.js';
-import type { FineTuneResult } from '../../common/contracts/index.js';
 import { calibrationSummary, levelDistributions } from '../../activities/dataset/measures.js';
 import { reportCalibration, reportExamples } from '../support/report-episodes.js';
+import { cut, runInput, score } from '../support/report-variants.js';
 
-// --- fixtures -----------------------------------------------------------------------------------
-
-/** A fine-tune's result as a variant's result carries it: 1000 tokens, 60 s, loss 2.5 → 0.75 unless told otherwise. */
-const trained = (over: Partial<FineTuneResult> = {}): FineTuneResult => ({
-  backend: 'local',
-  kind: 'adapter',
-  model: 'adapter',
-  trainTokens: 1000,
-  wallSeconds: 60,
-  steps: null,
-  firstLoss: 2.5,
-  lastLoss: 0.75,
-  ...over,
-});
-
-function score(variant: string, correct: number, over: Partial<ReportedVariant> = {}): ReportedVariant {
-  const n = over.n ?? 200;
-  return {
-    domain: 'math',
-    variant,
-    benchmark: 'gsm8k',
-    n,
-    correct,
-    accuracy: correct / n,
-    ci95: wilson(correct, n),
-    trainExamples: variant === 'base' ? null : 120,
-    train: variant === 'base' ? null : trained(),
-    ...over,
-  };
-}
-
-const cut = (axis: 'complexity' | 'quality' | 'size', value: string, correct: number): ReportedVariant =>
-  score(`ablation-${axis}-${value}`, correct, { cut: { axis, value } });
-
-function runInput(over: Partial<ReportInput> = {}): ReportInput {
-  return {
-    runId: 'run-42',
-    generatedAt: '2025-11-25T12:00:00.000Z',
-    models: { attacker: 'gpt-4o', defender: 'qwen2.5-7b', judge: 'gpt-4o-mini', student: 'Qwen/Qwen2.5-0.5B-Instruct', backend: 'lora-local' },
-    domains: [{ name: 'math', benchmark: 'gsm8k', evalItems: 200, datasetExamples: 120 }],
-    variants: [
-      score('base', 80),
-      score('tuned', 100, { lossPoints: [0, 10, 20].map((step, i) => ({ step, loss: 2.5 - i })) }),
-      score('full-train', 104, { train: trained({ trainTokens: 9000, wallSeconds: 190 }), trainExamples: 1000 }),
-      // Out of order on purpose: the report sorts cuts by rank, not by input order or as text.
-      cut('quality', 'L5', 90),
-      cut('quality', 'L1', 70),
-      cut('size', '200', 96),
-      cut('size', '50', 84),
-      cut('size', '100', 92),
-    ],
-    skipped: [{ domain: 'math', variant: 'ablation-size-400', reason: '120 examples < 400' }],
-    ...over,
-  };
-}
+// The paired comparisons and the loss summary are tested in tests/unit/report-paired.test.ts.
 
 // --- helpers that read SVG and PNG without a library --------------------------------------------
 
@@ -245,41 +190,6 @@ describe('svgToPng', () => {
 
 describe('renderMarkdown', () => {
   const md = renderMarkdown(runInput(), ['accuracy-math.png', 'accuracy-math.svg', 'ablation-size-math.png']);
-
-  it('computes the compute ratio and the accuracy difference', () => {
-    // 9000 / 1000 tokens, 190 / 60 s, (104 - 100) / 200 = 2 points.
-    expect(md).toContain('full-train used 9.0× the training tokens of tuned (and 3.2× the wall time); accuracy Δ = +2.0 points');
-  });
-
-  it('says n/a when token counts are unknown, rather than guess', () => {
-    const input = runInput();
-    input.variants = input.variants.map((v) => (v.variant === 'tuned' ? { ...v, train: trained({ trainTokens: null }) } : v));
-    const text = renderMarkdown(input, []);
-    expect(text).toMatch(/training tokens relative to tuned: n\/a/);
-    expect(text).not.toContain('9.0×');
-  });
-
-  it('reports the gain over base with both accuracies', () => {
-    expect(md).toContain('Gain over base: tuned +10.0 points (40.0% → 50.0%; 95% intervals overlap)');
-    expect(md).toContain('Gain over base: full-train +12.0 points (40.0% → 52.0%');
-  });
-
-  it('tabulates variants with interval, n, training cost and loss', () => {
-    expect(md).toContain('| tuned | 50.0% | 43.1–56.9% | 200 | 120 | 1,000 | 60 s | 2.500 → 0.750 |');
-    expect(md).toContain('| base | 40.0% |');
-    expect(md).toContain('| full-train | 52.0% | 45.1–58.8% | 200 | 1,000 | 9,000 | 3.2 min |');
-  });
-
-  it('orders ablation cuts by rank and shows each against base', () => {
-    expect(md).toContain('### Ablation by quality');
-    expect(md.indexOf('| L1 |')).toBeLessThan(md.indexOf('| L5 |'));
-    const sizeTable = md.slice(md.indexOf('### Ablation by size'));
-    const sizes = ['\n| 50 |', '\n| 100 |', '\n| 200 |'].map((s) => sizeTable.indexOf(s));
-    expect(sizes.every((i) => i > 0)).toBe(true);
-    expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
-    expect(md).toContain('| 50 | 42.0% | 35.4–48.9% | 200 | 120 | 1,000 | +2.0 points |');
-    expect(md).not.toContain('Ablation by complexity');
-  });
 
   it('links only the figures it is given, relatively', () => {
     expect(md).toContain('![Accuracy by variant, math](accuracy-math.png) ([SVG](accuracy-math.svg))');

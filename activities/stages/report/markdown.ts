@@ -1,6 +1,8 @@
 import { discriminationLine } from '../../dataset/measures.js';
 import { captions, figureNames } from './figures.js';
-import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
+import { duration, interval, orMissing, pct, ratio, thousands } from './format.js';
+import { lossCell, lossNote, lossSummary } from './loss.js';
+import { contrast, contrastLine, deltaCell, PAIRED_METHOD, pCell } from './paired.js';
 import type { ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant } from './variants.js';
 
@@ -15,9 +17,8 @@ export function renderMarkdown(input: ReportInput, figureFiles: string[]): strin
     `Generated ${md(input.generatedAt)}.`,
     modelsTable(input.models),
     datasetSection(input.dataset),
-    'Accuracy is the share of eval items answered correctly, with its 95% Wilson interval. Differences are in percentage points. ' +
-      'Where two intervals overlap, the eval set is too small to call the difference real.',
-    ...domainScores(input).flatMap((d) => domainSection(d, files)),
+    `Accuracy is the share of eval items answered correctly, with its 95% Wilson interval. ${PAIRED_METHOD}`,
+    ...domainScores(input).flatMap((d) => domainSection(d, files, input.lossWindow)),
     skippedSection(input.skipped ?? []),
   ]
     .filter((s) => s !== '')
@@ -35,14 +36,15 @@ function modelsTable(m: ReportInput['models']): string {
   return table(['role', 'model'], rows.map(([role, model]) => [role, md(model)]));
 }
 
-function domainSection(d: DomainScores, files: Set<string>): string[] {
+function domainSection(d: DomainScores, files: Set<string>, lossWindow: number | undefined): string[] {
   const about = d.declared
     ? `Benchmark ${md(d.declared.benchmark)}, ${thousands(d.declared.evalItems)} eval items; generated dataset of ${thousands(d.declared.datasetExamples)} examples.`
     : '';
   return [
     `## Domain: ${md(d.name)}`,
     about,
-    d.comparisons.length === 0 ? 'No whole-dataset variant was scored.' : variantTable(d),
+    d.comparisons.length === 0 ? 'No whole-dataset variant was scored.' : variantTable(d, lossWindow),
+    d.comparisons.some((v) => lossSummary(v) !== null) ? lossNote(lossWindow) : '',
     d.benchmarks.flatMap((b) => findings(d, b)).join('\n'),
     figure(figureNames.accuracy(d), captions.accuracy(d), files),
     ...d.ablations.flatMap((a) => [
@@ -54,9 +56,6 @@ function domainSection(d: DomainScores, files: Set<string>): string[] {
   ].filter((s) => s !== '');
 }
 
-const lossCell = ({ train: t }: ReportedVariant): string => (t?.firstLoss == null && t?.lastLoss == null ? MISSING : `${orMissing(t?.firstLoss, loss)} → ${orMissing(t?.lastLoss, loss)}`);
-const loss = (x: number): string => x.toFixed(3);
-
 /** The cells every score table shares: benchmark (when a domain has several), accuracy, interval, n, training size. */
 const scoreCells = (v: ReportedVariant, many: boolean): string[] => [
   ...(many ? [md(v.benchmark)] : []),
@@ -67,24 +66,30 @@ const scoreCells = (v: ReportedVariant, many: boolean): string[] => [
   orMissing(v.train?.trainTokens, thousands),
 ];
 
-function variantTable(d: DomainScores): string {
+function variantTable(d: DomainScores, lossWindow: number | undefined): string {
   const many = d.benchmarks.length > 1;
-  const head = ['variant', ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'train time', 'loss first → last'];
+  const head = ['variant', ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'train time', 'train loss, mean of first → last N steps'];
   const rows = d.comparisons.map((v) => [
     md(v.variant),
     ...scoreCells(v, many),
     orMissing(v.train?.wallSeconds, duration),
-    lossCell(v),
+    lossCell(v, lossWindow),
   ]);
   return table(head, rows);
 }
 
-/** The sentences a reader comes for: what tuning gained over base, and what the full training set cost for what it added. */
+/**
+ * The sentences a reader comes for, each a paired comparison with the paper's sign (NanoFlux −
+ * baseline): what tuning gained over base, how tuned stands against full-train and each user
+ * baseline, what the full training set cost, and every other variant against base.
+ */
 function findings(d: DomainScores, benchmark: string): string[] {
   const on = d.benchmarks.length > 1 ? ` on ${md(benchmark)}` : '';
-  const base = findVariant(d.comparisons, 'base', benchmark);
-  const tuned = findVariant(d.comparisons, 'tuned', benchmark);
-  const full = findVariant(d.comparisons, 'full-train', benchmark);
+  const here = d.comparisons.filter((c) => c.benchmark === benchmark);
+  const base = findVariant(here, 'base', benchmark);
+  const tuned = findVariant(here, 'tuned', benchmark);
+  const full = findVariant(here, 'full-train', benchmark);
+  const baselines = here.filter((v) => v !== base && v !== tuned);
   const lines: string[] = [];
   if (tuned && full) {
     const tokens = ratio(full.train?.trainTokens, tuned.train?.trainTokens);
@@ -94,29 +99,26 @@ function findings(d: DomainScores, benchmark: string): string[] {
       tokens === 'n/a'
         ? `full-train's training tokens relative to tuned: n/a, token counts unknown (${wall})`
         : `full-train used ${tokens} the training tokens of tuned (${wall})`;
-    lines.push(`- Compute${on}: ${used}; accuracy Δ = ${signedPoints(full.accuracy - tuned.accuracy)} points.`);
+    lines.push(`- Compute${on}: ${used}.`);
   }
-  if (base) {
-    for (const v of d.comparisons.filter((c) => c.benchmark === benchmark && c !== base)) {
-      const overlap = v.ci95.low <= base.ci95.high && base.ci95.low <= v.ci95.high;
-      lines.push(
-        `- Gain over base${on}: ${md(v.variant)} ${signedPoints(v.accuracy - base.accuracy)} points (${pct(base.accuracy)} → ${pct(v.accuracy)}; 95% intervals ${overlap ? 'overlap' : 'do not overlap'}).`,
-      );
-    }
-  }
-  return lines;
+  const contrasts = [
+    ...(tuned && base ? [contrast(tuned, base)] : []),
+    ...(tuned ? baselines.map((v) => contrast(tuned, v)) : []),
+    ...(base ? baselines.map((v) => contrast(v, base)) : []),
+  ];
+  return [...lines, ...contrasts.map((c) => `- ${contrastLine(c, on, md)}`)];
 }
 
+/** Each cut against base and against the cut before it on the axis (same benchmark), both paired. */
 function ablationTable(d: DomainScores, axis: string, scores: ReportedVariant[]): string {
   const many = d.benchmarks.length > 1;
-  const head = [axis, ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'Δ vs base'];
-  const rows = scores.map((v) => {
+  const head = [axis, ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'Δ vs base (95% CI)', 'p vs base', 'Δ vs previous cut (95% CI)', 'p vs previous cut'];
+  const rows = scores.map((v, i) => {
     const base = findVariant(d.comparisons, 'base', v.benchmark);
-    return [
-      md(v.cut!.value),
-      ...scoreCells(v, many),
-      base ? `${signedPoints(v.accuracy - base.accuracy)} points` : MISSING,
-    ];
+    const previous = scores.slice(0, i).reverse().find((p) => p.benchmark === v.benchmark && p.cut!.value !== v.cut!.value);
+    const vsBase = base ? contrast(v, base) : undefined;
+    const vsPrevious = previous ? contrast(v, previous) : undefined;
+    return [md(v.cut!.value), ...scoreCells(v, many), deltaCell(vsBase), pCell(vsBase), deltaCell(vsPrevious), pCell(vsPrevious)];
   });
   return table(head, rows);
 }
