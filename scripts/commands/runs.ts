@@ -7,6 +7,7 @@ import { describeRun, fromWorker, listWorkflows, uiLinks, withClient } from '../
 import { hinted, UserError, withTimeout } from '../lib/errors.js';
 import { count, renderStatus, table } from '../lib/format.js';
 import { exitWith, out, positiveInt, positiveNumber } from '../lib/output.js';
+import { watchLine } from '../lib/watch-line.js';
 
 /** `list` and `status`: what runs there are, and how one stands. */
 export function registerRunCommands(program: Command): void {
@@ -158,8 +159,9 @@ function snapshotJson(s: Snapshot): unknown {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Redraws the status until the run's workflow closes. On a terminal: in place (ANSI cursor-up and
- * clear). Otherwise (a pipe, a log file): a new block only when something changed.
+ * Follows the status until the run's workflow closes. On a terminal: redrawn in place (ANSI
+ * cursor-up and clear). Otherwise (a pipe, a log file): one line per change, with the time
+ * (scripts/lib/watch-line.ts); with --json one JSON document per change, on a terminal or not.
  */
 async function watch(client: Client, runId: string, intervalSeconds: number, json: boolean): Promise<Snapshot> {
   const tty = process.stdout.isTTY === true && !json;
@@ -167,15 +169,18 @@ async function watch(client: Client, runId: string, intervalSeconds: number, jso
   let lines = 0;
   for (;;) {
     const s = await snapshot(client, runId, true);
-    const text = json ? JSON.stringify(snapshotJson(s)) : renderSnapshot(s);
     if (tty) {
       const cols = process.stdout.columns || 120;
-      const block = [...text.split('\n'), `(${new Date().toLocaleTimeString()}; every ${intervalSeconds}s, Ctrl-C to stop watching)`].map((l) => (l.length > cols ? `${l.slice(0, cols - 1)}…` : l));
+      const block = [...renderSnapshot(s).split('\n'), `(${new Date().toLocaleTimeString()}; every ${intervalSeconds}s, Ctrl-C to stop watching)`].map((l) => (l.length > cols ? `${l.slice(0, cols - 1)}…` : l));
       process.stdout.write(`${lines ? `\x1b[${lines}F\x1b[J` : ''}${block.join('\n')}\n`);
       lines = block.length;
-    } else if (text !== shown && !(s.note && shown)) {
-      process.stdout.write(`${shown && !json ? '\n' : ''}${text}\n`);
-      shown = text;
+    } else {
+      const text = json ? JSON.stringify(snapshotJson(s)) : watchLine(s);
+      // A poll no worker answered is news only before anything was shown: afterwards it would interleave with the real lines.
+      if (text !== shown && !(s.note && shown)) {
+        process.stdout.write(`${json ? '' : `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} `}${text}\n`);
+        shown = text;
+      }
     }
     if (s.workflowStatus !== 'RUNNING') return s;
     await sleep(intervalSeconds * 1000);

@@ -69,11 +69,10 @@ describe('nanoflux command line against a real server', () => {
     expect(again.status).toBe(1);
     oneLineError(again, /run cli-run is already running/);
 
-    // --watch without a terminal prints a block whenever something changed, and exits 0 once the run completed.
+    // --watch without a terminal prints a line whenever something changed (tests/workflow/logs.test.ts), and exits 0 once the run completed.
     const watched = await nf('status', 'cli-run', '--watch', '--interval', '0.3');
     expect(watched.status, watched.stderr).toBe(0);
-    expect(watched.stdout).toMatch(/math {2}\[█+░*\] \d+\/2 accepted · \d+ episodes · in flight \d+ · rejected /);
-    expect(watched.stdout).toContain('run cli-run: done');
+    expect(watched.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\S+Z run cli-run done · accepted \d+\/2 · episodes \d+ · failed 0$/);
 
     const s = await nfJson<RunStatus & { workflowStatus: string }>('status', 'cli-run');
     expect(s).toMatchObject({ runId: 'cli-run', stage: 'done', paused: false, workflowStatus: 'COMPLETED', dataset: { examples: s.accepted } });
@@ -249,7 +248,7 @@ describe('nanoflux command line against a real server', () => {
     await bad.result().catch(() => undefined);
     const [failedWatch, failedJson] = await Promise.all([nf('status', 'cli-bad', '--watch', '--interval', '0.2'), nf('status', 'cli-bad', '--json')]);
     expect(failedWatch.status).toBe(1);
-    expect(failedWatch.stdout).toMatch(/^run cli-bad: failed — invalid run config/);
+    expect(failedWatch.stdout).toMatch(/^\S+Z run cli-bad failed( at \w+)?: invalid run config/);
     oneLineError(failedWatch, /run cli-bad failed: invalid run config .*; its history is in the web UI: http/);
     expect(failedJson.status).toBe(1);
     expect(JSON.parse(failedJson.stdout)).toMatchObject({ runId: 'cli-bad', workflowStatus: 'FAILED', failure: expect.stringMatching(/^invalid run config/) });
