@@ -32,7 +32,7 @@ export function registerRunCommands(program: Command): void {
     .summary("a run's progress (--watch to follow it)")
     .description('how a run stands: a progress bar per domain, rejections by reason, tokens and cost by role')
     .argument('<run>', 'the run id')
-    .option('--watch', 'redraw until the run ends; exits 0 when it completed, 1 when it failed (with --json: one JSON line per change)')
+    .option('--watch', 'follow until the run ends (redrawn on a terminal, else one line per change; with --json one JSON line per change); exits 0 when it completed, 1 when it failed')
     .option('--interval <seconds>', 'seconds between redraws with --watch', positiveNumber, 2)
     .action(async (runId: string, opts: { watch?: boolean; interval: number }, cmd: Command) => {
       const o = out(cmd);
