@@ -23,7 +23,7 @@ const FIRST_KEYS = ['activityType', 'activityId', 'attempt', 'error', 'workflowI
  * SDK's bookkeeping (the component is the `core:` prefix; the Rust target and spans say nothing to an operator).
  */
 const HIDDEN_KEYS = new Set(['sdkComponent', 'taskToken', 'namespace', 'workflowRunId', 'activityRunId', 'spanContexts', 'target', 'workflowType']);
-/** An object in the metadata (the worker's options at DEBUG) is cut here, so the record stays one readable line. */
+/** A value (the worker's options at DEBUG, a Rust core field holding a whole failure) is cut here, so the record stays one readable line; NANOFLUX_DEBUG=1 shows it whole. */
 const MAX_VALUE_CHARS = 300;
 
 const COLOURS: Partial<Record<LogLevel, string>> = { TRACE: '\x1b[2m', DEBUG: '\x1b[2m', WARN: '\x1b[33m', ERROR: '\x1b[31m' };
@@ -65,7 +65,7 @@ function bigintSafe(_key: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
-function renderValue(v: unknown): string | undefined {
+function renderValue(v: unknown, whole: boolean): string | undefined {
   if (v === undefined) return undefined;
   if (v instanceof Error) return JSON.stringify(describeError(v));
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null) return String(v);
@@ -78,7 +78,7 @@ function renderValue(v: unknown): string | undefined {
       text = String(v);
     }
   }
-  if (text.length > MAX_VALUE_CHARS) text = `${text.slice(0, MAX_VALUE_CHARS - 1)}…`;
+  if (!whole && text.length > MAX_VALUE_CHARS) text = `${text.slice(0, MAX_VALUE_CHARS - 1)}…`;
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 
@@ -98,7 +98,7 @@ export function formatRecord(level: LogLevel, message: string, meta: LogMetadata
   const keys = [...FIRST_KEYS.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !FIRST_KEYS.includes(k))];
   const fields = keys
     .filter((k) => !HIDDEN_KEYS.has(k) && !(k === 'isLocal' && meta[k] === false))
-    .map((k) => [k, renderValue(meta[k])] as const)
+    .map((k) => [k, renderValue(meta[k], o.debug === true)] as const)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`);
   const from = meta.sdkComponent === 'core' ? 'core: ' : '';

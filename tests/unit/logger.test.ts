@@ -111,6 +111,7 @@ describe('the worker log (workers/logger.ts)', () => {
     expect(line).toMatch(/ options="\{\\"big\\":\\"x+…" name="a b"$/);
     expect(line.length).toBeLessThan(420);
     expect(line).not.toContain('empty');
+    expect(formatRecord('DEBUG', 'Creating worker', { options: { big: 'x'.repeat(1000) } }, { debug: true })).toContain('x'.repeat(1000));
   });
 
   it("names an error by its ApplicationFailure type, else its class; non-errors as text", () => {
