@@ -276,7 +276,19 @@ export const AblationSchema = z.strictObject({
   axes: z.array(z.enum(ABLATION_AXES)).min(1).default([...ABLATION_AXES]).describe('Cut the dataset by complexity level (1–5), quality level (L1–L5), size'),
   sizes: z.array(z.int().min(1)).min(1).default([50, 100, 200]).describe('Size cuts: the first N examples in a fixed shuffled order (nested)'),
   minExamples: z.int().min(1).default(5).describe('A cut with fewer examples is skipped and listed as such in the report'),
-});
+  seeds: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe('Each cut is fine-tuned and evaluated this many times, seeded finetune.seed, +1, … (variants ablation-<axis>-<value>-s1 … -sN, same training file); the report gives each cut\'s mean, sd and min–max over its seeds'),
+  sizeMatch: z
+    .union([z.literal('smallest'), z.int().min(1), z.literal(false)])
+    .default('smallest')
+    .describe(
+      "Complexity and quality cuts subsampled to one size, so a level's score is not its size's: 'smallest' = the smallest cut of the axis (of those with minExamples), a number = that many examples (a level with fewer is skipped and listed), false = each level whole. The subsample is a fixed hash order of example ids (the same for every seed; a smaller size is a prefix of a larger); the report states n per cut",
+    ),
+}).refine((a) => typeof a.sizeMatch !== 'number' || a.sizeMatch >= a.minExamples, { path: ['sizeMatch'], message: 'a sizeMatch below minExamples would train every level cut on fewer examples than a cut may have' });
 export type AblationConfig = z.infer<typeof AblationSchema>;
 
 export const RunConfigSchema = z
