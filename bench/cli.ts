@@ -4,7 +4,8 @@
  * same rounds (the same machine, the same moment: on a shared machine only such ratios compare).
  *
  * Every call is a fresh process, as a user's would be: `node scripts/nanoflux.mjs …` (the compiled
- * CLI in dist/, after its staleness check). `status` is asked of a real run, on a real dev server
+ * CLI in dist/, after its staleness check). `--help` is timed first, before this bench starts any
+ * server or worker beside it. `status` is asked of a real run, on a real dev server
  * (in memory, its own port), executed by the real compiled worker (`node scripts/worker.mjs`, its
  * own process) against the scripted OpenAI-compatible server: once while the run is paused (the
  * worker answers the status query), once after it finished (the status comes from its result).
@@ -133,12 +134,12 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 type Row = ReturnType<typeof row>;
 
 /** One command's figures; its ratios are to `temporal --help` in the same rounds. */
-function row(samples: Record<string, Samples>, name: string, targetMs?: number) {
+function row(samples: Record<string, Samples>, name: string, targetMs?: number, label = name) {
   const { wall, cpu } = samples[name]!;
   const t = samples['temporal --help']!;
   const cpuMedian = cpu.length ? median(cpu) : undefined;
   return {
-    command: name,
+    command: label,
     runs: wall.length,
     medianMs: r1(median(wall)),
     minMs: r1(Math.min(...wall)),
@@ -161,9 +162,20 @@ function printReport(temporal: string, launcher: { checkMs: number; rebuildMs: n
   console.log(`launcher: staleness check ${r2(launcher.checkMs)} ms (median of 50), a rebuild of the CLI ${Math.round(launcher.rebuildMs)} ms; load average (1 min) ${loads.map(r2).join(' → ')}; CPU time ${GNU_TIME ? 'from GNU time (10 ms resolution; the temporal ratio divides by at least 10 ms)' : 'not measured (no /usr/bin/time)'}; written to ${OUT}`);
 }
 
+const ok = (r: Timed) => r.status === 0;
+const nanoflux = (...args: string[]) => [process.execPath, LAUNCHER, ...args];
+const viaTsx = (c: Case, ...args: string[]): Case => ({ ...c, name: `tsx: ${c.name}`, argv: [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'cli.ts'), ...args], rounds: TSX_ROUNDS });
+
 async function main(): Promise<void> {
   const temporal = temporalCliPath();
   const launcher = await launcherCosts();
+  const help: Case = { name: 'nanoflux --help', argv: nanoflux('--help'), check: (r) => ok(r) && r.stdout.includes('Usage: nanoflux') };
+  const temporalHelp: Case = { name: 'temporal --help', argv: [temporal, '--help'], check: (r) => ok(r) && /temporal/i.test(r.stdout) };
+  const loads = [loadavg()[0]!];
+  // --help first, on the machine as it is: no server or worker of this bench running beside it.
+  const idle = await measure([help, temporalHelp, viaTsx(help, '--help')], ROUNDS, {});
+  loads.push(loadavg()[0]!);
+
   const server = await startDevServer({});
   const llm = await startScriptedOpenAI();
   scriptGame(llm);
@@ -176,36 +188,31 @@ async function main(): Promise<void> {
     const runId = 'bench-cli';
     const config = join(home, 'run.json');
     writeFileSync(config, JSON.stringify(testConfig(llm.baseURL, runId, { generation: { targetAccepted: 1000, maxEpisodes: 1000, concurrency: 1, noveltyThreshold: 0.85 } })));
-    const nanoflux = (...args: string[]) => [process.execPath, LAUNCHER, ...args];
     const must = async (...args: string[]) => {
       const r = await timed(nanoflux(...args), env);
       if (r.status !== 0) throw new Error(`nanoflux ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
     };
     await must('run', '--config', config);
     await must('pause', runId);
-    const ok = (r: Timed) => r.status === 0;
-    const help: Case = { name: 'nanoflux --help', argv: nanoflux('--help'), check: (r) => ok(r) && r.stdout.includes('Usage: nanoflux') };
-    const status: Case = { name: 'nanoflux status <paused run>', argv: nanoflux('status', runId), check: (r) => ok(r) && r.stdout.includes(runId) && /paused/i.test(r.stdout) };
-    const temporalHelp: Case = { name: 'temporal --help', argv: [temporal, '--help'], check: (r) => ok(r) && /temporal/i.test(r.stdout) };
-    const tsx = (c: Case, ...args: string[]): Case => ({ ...c, name: `tsx: ${c.name}`, argv: [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'cli.ts'), ...args], rounds: TSX_ROUNDS });
-    const loads = [loadavg()[0]!];
     // The paused run: its status is the worker's answer to the status query.
-    const paused = await measure([help, status, temporalHelp, tsx(help, '--help')], ROUNDS, env);
+    const status: Case = { name: 'nanoflux status <paused run>', argv: nanoflux('status', runId), check: (r) => ok(r) && r.stdout.includes(runId) && /paused/i.test(r.stdout) };
+    const paused = await measure([status, temporalHelp], ROUNDS, env);
     loads.push(loadavg()[0]!);
     await must('stop', runId);
     await client.workflow.getHandle(runWorkflowId(runId)).result();
     // The finished run: its status comes from its result, no worker needed.
     const finished: Case = { name: 'nanoflux status <finished run>', argv: nanoflux('status', runId), check: (r) => ok(r) && r.stdout.includes(runId) };
-    const done = await measure([finished, temporalHelp, tsx(finished, 'status', runId)], ROUNDS, env);
+    const done = await measure([finished, temporalHelp, viaTsx(finished, 'status', runId)], ROUNDS, env);
     loads.push(loadavg()[0]!);
     printReport(temporal, launcher, loads, [
-      row(paused, help.name, TARGET_MS.help),
+      row(idle, help.name, TARGET_MS.help),
       row(paused, status.name, TARGET_MS.status),
       row(done, finished.name, TARGET_MS.status),
-      row(paused, `tsx: ${help.name}`),
+      row(idle, `tsx: ${help.name}`),
       row(done, `tsx: ${finished.name}`),
-      row(paused, temporalHelp.name),
-      row(done, temporalHelp.name),
+      row(idle, temporalHelp.name, undefined, `${temporalHelp.name} (rounds of --help)`),
+      row(paused, temporalHelp.name, undefined, `${temporalHelp.name} (rounds of the paused run)`),
+      row(done, temporalHelp.name, undefined, `${temporalHelp.name} (rounds of the finished run)`),
     ]);
   } finally {
     worker.kill('SIGTERM');
