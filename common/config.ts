@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ABLATION_AXES, BENCHMARKS } from './contracts/stages.js';
+import { REASONING_EFFORTS, settingProblems, TOKEN_LIMIT_PARAMETERS } from './model-capabilities.js';
 
 /**
  * The run config: the one input of `nanofluxRun`, from a file, the CLI or `temporal workflow start`.
@@ -17,13 +18,12 @@ export const ModelRefSchema = z
     provider: z.enum(['openai', 'local']).describe('`openai`: any OpenAI-compatible endpoint; `local`: the embedded model'),
     model: z.string().min(1).describe('Model name at the endpoint, or for `local` a GGUF path or the alias `smollm2-135m`'),
     baseURL: HTTP_URL.optional().describe('Endpoint base URL (e.g. http://localhost:8000/v1); default: the OpenAI API'),
-    apiKeyEnv: z
-      .string()
-      .regex(ENV_NAME, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key')
-      .optional()
-      .describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
-    temperature: z.number().min(0).max(2).optional().describe('Sampling temperature; default: the role default'),
+    apiKeyEnv: z.string().regex(ENV_NAME, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key').optional().describe('Name of the environment variable that holds the API key; the worker reads it, it never enters a workflow'),
+    temperature: z.number().min(0).max(2).optional().describe("Sampling temperature. Default: `openai` refs send none (the provider's default); `local` refs use the role's (Attacker 0.9, Defender 0.2, its solve-rate samples 0.8, Judge 0). OpenAI's reasoning models (o-series, gpt-5) take none"),
     maxOutputTokens: z.int().min(16).max(32768).optional().describe('Cap on tokens per answer'),
+    reasoningEffort: z.enum(REASONING_EFFORTS).optional().describe('Reasoning models: how much the model thinks before it answers, sent as `reasoning_effort` (OpenRouter: `reasoning.effort`). o-series: low/medium/high; gpt-5: minimal–high; gpt-5.1 and later: none–high. Default: the provider\'s'),
+    thinking: z.boolean().optional().describe('Hybrid thinking models (Qwen3): thinking on or off, sent as `chat_template_kwargs.enable_thinking` (vLLM, SGLang, llama-server), `reasoning.enabled` (OpenRouter) or `enable_thinking` (DashScope); not for OpenAI\'s API. Default: the model\'s own (Qwen3: on)'),
+    tokenLimitParameter: z.enum(TOKEN_LIMIT_PARAMETERS).optional().describe('The request field that carries maxOutputTokens. Default: `max_tokens` for OpenRouter and Claude, else `max_completion_tokens` (which OpenAI\'s reasoning models require); a server that refuses one is sent the other'),
     timeoutSeconds: z
       .int()
       .min(1)
@@ -55,6 +55,8 @@ export const ModelRefSchema = z
     if (m.apiKeyEnv && /^(sk-|Bearer )/.test(m.apiKeyEnv)) {
       ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'looks like a secret; put the key in an environment variable and name the variable here' });
     }
+    // What the model is known to refuse (common/model-capabilities.ts): found here, not as a 400 on every call.
+    for (const p of settingProblems(m)) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
   });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
