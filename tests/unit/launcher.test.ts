@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,11 @@ describe('the nanoflux launcher (compiled CLI, rebuilt when a source changes)', 
   for (const dir of ['activities', 'common', 'workflows', 'workers', 'scripts']) cpSync(join(PROJECT_ROOT, dir), join(root, dir), { recursive: true });
   for (const file of ['package.json', 'tsconfig.json']) cpSync(join(PROJECT_ROOT, file), join(root, file));
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => {
+    // The link first, by itself: nothing here may reach into the project's own node_modules.
+    unlinkSync(join(root, 'node_modules'));
+    rmSync(root, { recursive: true, force: true });
+  });
 
   const help = (): Promise<CommandResult> => runCommand([process.execPath, join(root, 'scripts', 'nanoflux.mjs'), '--help'], { timeoutMs: 60_000 });
   const stamp = () => JSON.parse(readFileSync(join(root, 'dist', 'cli.build.json'), 'utf8')) as { entry: string; builtAt: string };
