@@ -5,7 +5,6 @@ import { connectClient, describeRun, startRun, uiLinks, UserError, withClient } 
 import { readConfigFile, validateRunConfig } from '../lib/config-file.js';
 import { hinted, RunNotFound } from '../lib/errors.js';
 import { exitWith, out, positiveNumber } from '../lib/output.js';
-import { preflightOnWorkers } from '../lib/preflight.js';
 import { problemLines } from '../../workflows/logic/preflight.js';
 
 /** `validate`, `run` and `resume-from`: the commands that take a run config file. */
@@ -29,6 +28,8 @@ export function registerConfigCommands(program: Command): void {
       const c = validateRunConfig(raw, opts.config);
       const valid = `${opts.config}: valid (run ${c.runId}, ${c.domains.length} domain(s))`;
       if (!opts.check) return o.print(valid, { valid: true, runId: c.runId });
+      // Loaded on use: the proto package costs every other command's start-up (bench/README.md, CLI).
+      const { preflightOnWorkers } = await import('../lib/preflight.js');
       const problems = await withClient((client) => preflightOnWorkers(client, raw, c.runId, opts.timeout * 1000));
       if (problems.length > 0) exitWith(1);
       const human = problems.length === 0 ? `${valid}\npreflight passed on the workers` : `${valid}\npreflight found ${problems.length} problem(s) on the workers:\n${problemLines(problems).map((l) => `  - ${l}`).join('\n')}`;
