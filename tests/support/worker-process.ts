@@ -5,9 +5,13 @@ import { PROJECT_ROOT } from '../../common/env.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
 import { testClient } from './workers.js';
 
-/** The real worker entry (`npm run worker`) in its own process, so a test can kill it outright. */
+/**
+ * The real worker entry (`npm run worker`: the compiled worker, rebuilt first if a source changed) in
+ * its own process, so a test can kill it outright. The build runs in that same process, so a SIGKILL
+ * leaves no worker behind.
+ */
 export function startWorkerProcess(namespace: string, home: string, env: NodeJS.ProcessEnv = {}, capture?: (text: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts')], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts', 'worker.mjs')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: namespace, NANOFLUX_HOME: home, NANOFLUX_TEST_KEY: 'test-key-value', ...env },
     stdio: ['ignore', capture ? 'pipe' : 'ignore', capture ? 'pipe' : 'inherit'],
