@@ -38,7 +38,9 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantOutco
   if (spec.variant !== 'base') {
     if (!config.finetune) throw ApplicationFailure.nonRetryable(`variant ${spec.variant} needs the finetune stage`, ErrorType.InvalidRunConfig);
     upsertSearchAttributes([{ key: SA.stage, value: 'finetuning' }]);
-    train = await fineTuneActivities.fineTune({ runId, domain, variant: spec.variant, finetune: config.finetune });
+    // A seeded ablation run trains with its own seed; every other variant with finetune.seed.
+    const finetune = spec.cut?.seed === undefined ? config.finetune : { ...config.finetune, seed: spec.cut.seed };
+    train = await fineTuneActivities.fineTune({ runId, domain, variant: spec.variant, finetune });
     upsertMemo({ model: train.model, trainTokens: train.trainTokens ?? 'unknown', loss: `${train.firstLoss ?? '?'} → ${train.lastLoss ?? '?'}` });
   }
   let result: VariantResult | null = null;
@@ -86,8 +88,12 @@ export async function domainStages(input: DomainStagesInput): Promise<DomainStag
   if (input.ablation && config.ablation) {
     const cuts = await stageFileActivities.cutAblation({ runId, domain: domain.name, ablation: config.ablation, resumeFrom: config.resumeFrom });
     skipped.push(...cuts.skipped);
+    // Replicate k of a cut trains with finetune.seed + k − 1, so s1 is seeded as `tuned` is. Cuts
+    // recorded before seeds (an older history) carry no replicate and keep the config's seed: the
+    // commands this schedules are unchanged for them, so no patched() is needed.
+    const seeded = cuts.cuts.map((c): VariantSpec => (c.cut?.replicate === undefined ? c : { ...c, cut: { ...c.cut, seed: (config.finetune?.seed ?? 0) + c.cut.replicate - 1 } }));
     // The ablation's reference line: the base model on the same items (cached when the run already scored it).
-    outcomes.push(...(await run([...(input.variants ? [] : base), ...cuts.cuts])));
+    outcomes.push(...(await run([...(input.variants ? [] : base), ...seeded])));
   }
   return { domain: domain.name, outcomes, skipped };
 }

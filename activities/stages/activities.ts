@@ -14,7 +14,7 @@ import { writeReport } from './report/report.js';
 import { calibrationSummary, levelDistributions } from '../dataset/measures.js';
 import { readRunCalibration } from '../dataset/run-calibration.js';
 import type { ReportInput } from './report/types.js';
-import { ablationCuts } from './cuts.js';
+import { ablationCuts, cutSpec, writeCutTrainingFile } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
 import { finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
@@ -86,10 +86,10 @@ export function createStageActivities(deps: StageDeps) {
     /** The ablation cuts of a domain's set, each written as a training file. */
     cutAblation: activity(async (a: { runId: string; domain: string; ablation: AblationConfig; resumeFrom?: string }): Promise<{ cuts: VariantSpec[]; skipped: { variant: string; reason: string }[]; reused?: string[] }> => {
       const { cuts, skipped } = ablationCuts(runExamples(home, a.runId, a.domain), a.ablation);
-      for (const c of cuts) writeJsonl(L.trainDataPath(home, a.runId, a.domain, c.variant), nanofluxTrainingRows(c.examples));
+      for (const c of cuts) writeCutTrainingFile(home, a.runId, a.domain, c.variant, nanofluxTrainingRows(c.examples));
       const reused = a.resumeFrom ? reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain, cuts.map((c) => c.variant)) : undefined;
       return {
-        ...(reused ? { reused } : {}), cuts: cuts.map((c) => ({ variant: c.variant, cut: { axis: c.axis, value: c.value }, trainExamples: c.examples.length })), skipped };
+        ...(reused ? { reused } : {}), cuts: cuts.map(cutSpec), skipped };
     }),
 
     /** One fine-tune, start to finish; called again after a crash, the backend resumes it. */

@@ -38,12 +38,28 @@ export interface FineTuneResult {
   resumedFrom?: string | null;
 }
 
+/**
+ * Where an ablation variant sits: its cut, and which of the cut's seeded runs it is. `replicate`,
+ * `seed` and `available` are absent from results of ablations run before seeds and size matching.
+ */
+export interface CutSpec {
+  axis: AblationAxis;
+  /** '1'..'5' for complexity, 'L1'..'L5' for quality, '50' etc for size. */
+  value: string;
+  /** 1..ablation.seeds: the variant name ends in `-s<replicate>`. */
+  replicate?: number;
+  /** The trainer's seed for this run: finetune.seed + replicate − 1 (set by the stages workflow). */
+  seed?: number;
+  /** Examples at this level before size matching; the training file holds trainExamples of them. */
+  available?: number;
+}
+
 /** One variant of a domain to fine-tune and evaluate. */
 export interface VariantSpec {
-  /** 'base' | 'tuned' | 'full-train' | 'ablation-complexity-3' | 'ablation-quality-L4' | 'ablation-size-50' | any user baseline name */
+  /** 'base' | 'tuned' | 'full-train' | 'ablation-complexity-3-s1' | 'ablation-quality-L4-s2' | 'ablation-size-50-s1' | any user baseline name */
   variant: string;
-  /** Set for ablation cuts only. value: '1'..'5' for complexity, 'L1'..'L5' for quality, '50' etc for size. */
-  cut?: { axis: AblationAxis; value: string };
+  /** Set for ablation cuts only. */
+  cut?: CutSpec;
   /** Examples in its training file; 0 for base. */
   trainExamples: number;
 }
@@ -67,7 +83,7 @@ export interface PreparedDomain {
 export interface VariantResult {
   domain: string;
   variant: string;
-  cut?: { axis: AblationAxis; value: string };
+  cut?: CutSpec;
   benchmark: BenchmarkName;
   n: number;
   correct: number;

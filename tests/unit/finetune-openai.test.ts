@@ -331,7 +331,8 @@ describe('helpers', () => {
   });
 
   it('keeps the model suffix short and provider-safe', () => {
-    expect(modelSuffix('ablation-complexity-3')).toBe('ablation-complexit');
+    expect(modelSuffix('ablation-complexity-3')).toBe('abl-cx-3');
+    expect(modelSuffix('ablation-quality-L4-s10')).toBe('abl-q-l4-s10');
     expect(modelSuffix('Full Train!')).toBe('full-train');
     expect(modelSuffix('---')).toBe('nanoflux');
   });

@@ -9,7 +9,7 @@ import { NanofluxError } from '../../common/errors.js';
 import { commandFineTuneBackend, expandCommand } from '../../activities/stages/finetune/command-backend.js';
 import { lastErrorLine, trainerFailure } from '../../activities/stages/finetune/local-backend.js';
 import type { FineTuneJob, FineTuneProgress } from '../../activities/stages/finetune/backend.js';
-import { ablationCuts, shuffledForSize } from '../../activities/stages/cuts.js';
+import { type AblationCut, ablationCuts, cutSpec, shuffledForSize, writeCutTrainingFile } from '../../activities/stages/cuts.js';
 import { baselineRows, evalPrompt } from '../../activities/stages/training-data.js';
 import { mapBounded } from '../../workflows/pool.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
@@ -29,28 +29,85 @@ function ex(i: number, complexity: number, quality: number): TrainingExample {
 describe('ablation cuts', () => {
   // 12 examples: complexity 2 ×6, 3 ×4, 5 ×2; quality L3 ×7 (3.1), L4 ×5 (4.2).
   const set = Array.from({ length: 12 }, (_, i) => ex(i, i < 6 ? 2 : i < 10 ? 3 : 5, i < 7 ? 3.1 : 4.2));
+  const ids = (c: AblationCut) => c.examples.map((e) => e.id);
+  const cutsOf = (cfg: object) => ablationCuts(set, AblationSchema.parse(cfg));
 
-  it('cuts by complexity and quality level, skipping levels under minExamples with the reason', () => {
-    const { cuts, skipped } = ablationCuts(set, AblationSchema.parse({ axes: ['complexity', 'quality'], minExamples: 3 }));
-    expect(cuts.map((c) => [c.variant, c.examples.length])).toEqual([
-      ['ablation-complexity-2', 6],
-      ['ablation-complexity-3', 4],
-      ['ablation-quality-L3', 7],
-      ['ablation-quality-L4', 5],
+  it('cuts by complexity and quality level whole (sizeMatch false), skipping levels under minExamples with the reason', () => {
+    const { cuts, skipped } = cutsOf({ axes: ['complexity', 'quality'], minExamples: 3, seeds: 1, sizeMatch: false });
+    expect(cuts.map((c) => [c.variant, c.examples.length, c.available])).toEqual([
+      ['ablation-complexity-2-s1', 6, 6],
+      ['ablation-complexity-3-s1', 4, 4],
+      ['ablation-quality-L3-s1', 7, 7],
+      ['ablation-quality-L4-s1', 5, 5],
     ]);
     expect(skipped).toEqual([{ variant: 'ablation-complexity-5', reason: '2 examples < minExamples 3' }]);
     expect(cuts[0]!.examples.every((e) => e.complexity === 2)).toBe(true);
   });
 
-  it('cuts by size as nested prefixes of one fixed shuffled order, skipping sizes the set cannot fill', () => {
-    const { cuts, skipped } = ablationCuts(set, AblationSchema.parse({ axes: ['size'], sizes: [8, 4, 50, 4], minExamples: 1 }));
-    expect(cuts.map((c) => c.variant)).toEqual(['ablation-size-4', 'ablation-size-8']);
-    const four = cuts[0]!.examples.map((e) => e.id);
-    expect(cuts[1]!.examples.map((e) => e.id).slice(0, 4)).toEqual(four);
+  it("size-matches each level axis to its smallest eligible cut, and runs every cut once per seed on the same examples", () => {
+    const { cuts, skipped } = cutsOf({ axes: ['complexity', 'quality'], minExamples: 3, seeds: 2 });
+    expect(cuts.map((c) => [c.variant, c.replicate, c.examples.length, c.available])).toEqual([
+      ['ablation-complexity-2-s1', 1, 4, 6],
+      ['ablation-complexity-2-s2', 2, 4, 6],
+      ['ablation-complexity-3-s1', 1, 4, 4],
+      ['ablation-complexity-3-s2', 2, 4, 4],
+      ['ablation-quality-L3-s1', 1, 5, 7],
+      ['ablation-quality-L3-s2', 2, 5, 7],
+      ['ablation-quality-L4-s1', 1, 5, 5],
+      ['ablation-quality-L4-s2', 2, 5, 5],
+    ]);
+    // The level under minExamples does not drag the others down to 2.
+    expect(skipped).toEqual([{ variant: 'ablation-complexity-5', reason: '2 examples < minExamples 3' }]);
+    const cx2 = cuts.filter((c) => c.axis === 'complexity' && c.value === '2');
+    expect(ids(cx2[1]!)).toEqual(ids(cx2[0]!));
+    expect(cx2[0]!.examples.every((e) => e.complexity === 2)).toBe(true);
+    // The subsample is the level's prefix in the fixed hash order: not its first rows, the same for any input order.
+    const level2 = shuffledForSize(set.filter((e) => e.complexity === 2)).map((e) => e.id);
+    expect(ids(cx2[0]!)).toEqual(level2.slice(0, 4));
+    const reversed = ablationCuts([...set].reverse(), AblationSchema.parse({ axes: ['complexity', 'quality'], minExamples: 3, seeds: 2 }));
+    expect(reversed.cuts.map(ids)).toEqual(cuts.map(ids));
+    expect(cutSpec(cuts[1]!)).toEqual({ variant: 'ablation-complexity-2-s2', cut: { axis: 'complexity', value: '2', replicate: 2, available: 6 }, trainExamples: 4 });
+  });
+
+  it('subsamples to a given size, nested, and skips and lists the levels that cannot fill it', () => {
+    const five = cutsOf({ axes: ['complexity'], minExamples: 3, seeds: 1, sizeMatch: 5 });
+    expect(five.cuts.map((c) => [c.variant, c.examples.length, c.available])).toEqual([['ablation-complexity-2-s1', 5, 6]]);
+    expect(five.skipped).toEqual([
+      { variant: 'ablation-complexity-5', reason: '2 examples < minExamples 3' },
+      { variant: 'ablation-complexity-3', reason: '4 examples < sizeMatch 5' },
+    ]);
+    const four = cutsOf({ axes: ['complexity'], minExamples: 3, seeds: 1, sizeMatch: 4 });
+    expect(ids(five.cuts[0]!).slice(0, 4)).toEqual(ids(four.cuts[0]!));
+    expect(parseRunConfig({ ...testConfig('http://127.0.0.1:9/v1', 'r'), finetune: { baseModel: 'm' }, evaluate: {}, domains: [{ name: 'math', brief: 'b', topics: ['t'], benchmark: 'gsm8k' }], ablation: { minExamples: 5, sizeMatch: 4 } })).toMatchObject({
+      ok: false,
+      problems: [{ path: 'ablation.sizeMatch', message: expect.stringMatching(/below minExamples/) }],
+    });
+    expect(AblationSchema.safeParse({ seeds: 0 }).success).toBe(false);
+    expect(AblationSchema.safeParse({ seeds: 11 }).success).toBe(false);
+  });
+
+  it('cuts by size as nested prefixes of one fixed shuffled order (never size-matched), skipping sizes the set cannot fill', () => {
+    const { cuts, skipped } = cutsOf({ axes: ['size'], sizes: [8, 4, 50, 4], minExamples: 1, seeds: 1 });
+    expect(cuts.map((c) => c.variant)).toEqual(['ablation-size-4-s1', 'ablation-size-8-s1']);
+    const four = ids(cuts[0]!);
+    expect(ids(cuts[1]!).slice(0, 4)).toEqual(four);
     expect(skipped).toEqual([{ variant: 'ablation-size-50', reason: 'size 50 > the 12 examples in the set' }]);
     // Not episode order, and the same order on every call.
     expect(shuffledForSize(set).map((e) => e.id)).not.toEqual(set.map((e) => e.id));
     expect(shuffledForSize([...set].reverse()).map((e) => e.id)).toEqual(shuffledForSize(set).map((e) => e.id));
+  });
+
+  it("rewrites a cut's training file only when it changed, and then drops the variant's old fine-tune, predictions and result", () => {
+    const home = mkdtempSync(join(tmpdir(), 'nanoflux-cut-'));
+    const variant = 'ablation-complexity-2-s1';
+    const result = join(home, 'runs', 'r', 'stages', 'math', 'variants', variant, 'result.json');
+    writeCutTrainingFile(home, 'r', 'math', variant, [{ a: 1 }]);
+    writeFileSync(result, '{}');
+    writeCutTrainingFile(home, 'r', 'math', variant, [{ a: 1 }]);
+    expect(existsSync(result)).toBe(true);
+    writeCutTrainingFile(home, 'r', 'math', variant, [{ a: 2 }]);
+    expect(existsSync(result)).toBe(false);
+    expect(readFileSync(join(home, 'runs', 'r', 'stages', 'math', 'variants', variant, 'train.jsonl'), 'utf8')).toBe('{"a":2}\n');
   });
 });
 
@@ -93,7 +150,7 @@ describe('run config: the stage sections', () => {
     if (!r.ok) return;
     expect(r.config.finetune).toMatchObject({ backend: 'local', epochs: 1, loraR: 8, parallelism: 1 });
     expect(r.config.evaluate).toMatchObject({ via: 'trainer', batchSize: 50 });
-    expect(r.config.ablation).toEqual({ axes: ['complexity', 'quality', 'size'], sizes: [50, 100, 200], minExamples: 5 });
+    expect(r.config.ablation).toEqual({ axes: ['complexity', 'quality', 'size'], sizes: [50, 100, 200], minExamples: 5, seeds: 3, sizeMatch: 'smallest' });
   });
 
   it('refuses stage configs that cannot run, naming the field', () => {

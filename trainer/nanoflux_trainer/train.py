@@ -178,7 +178,7 @@ def run(args):
                "train_tokens": tokens_seen, "wall_s": round(time.time() - t_start, 2),
                "train_s": round(elapsed_prev + time.time() - t_loop, 2), "load_s": round(load_s, 2),
                "first_loss": first_loss, "last_loss": loss_v, "device": str(device),
-               "lora_r": args.lora_r, "lr": args.lr, "examples": len(rows), "resumed_from": ckpt}
+               "lora_r": args.lora_r, "lr": args.lr, "seed": args.seed, "examples": len(rows), "resumed_from": ckpt}
     # Written last and atomically: its presence means the adapter beside it is complete.
     with open(os.path.join(args.out, "summary.json.tmp"), "w") as f:
         json.dump(summary, f, indent=2)

@@ -20,6 +20,8 @@ interface TrainerSummary {
   last_loss: number | null;
   lora_r: number;
   lr: number;
+  /** Absent from summaries written before the trainer recorded it. */
+  seed?: number;
   resumed_from: string | null;
 }
 
@@ -82,8 +84,10 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
   };
 }
 
+/** A seeded ablation run differs from another only in its seed: a summary of another seed is not this job's result. */
 function sameSettings(s: TrainerSummary, job: FineTuneJob, model: string): boolean {
-  return s.base_model === model && s.epochs === job.hyper.epochs && s.lora_r === job.hyper.loraR && s.lr === job.hyper.learningRate;
+  const seed = s.seed === undefined || s.seed === job.hyper.seed;
+  return s.base_model === model && s.epochs === job.hyper.epochs && s.lora_r === job.hyper.loraR && s.lr === job.hyper.learningRate && seed;
 }
 
 function toResult(job: FineTuneJob, s: TrainerSummary, resumedFrom: string | null): FineTuneResult {

@@ -44,9 +44,13 @@ export const jobKey = (job: Pick<FineTuneJob, 'runId' | 'domain' | 'variant'>) =
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 export const uploadName = (job: FineTuneJob) => `nanoflux-${safe(job.runId)}-${safe(job.domain)}-${safe(job.variant)}.jsonl`;
 
-/** Older models cap the suffix at 18 characters; staying under it works everywhere. */
+/**
+ * Older models cap the suffix at 18 characters; staying under it works everywhere. Ablation names
+ * are shortened first (ablation-complexity-3-s2 → abl-cx-3-s2), so the cut and the seed survive the cap.
+ */
 export function modelSuffix(variant: string): string {
-  const s = variant.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 18).replace(/^-+|-+$/g, '');
+  const short = variant.replace(/^ablation-(complexity|quality|size)-/, (_, axis: string) => `abl-${({ complexity: 'cx', quality: 'q', size: 'n' } as Record<string, string>)[axis]}-`);
+  const s = short.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 18).replace(/^-+|-+$/g, '');
   return s || 'nanoflux';
 }
 
