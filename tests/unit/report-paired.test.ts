@@ -86,7 +86,7 @@ describe('renderMarkdown: paired comparisons', () => {
     input.variants = input.variants.map((v) => (v.variant === 'base' ? { ...v, items: undefined } : v));
     const text = renderMarkdown(input, []);
     expect(text).toContain('- tuned − base: +10.0 points (tuned 50.0%, base 40.0%); no paired test: no per-item outcomes for base.');
-    expect(text).toContain('| L1 | 35.0% | 28.7–41.8% | 200 | 120 | 1,000 | -5.0 (unpaired) | – |');
+    expect(text).toContain('| L1 | 1 | 35.0% | – | – | 200 | 120 | 1,000 | -5.0 (unpaired) | – |');
   });
 
   it('tabulates variants with interval, n, training cost and loss as first and last window means', () => {
@@ -106,12 +106,12 @@ describe('renderMarkdown: paired comparisons', () => {
     const sizes = ['\n| 50 |', '\n| 100 |', '\n| 200 |'].map((s) => sizeTable.indexOf(s));
     expect(sizes.every((i) => i > 0)).toBe(true);
     expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
-    expect(md).toContain('| size | accuracy | 95% CI | n | train examples | train tokens | Δ vs base (95% CI) | p vs base | Δ vs previous cut (95% CI) | p vs previous cut |');
+    expect(md).toContain('| size | seeds | accuracy, mean | sd | min–max | n | train examples | train tokens | Δ vs base (95% CI) | p vs base | Δ vs previous cut (95% CI) | p vs previous cut |');
     // Cut 50 is right on q0–q83, base on q0–q79: +2.0 points on 4 discordant items (p = 0.125), and no cut before it.
-    expect(md).toMatch(/\| 50 \| 42\.0% \| 35\.4–48\.9% \| 200 \| 120 \| 1,000 \| \+2\.0 \(\+\d\.\d to \+\d\.\d\) \| 0\.125 \| – \| – \|/);
+    expect(md).toMatch(/\| 50 \| 1 \| 42\.0% \| – \| – \| 200 \| 120 \| 1,000 \| \+2\.0 \(\+\d\.\d to \+\d\.\d\) \| 0\.125 \| – \| – \|/);
     // L1 (q0–q69) against base: 10 items lost, p = 2/1024; L5 (q0–q89) against L1: 20 gained, p = 2/2^20.
-    expect(md).toMatch(/\| L1 \| 35\.0% \| [^|]+ \| 200 \| 120 \| 1,000 \| -5\.0 \(-\d\.\d to -\d\.\d\) \| 0\.002 \| – \| – \|/);
-    expect(md).toMatch(/\| L5 \| 45\.0% \| [^|]+ \| 200 \| 120 \| 1,000 \| \+5\.0 \([^)]+\) \| 0\.002 \| \+10\.0 \(\+\d+\.\d to \+\d+\.\d\) \| < 0\.001 \|/);
+    expect(md).toMatch(/\| L1 \| 1 \| 35\.0% \| – \| – \| 200 \| 120 \| 1,000 \| -5\.0 \(-\d\.\d to -\d\.\d\) \| 0\.002 \| – \| – \|/);
+    expect(md).toMatch(/\| L5 \| 1 \| 45\.0% \| – \| – \| 200 \| 120 \| 1,000 \| \+5\.0 \([^)]+\) \| 0\.002 \| \+10\.0 \(\+\d+\.\d to \+\d+\.\d\) \| < 0\.001 \|/);
     expect(md).not.toContain('Ablation by complexity');
   });
 });

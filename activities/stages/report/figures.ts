@@ -1,4 +1,5 @@
-import { ablationChart, accuracyBarChart, lossChart, type ReferenceLine } from './svg-charts.js';
+import { type AblationPoint, ablationChart, accuracyBarChart, lossChart, type ReferenceLine } from './svg-charts.js';
+import { type CutGroup, cutGroups } from './seeds.js';
 import type { AblationAxis } from '../../../common/contracts/index.js';
 import type { ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant, variantLabel } from './variants.js';
@@ -38,12 +39,16 @@ function accuracyFigure(d: DomainScores): Figure {
 
 function ablationFigure(d: DomainScores, axis: AblationAxis, scores: ReportedVariant[]): Figure {
   const caption = captions.ablation(axis, d);
-  const categories = [...new Set(scores.map((v) => v.cut!.value))];
-  const benchmarks = d.benchmarks.filter((b) => scores.some((v) => v.benchmark === b));
+  const groups = cutGroups(scores);
+  const categories = [...new Set(groups.map((g) => g.value))];
+  const benchmarks = d.benchmarks.filter((b) => groups.some((g) => g.benchmark === b));
   const suffix = (b: string) => (benchmarks.length > 1 ? ` · ${b}` : '');
   const series = benchmarks.map((b) => ({
     label: `trained on the cut${suffix(b)}`,
-    points: categories.map((c) => scores.find((v) => v.benchmark === b && v.cut!.value === c)),
+    points: categories.map((c) => {
+      const g = groups.find((x) => x.benchmark === b && x.value === c);
+      return g ? cutPoint(g) : undefined;
+    }),
   }));
   // The whole-model scores a cut is measured against: does a slice of the data beat no tuning, and how near does it get to all of it?
   const references = benchmarks.flatMap((b) =>
@@ -55,10 +60,18 @@ function ablationFigure(d: DomainScores, axis: AblationAxis, scores: ReportedVar
   return { name: figureNames.ablation(axis, d), caption, svg: ablationChart({ title: caption, axis: AXIS_TITLES[axis], categories, series, references }) };
 }
 
+/** One run: its accuracy and Wilson interval; several seeds: the mean, min–max as the band, each run's accuracy. */
+const cutPoint = (g: CutGroup): AblationPoint =>
+  g.runs.length === 1
+    ? { accuracy: g.runs[0]!.accuracy, ci95: g.runs[0]!.ci95 }
+    : { accuracy: g.spread.mean, band: { low: g.spread.min, high: g.spread.max }, runs: g.runs.map((r) => r.accuracy) };
+
 function lossFigures(d: DomainScores): Figure[] {
   // A variant scored on two benchmarks was trained once: its curve is drawn once.
   const curves = new Map<string, { step: number; loss: number }[]>();
-  for (const v of [...d.comparisons, ...d.ablations.flatMap((a) => a.scores)]) {
+  // Of a seeded cut only the first seed's curve: the others differ in batch order alone, and a
+  // legend of every seed of every cut would hide the curves it labels.
+  for (const v of [...d.comparisons, ...d.ablations.flatMap((a) => a.scores.filter((s) => (s.cut?.replicate ?? 1) === 1))]) {
     if (v.lossPoints && v.lossPoints.length > 0 && !curves.has(v.variant)) curves.set(v.variant, v.lossPoints);
   }
   if (curves.size === 0) return [];

@@ -1,8 +1,9 @@
 import { discriminationLine } from '../../dataset/measures.js';
 import { captions, figureNames } from './figures.js';
-import { duration, interval, orMissing, pct, ratio, thousands } from './format.js';
+import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
 import { lossCell, lossNote, lossSummary } from './loss.js';
-import { contrast, contrastLine, deltaCell, PAIRED_METHOD, pCell } from './paired.js';
+import { contrast, contrastLine, formatP, PAIRED_METHOD } from './paired.js';
+import { type CutContrast, type CutGroup, cutContrast, cutGroups, SEEDED_METHOD } from './seeds.js';
 import type { ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant } from './variants.js';
 
@@ -47,8 +48,9 @@ function domainSection(d: DomainScores, files: Set<string>, lossWindow: number |
     d.comparisons.some((v) => lossSummary(v) !== null) ? lossNote(lossWindow) : '',
     d.benchmarks.flatMap((b) => findings(d, b)).join('\n'),
     figure(figureNames.accuracy(d), captions.accuracy(d), files),
-    ...d.ablations.flatMap((a) => [
+    ...d.ablations.flatMap((a, i) => [
       `### Ablation by ${a.axis}`,
+      i === 0 && d.ablations.some((x) => x.scores.some((v) => v.cut?.replicate !== undefined)) ? SEEDED_METHOD : '',
       ablationTable(d, a.axis, a.scores),
       figure(figureNames.ablation(a.axis, d), captions.ablation(a.axis, d), files),
     ]),
@@ -109,19 +111,49 @@ function findings(d: DomainScores, benchmark: string): string[] {
   return [...lines, ...contrasts.map((c) => `- ${contrastLine(c, on, md)}`)];
 }
 
-/** Each cut against base and against the cut before it on the axis (same benchmark), both paired. */
+/** Each cut's mean and spread over its seeds, against base and against the cut before it on the axis (same benchmark), pooled per item. */
 function ablationTable(d: DomainScores, axis: string, scores: ReportedVariant[]): string {
   const many = d.benchmarks.length > 1;
-  const head = [axis, ...(many ? ['benchmark'] : []), 'accuracy', '95% CI', 'n', 'train examples', 'train tokens', 'Δ vs base (95% CI)', 'p vs base', 'Δ vs previous cut (95% CI)', 'p vs previous cut'];
-  const rows = scores.map((v, i) => {
-    const base = findVariant(d.comparisons, 'base', v.benchmark);
-    const previous = scores.slice(0, i).reverse().find((p) => p.benchmark === v.benchmark && p.cut!.value !== v.cut!.value);
-    const vsBase = base ? contrast(v, base) : undefined;
-    const vsPrevious = previous ? contrast(v, previous) : undefined;
-    return [md(v.cut!.value), ...scoreCells(v, many), deltaCell(vsBase), pCell(vsBase), deltaCell(vsPrevious), pCell(vsPrevious)];
+  const groups = cutGroups(scores);
+  const head = [axis, ...(many ? ['benchmark'] : []), 'seeds', 'accuracy, mean', 'sd', 'min–max', 'n', 'train examples', 'train tokens', 'Δ vs base (95% CI)', 'p vs base', 'Δ vs previous cut (95% CI)', 'p vs previous cut'];
+  const rows = groups.map((g, i) => {
+    const base = findVariant(d.comparisons, 'base', g.benchmark);
+    const previous = groups.slice(0, i).reverse().find((p) => p.benchmark === g.benchmark);
+    const vsBase = base ? cutContrast(g, base) : undefined;
+    const vsPrevious = previous ? cutContrast(g, previous) : undefined;
+    const { spread } = g;
+    return [
+      md(g.value),
+      ...(many ? [md(g.benchmark)] : []),
+      seedsCell(g),
+      pct(spread.mean),
+      orMissing(spread.sd, (sd) => `${(sd * 100).toFixed(1)} pts`),
+      spread.seeds < 2 ? MISSING : interval({ low: spread.min, high: spread.max }),
+      thousands(g.runs[0]!.n),
+      orMissing(g.trainExamples, (n) => (g.available !== null && g.available > n ? `${thousands(n)} of ${thousands(g.available)}` : thousands(n))),
+      orMissing(g.trainTokens, thousands),
+      cutDeltaCell(vsBase),
+      cutPCell(vsBase),
+      cutDeltaCell(vsPrevious),
+      cutPCell(vsPrevious),
+    ];
   });
-  return table(head, rows);
+  const superseded = groups.flatMap((g) => g.superseded);
+  return [table(head, rows), superseded.length > 0 ? `Left out of the means: ${superseded.map(md).join(', ')} (scored before seeds and size matching; a different experiment).` : '']
+    .filter((s) => s !== '')
+    .join('\n\n');
 }
+
+/** "3 (0, 1, 2)": how many runs and with which trainer seeds, where recorded. */
+const seedsCell = (g: CutGroup): string => (g.seeds.length === g.runs.length && g.seeds.length > 0 ? `${g.runs.length} (${g.seeds.join(', ')})` : String(g.runs.length));
+
+const cutDeltaCell = (c: CutContrast | undefined): string => {
+  if (!c) return MISSING;
+  if (!c.pooled) return `${signedPoints(c.unpaired)} (unpaired)`;
+  return `${signedPoints(c.pooled.delta)} (${signedPoints(c.pooled.ci.low)} to ${signedPoints(c.pooled.ci.high)})`;
+};
+
+const cutPCell = (c: CutContrast | undefined): string => (c?.pooled ? formatP(c.pooled.p) : MISSING);
 
 /** The PNG where there is one (every viewer shows it), else the SVG; nothing when neither was written. */
 function figure(name: string, caption: string, files: Set<string>): string {

@@ -25,7 +25,8 @@ import {
 /**
  * The report's three charts, as SVG strings. Every score is drawn with its 95% interval: on eval
  * sets of a few hundred items the interval is often wider than the gain, and a chart without it
- * would invite reading noise as an effect.
+ * would invite reading noise as an effect. A cut trained with several seeds is drawn as its mean
+ * within the band its seeds span, for the same reason.
  */
 
 export interface IntervalScore {
@@ -81,10 +82,25 @@ function turnedLabel(x: number, y: number, label: string): string {
   return text(x, y, truncate(label, chars), { 'text-anchor': 'end', transform: `rotate(-${LABEL_ANGLE} ${num(x)} ${num(y)})`, class: 'label' });
 }
 
+/**
+ * A cut on the chart. One run: its accuracy and 95% interval, drawn as a whisker. Several seeded
+ * runs: their mean as `accuracy`, the band min–max over them (what was measured; with three seeds
+ * an sd is itself a rough guess) and each run's accuracy as a small ring.
+ */
+export type AblationPoint = IntervalScore | SeededScore;
+
+export interface SeededScore {
+  accuracy: number;
+  band: { low: number; high: number };
+  runs: number[];
+}
+
+const isSeeded = (p: AblationPoint): p is SeededScore => 'band' in p;
+
 export interface AblationSeries {
   label: string;
   /** One per category, in the same order; undefined where that cut has no score. */
-  points: (IntervalScore | undefined)[];
+  points: (AblationPoint | undefined)[];
 }
 
 export interface ReferenceLine {
@@ -125,7 +141,8 @@ export function ablationChart(input: AblationChartInput): string {
   const frame: Frame = { left: LEFT, top: TOP, right: WIDTH - RIGHT, bottom: HEIGHT - 48 - key.height };
   const y = percentScale(frame);
   const slot = (frame.right - frame.left) / categories.length;
-  const body = yAxis(frame, PERCENT_TICKS, y, 'accuracy (95% CI)');
+  const seeded = series.some((s) => s.points.some((p) => p !== undefined && isSeeded(p)));
+  const body = yAxis(frame, PERCENT_TICKS, y, seeded ? 'accuracy (mean over seeds; band min–max)' : 'accuracy (95% CI)');
   const maxChars = Math.max(3, Math.floor((slot - 4) / textWidth('x', LABEL_FONT)));
   categories.forEach((c, i) => body.push(text(frame.left + (i + 0.5) * slot, frame.bottom + 16, truncate(c, maxChars), { 'text-anchor': 'middle', class: 'label' })));
   body.push(text((frame.left + frame.right) / 2, frame.bottom + 32, input.axis, { 'text-anchor': 'middle', fill: '#444444' }));
@@ -137,15 +154,40 @@ export function ablationChart(input: AblationChartInput): string {
     // Series side by side within a category, so their whiskers don't hide each other.
     const dodge = (si - (series.length - 1) / 2) * 8;
     const placed = s.points.flatMap((p, i) => (p === undefined ? [] : [{ p, x: frame.left + (i + 0.5) * slot + dodge, cut: categories[i]! }]));
+    body.push(...band(placed.flatMap(({ p, x }) => (isSeeded(p) ? [{ x, low: y(p.band.low), high: y(p.band.high) }] : [])), colour(si)));
     if (placed.length > 1) body.push(el('polyline', { points: placed.map(({ p, x }) => `${num(x)},${num(y(p.accuracy))}`).join(' '), fill: 'none', stroke: colour(si), 'stroke-width': 2 }));
     for (const { p, x, cut } of placed) {
+      const label = `${s.label}, ${input.axis} ${cut}`;
+      if (isSeeded(p)) {
+        body.push(...p.runs.map((r) => el('circle', { class: 'seed', cx: x, cy: y(r), r: 2.5, fill: '#ffffff', stroke: colour(si), 'stroke-width': 1 })));
+        body.push(el('circle', { class: 'point', cx: x, cy: y(p.accuracy), r: 4, fill: colour(si) }, seededTooltip(label, p)));
+        continue;
+      }
       const [low, high] = whiskerEnds(p, y);
-      body.push(whisker(x, low, high, { stroke: colour(si) }), el('circle', { class: 'point', cx: x, cy: y(p.accuracy), r: 4, fill: colour(si) }, scoreTooltip(`${s.label}, ${input.axis} ${cut}`, p)));
+      body.push(whisker(x, low, high, { stroke: colour(si) }), el('circle', { class: 'point', cx: x, cy: y(p.accuracy), r: 4, fill: colour(si) }, scoreTooltip(label, p)));
     }
   });
   body.push(...key.draw(frame.bottom + 40));
   return svgDocument(title, body);
 }
+
+const BAND_HALF_WIDTH = 7;
+
+/**
+ * The seeds' min–max as a shaded band: a polygon through the cuts' highs and back along their lows;
+ * a cut alone (or the only one drawn) gets a short bar of its own.
+ */
+function band(points: { x: number; low: number; high: number }[], fill: string): string[] {
+  if (points.length === 0) return [];
+  const corners =
+    points.length === 1
+      ? [[points[0]!.x - BAND_HALF_WIDTH, points[0]!.high], [points[0]!.x + BAND_HALF_WIDTH, points[0]!.high], [points[0]!.x + BAND_HALF_WIDTH, points[0]!.low], [points[0]!.x - BAND_HALF_WIDTH, points[0]!.low]]
+      : [...points.map((p) => [p.x, p.high]), ...[...points].reverse().map((p) => [p.x, p.low])];
+  return [el('polygon', { class: 'band', points: corners.map(([x, y]) => `${num(x!)},${num(y!)}`).join(' '), fill, 'fill-opacity': 0.18, stroke: 'none' })];
+}
+
+const seededTooltip = (label: string, p: SeededScore): string =>
+  el('title', {}, esc(`${label}: mean ${pct(unit(p.accuracy))} over ${p.runs.length} seeds (min–max ${interval({ low: unit(p.band.low), high: unit(p.band.high) })})`));
 
 export interface LossSeries {
   label: string;
