@@ -21,35 +21,43 @@ export interface GameDeps {
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
 
+/**
+ * The roles' temperatures where the model has no default of its own (the embedded model). An
+ * endpoint is sent the ref's temperature or none: OpenAI's reasoning models answer 400 to any but
+ * their default, and the provider's default (1 at OpenAI and Anthropic) keeps solve-rate samples apart.
+ */
 const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, sampledDefender: 0.8, judge: 0 } as const;
+
+/** What a role's call returns beside its answer: the parameters the endpoint refused, when any (the episode's transcript keeps them). */
+const refused = (r: { refusedParameters?: string[] }) => (r.refusedParameters ? { refusedParameters: r.refusedParameters } : {});
 
 /** The three roles' model calls, on the rate-limited `nanoflux-llm` queue. */
 export function createGameActivities(deps: GameDeps) {
   async function play<T>(role: keyof typeof ROLE_TEMPERATURE, ref: ModelRef, req: Omit<StructuredRequest<T>, 'temperature' | 'maxOutputTokens'>) {
     const m = deps.chatModel(ref);
-    const r = await m.generate({ ...req, temperature: ref.temperature ?? ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens });
+    const r = await m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens });
     return { ...r, model: m.id };
   }
 
   type JudgeArgs = { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number; tools: { maxToolRounds: number; mcpServers: McpServerConfig[] } };
-  async function judgeCall(j: JudgeArgs): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string }> {
+  async function judgeCall(j: JudgeArgs): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string; refusedParameters?: string[] }> {
     const tools = [...PACKS[j.domain.pack].judgeTools(), ...(await mcpToolsOrUnavailable(j.tools.mcpServers))];
     const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools, maxToolRounds: j.tools.maxToolRounds };
     if (j.defenses.length === 1) {
       const r = await play('judge', j.model, { ...common, schema: VerdictSchema, schemaName: 'verdict' });
       const { defenderCorrect, ...rest } = r.value;
-      return { verdict: { ...rest, defendersCorrect: [defenderCorrect] }, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
+      return { verdict: { ...rest, defendersCorrect: [defenderCorrect] }, usage: r.usage, toolCalls: r.toolCalls, model: r.model, ...refused(r) };
     }
     const r = await play('judge', j.model, { ...common, schema: MultiVerdictSchema, schemaName: 'verdict' });
     if (r.value.defendersCorrect.length !== j.defenses.length) {
       throw new ModelError(ErrorType.ModelOutputInvalid, `verdict: defendersCorrect has ${r.value.defendersCorrect.length} flags for ${j.defenses.length} answers`);
     }
-    return { verdict: r.value, usage: r.usage, toolCalls: r.toolCalls, model: r.model };
+    return { verdict: r.value, usage: r.usage, toolCalls: r.toolCalls, model: r.model, ...refused(r) };
   }
 
   return {
     attack: activity(
-      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string; promptOverlap: PromptOverlap }> => {
+      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string; promptOverlap: PromptOverlap; refusedParameters?: string[] }> => {
         const pack = PACKS[a.domain.pack];
         const r = await play('attacker', a.model, {
           messages: attackerMessages({ ...promptContext(a.domain), topic: a.topic, targetComplexity: a.targetComplexity, targetHops: a.targetHops, defenderProfile: a.defenderProfile }),
@@ -58,12 +66,12 @@ export function createGameActivities(deps: GameDeps) {
           maxSchemaRetries: a.maxSchemaRetries,
         });
         // Measured here, judged by the episode's junk guards (workflows/logic/junk.ts): the activity has the prompt texts.
-        return { attack: r.value as Attack, usage: r.usage, model: r.model, promptOverlap: promptOverlap(r.value, rolePromptGrams(a.domain.promptVersion, a.domain.pack)) };
+        return { attack: r.value as Attack, usage: r.usage, model: r.model, promptOverlap: promptOverlap(r.value, rolePromptGrams(a.domain.promptVersion, a.domain.pack)), ...refused(r) };
       },
     ),
 
     defend: activity(
-      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number; sampled?: boolean }): Promise<{ defense: Defense; usage: Usage; model: string }> => {
+      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number; sampled?: boolean }): Promise<{ defense: Defense; usage: Usage; model: string; refusedParameters?: string[] }> => {
         // Solve-rate samples must differ, so they are drawn warmer than a single careful answer.
         const r = await play(d.sampled ? 'sampledDefender' : 'defender', d.model, {
           messages: defenderMessages({ ...promptContext(d.domain), question: d.question }),
@@ -71,7 +79,7 @@ export function createGameActivities(deps: GameDeps) {
           schemaName: 'defense',
           maxSchemaRetries: d.maxSchemaRetries,
         });
-        return { defense: r.value, usage: r.usage, model: r.model };
+        return { defense: r.value, usage: r.usage, model: r.model, ...refused(r) };
       },
     ),
 

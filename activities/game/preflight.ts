@@ -66,7 +66,11 @@ export async function sandboxProblem(where: string): Promise<PreflightProblem | 
   return { check: 'sandbox', subject: `python sandbox (${where})`, type: ErrorType.InternalError, message: `the sandbox did not run a one-line program: ${r.ok ? `printed ${JSON.stringify(r.stdout.slice(0, 80))}` : r.error}` };
 }
 
-/** One structured answer with at most a few tokens, with a tool on offer when the roles call tools. */
+/**
+ * One structured answer with at most a few tokens, with a tool on offer when the roles call tools.
+ * Sent as the roles send theirs (the ref's temperature or none, its token-limit field, reasoning
+ * effort, thinking): a parameter the endpoint refuses shows here, and is learned for this worker.
+ */
 async function probeChat(model: ChatModel, tools: boolean): Promise<void> {
   await model.generate({
     messages: [
@@ -75,7 +79,6 @@ async function probeChat(model: ChatModel, tools: boolean): Promise<void> {
     ],
     schema: PreflightAnswer,
     schemaName: 'preflight',
-    temperature: 0,
     maxOutputTokens: 16,
     maxSchemaRetries: 0,
     ...(tools ? { tools: [echoTool], maxToolRounds: 1 } : {}),

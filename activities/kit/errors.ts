@@ -85,6 +85,43 @@ export function contextOverflowOf(status: number | undefined, body: unknown, mes
 }
 
 /**
+ * A 400 that names one request parameter the model does not take: OpenAI's reasoning models answer
+ * `temperature` with `unsupported_parameter` ("Unsupported parameter: 'temperature' is not supported
+ * with this model.") or `unsupported_value` ("Unsupported value: 'temperature' does not support 0 with
+ * this model. Only the default (1) value is supported."), `max_tokens` with "Use 'max_completion_tokens'
+ * instead", an effort gpt-5.1 lacks with param `reasoning.effort`. The caller may send the request
+ * again without it (activities/game/models/parameter-refusals.ts); otherwise it is a refused request.
+ */
+export class UnsupportedParameterError extends ModelError {
+  override name = 'UnsupportedParameterError';
+  constructor(
+    message: string,
+    /** As the provider names it: `temperature`, `max_tokens`, `reasoning.effort`. */
+    readonly parameter: string,
+    /** `parameter`: not taken at all; `value`: not with this value. */
+    readonly refused: 'parameter' | 'value',
+    opts: { status?: number; requestId?: string } = {},
+  ) {
+    super(ErrorType.ModelRequestRejected, message, opts);
+  }
+}
+
+/** The parameter a 400 refuses and how, from the error's `param`/`code` or, where a proxy dropped them, its words. */
+export function unsupportedParameterOf(status: number | undefined, body: unknown, message: string): { parameter: string; refused: 'parameter' | 'value' } | undefined {
+  if (status !== 400 && status !== 422) return undefined;
+  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const text = `${typeof b.message === 'string' ? b.message : ''} ${message}`;
+  // "Unsupported value: 'minimal' is not supported with …" quotes the value, not the parameter: only these two quote the parameter.
+  const worded = /Unsupported parameter: '([\w.]+)'/i.exec(text) ?? /Unsupported value: '([\w.]+)' does not support/i.exec(text);
+  const coded = b.code === 'unsupported_parameter' ? 'parameter' : b.code === 'unsupported_value' ? 'value' : undefined;
+  const refused = coded ?? (worded ? (/^Unsupported parameter/i.test(worded[0]) ? 'parameter' : 'value') : undefined);
+  // A proxy may mask the path's head (`***.effort`): the field's own name still says which it is.
+  const param = typeof b.param === 'string' ? b.param.replace(/^[*.]+/, '') : '';
+  const parameter = param || worded?.[1];
+  return refused && parameter ? { parameter, refused } : undefined;
+}
+
+/**
  * What a provider call threw, as a ModelError. Only for the call itself: code that wraps more than the
  * call passes its own NanofluxErrors through first (activities/stages/finetune/openai-backend.ts), or a
  * missing file would become a retried ModelUnavailable.
@@ -109,6 +146,8 @@ export function fromOpenAIError(err: unknown): ModelError {
     // Before the generic 400: the same request can never fit, and the numbers let the caller refit it.
     const overflow = contextOverflowOf(status, err.error, err.message);
     if (overflow) return new ContextExceededError(`context exceeded: ${msg}`, overflow.contextTokens, overflow.promptTokens, base);
+    const unsupported = unsupportedParameterOf(status, err.error, err.message);
+    if (unsupported) return new UnsupportedParameterError(msg, unsupported.parameter, unsupported.refused, base);
     if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
       return new ModelError(ErrorType.RateLimited, msg, { ...base, retryAfterMs });
     }

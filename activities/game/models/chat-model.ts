@@ -20,7 +20,10 @@ export interface StructuredRequest<T> {
   /** Validates the answer; its JSON Schema is sent as `response_format` / the grammar. */
   schema: z.ZodType<T>;
   schemaName: string;
+  /** Overrides the model's own (its ref's); none: the model's. */
   temperature?: number;
+  /** The role's temperature, for a model with no provider default to fall back on (the embedded one); an endpoint is sent the ref's or none. */
+  defaultTemperature?: number;
   maxOutputTokens?: number;
   /** Answers that fail the schema are asked again this many times, then ModelOutputInvalid. */
   maxSchemaRetries?: number;
@@ -35,6 +38,8 @@ export interface StructuredResult<T> {
   usage: Usage;
   toolCalls: ToolCallRecord[];
   attempts: number;
+  /** Request parameters the endpoint refuses, left out or renamed in this call (`temperature`, `max_tokens→max_completion_tokens`); absent when none. */
+  refusedParameters?: string[];
 }
 
 /** One chat model, whatever serves it. Implementations throw ModelError (common/errors.ts). */

@@ -161,7 +161,7 @@ export class LocalChatModel implements ChatModel {
     const maxSchemaRetries = req.maxSchemaRetries ?? 2;
     const maxToolRounds = req.maxToolRounds ?? 4;
     const maxTokens = req.maxOutputTokens ?? this.opts.maxOutputTokens ?? 512;
-    const temperature = req.temperature ?? this.opts.temperature ?? 0.7;
+    const temperature = req.temperature ?? this.opts.temperature ?? req.defaultTemperature ?? 0.7;
     const usage: Usage = { promptTokens: 0, completionTokens: 0 };
     const toolCalls: ToolCallRecord[] = [];
     const count = (text: string) => m.model.tokenize(text).length;

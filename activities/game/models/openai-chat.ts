@@ -6,11 +6,13 @@ import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { cancellationSignal } from '../../kit/boundary.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
-import { ContextExceededError, fromOpenAIError } from '../../kit/errors.js';
+import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
+import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
 import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
 import type { RateLimiter } from '../../kit/rate-limiter.js';
 import { ConversationMeter, fitRequest, marginOf, type Measure, shrinkTo, toolOutputBudget, trimToolOutput } from './context-window.js';
 import { EndpointContext } from './endpoint-context.js';
+import { adjustmentFor, applyRefusals, bodyFieldOf, knownRefusals, learnRefusal, refusalKey } from './parameter-refusals.js';
 
 /** Longer answers are refused: a runaway model must not push megabytes into activity results/histories. */
 export const MAX_ANSWER_CHARS = 64 * 1024;
@@ -98,8 +100,12 @@ export interface OpenAIChatOptions {
   model: string;
   baseURL?: string;
   apiKey: string;
+  /** The ref's; none: not sent (the provider's default). */
   temperature?: number;
   maxOutputTokens?: number;
+  reasoningEffort?: ReasoningEffort;
+  thinking?: boolean;
+  tokenLimitParameter?: TokenLimitParameter;
   /** One call's limit (the ref's `timeoutSeconds`); default DEFAULT_CHAT_TIMEOUT_MS. */
   timeoutMs?: number;
   /** The endpoint's client-side rate limit (rate-limiter.ts), shared with every ref naming it; none: unlimited. */
@@ -154,9 +160,17 @@ export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   private readonly client: OpenAI;
   private readonly context: EndpointContext;
+  private readonly settings: ParameterSettings;
+  private readonly params: ChatParameters;
+  private readonly refusals: string;
 
   constructor(private readonly opts: OpenAIChatOptions) {
     this.id = `openai:${opts.model}`;
+    const { model, baseURL, temperature, reasoningEffort, thinking, tokenLimitParameter } = opts;
+    this.settings = { model, baseURL, temperature, reasoningEffort, thinking, tokenLimitParameter };
+    // Which fields, under which names, from the model's family and the endpoint (common/model-capabilities.ts).
+    this.params = chatParameters(this.settings);
+    this.refusals = refusalKey(baseURL, model);
     // maxRetries 0: Temporal owns retries, so every attempt is visible in the workflow history.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? DEFAULT_CHAT_TIMEOUT_MS });
     this.context = opts.context ?? new EndpointContext();
@@ -179,6 +193,8 @@ export class OpenAIChatModel implements ChatModel {
       json_schema: { name: req.schemaName, schema: jsonSchemaOf(req.schema), strict: true },
     };
     const meter = new ConversationMeter(this.context.ruler);
+    const params = req.temperature === undefined ? this.params : chatParameters({ ...this.settings, temperature: req.temperature });
+    const adjusted = new Set<string>();
 
     let rounds = 0;
     let attempts = 0;
@@ -195,15 +211,19 @@ export class OpenAIChatModel implements ChatModel {
       const sent = measure(messages, shape.offerTools ? toolDefs : undefined);
       let resp: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        resp = await this.send({
-          model: this.opts.model,
-          messages,
-          // Tools and the answer format together: a model that needs no tool answers in one request.
-          ...(shape.offerTools ? { tools: toolDefs } : {}),
-          response_format: responseFormat,
-          temperature: req.temperature ?? this.opts.temperature,
-          max_completion_tokens: shape.maxTokens,
-        });
+        resp = await this.sendAdjusting(
+          {
+            model: this.opts.model,
+            messages,
+            // Tools and the answer format together: a model that needs no tool answers in one request.
+            ...(shape.offerTools ? { tools: toolDefs } : {}),
+            response_format: responseFormat,
+            ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+            ...(shape.maxTokens !== undefined ? { [params.tokenLimit]: shape.maxTokens } : {}),
+            ...params.extra,
+          },
+          adjusted,
+        );
       } catch (e) {
         if (!(e instanceof ContextExceededError)) throw e;
         // Once per call: what the refusal said (the window, the prompt's real size) refits the same conversation.
@@ -248,7 +268,7 @@ export class OpenAIChatModel implements ChatModel {
 
       attempts++;
       const check = checkAnswer(msg?.content, req.schema);
-      if (check.ok) return { value: check.value, usage, toolCalls, attempts };
+      if (check.ok) return { value: check.value, usage, toolCalls, attempts, ...(adjusted.size > 0 ? { refusedParameters: [...adjusted] } : {}) };
       if (attempts > maxSchemaRetries) throw invalidOutput(req.schemaName, attempts, check.problem);
       // Echo the bad answer so the model sees what to fix, unless it is oversized.
       const content = msg?.content ?? '';
@@ -292,6 +312,31 @@ export class OpenAIChatModel implements ChatModel {
     if (e.contextTokens !== undefined) this.context.learnWindow(e.contextTokens);
     if (e.promptTokens !== undefined) meter.observe(sent, e.promptTokens);
     return e.contextTokens !== undefined || e.promptTokens !== undefined;
+  }
+
+  /**
+   * One completion without what the endpoint is known to refuse; a 400 naming a parameter it can go
+   * without is learned and the request sent again without it, once per parameter. `adjusted` collects
+   * what was left out or renamed, for the call's result.
+   */
+  private async sendAdjusting(request: Record<string, unknown>, adjusted: Set<string>): Promise<OpenAI.Chat.Completions.ChatCompletion> {
+    const tried = new Set<string>();
+    for (;;) {
+      const known = knownRefusals(this.refusals);
+      const { body, changed } = applyRefusals(request, known);
+      for (const c of changed) adjusted.add(c);
+      try {
+        return await this.send(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming);
+      } catch (e) {
+        if (!(e instanceof UnsupportedParameterError)) throw e;
+        const field = bodyFieldOf(e.parameter, body);
+        const a = field === undefined ? undefined : adjustmentFor(field, e.refused);
+        // Not ours to change (the messages, the format), refused again, or both names of the cap refused: the request is wrong as it is.
+        if (field === undefined || a === undefined || tried.has(field) || (a.kind === 'rename' && known.has(a.to))) throw e;
+        tried.add(field);
+        learnRefusal(this.refusals, field, a, e);
+      }
+    }
   }
 
   /** One completion: its rate-limit slot, its time limit, its failure translated. */
