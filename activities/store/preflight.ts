@@ -2,6 +2,8 @@ import type { ModelRef } from '../../common/config.js';
 import type { PreflightProblem, StorePreflight } from '../../common/contracts/index.js';
 import { ErrorType } from '../../common/errors.js';
 import { activity } from '../kit/boundary.js';
+import { existsSync } from 'node:fs';
+import { projectPath } from '../../common/env.js';
 import { loadBenchmark, shippedBenchmarkData } from '../kit/benchmarks.js';
 import { keyProblem, probeFailure, refSubject, sandboxProblem } from '../game/preflight.js';
 import { PACKS } from '../game/packs.js';
@@ -35,9 +37,22 @@ export function createStorePreflight(deps: { embedder(ref: ModelRef): Embedder; 
     }
   }
 
+  /** A file the config names: there (relative to the project root, as the stages read it), and a benchmark's parseable by its loader. */
+  function fileProblem(f: NonNullable<StorePreflight['files']>[number]): PreflightProblem | undefined {
+    const path = projectPath(f.path);
+    const problem = (message: string): PreflightProblem => ({ check: 'benchmark', subject: f.field, type: ErrorType.MissingResource, message });
+    if (!existsSync(path)) return problem(`${path} not found on the worker (relative paths are taken from the project root); the stages would fail on it after the generation budget is spent`);
+    if (!f.benchmark) return undefined;
+    try {
+      return loadBenchmark(f.benchmark, path).length > 0 ? undefined : problem(`no ${f.benchmark} items in ${path}`);
+    } catch (e) {
+      return problem(`${f.benchmark} cannot read it: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`);
+    }
+  }
+
   return {
     preflightStore: activity(async (p: StorePreflight): Promise<PreflightProblem[]> => {
-      const problems = [await embeddingProblem(p.embedding), ...p.benchmarks.map(benchmarkProblem)];
+      const problems = [await embeddingProblem(p.embedding), ...p.benchmarks.map(benchmarkProblem), ...(p.files ?? []).map(fileProblem)];
       if (p.packs.some((pack) => PACKS[pack as keyof typeof PACKS]?.requiresProgram)) problems.push(await sandboxProblem('the executed check, nanoflux worker'));
       return problems.filter((x): x is PreflightProblem => x !== undefined);
     }),

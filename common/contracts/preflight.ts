@@ -1,4 +1,5 @@
 import type { ModelRef } from '../config.js';
+import type { BenchmarkName } from './stages.js';
 
 /**
  * Preflight: what a run checks before any episode, on the workers that will do the work
@@ -35,6 +36,8 @@ export interface StorePreflight {
   embedding: ModelRef;
   /** Decontamination sets and the evaluate stage's shipped benchmarks, which must be readable. */
   benchmarks: Array<{ name: 'gsm8k' | 'pubmedqa'; use: 'decontamination' | 'evaluation' }>;
+  /** Files the config names (an evaluation benchmark's data, a baseline's training set), as given; `benchmark`: parsed by its loader too. Absent in plans made before it. */
+  files?: Array<{ field: string; path: string; benchmark?: BenchmarkName }>;
   /** The domain packs in play: a pack's executed check runs programs in this worker's sandbox. */
   packs: string[];
 }

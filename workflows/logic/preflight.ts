@@ -18,18 +18,21 @@ export function preflightPlan(config: RunConfig): { models: ModelPreflight; stor
     byRef.set(key, check);
   }
   const benchmarks: StorePreflight['benchmarks'] = [];
+  const files: NonNullable<StorePreflight['files']> = [];
   const add = (name: string, use: 'decontamination' | 'evaluation') => {
     if ((name === 'gsm8k' || name === 'pubmedqa') && !benchmarks.some((b) => b.name === name && b.use === use)) benchmarks.push({ name, use });
   };
   for (const d of config.domains) {
     add(d.benchmark, 'decontamination');
-    // A benchmark given by its own data file is the evaluate stage's to read (on the train worker).
+    // A benchmark given by its own data file is read by the stage's preparation (main worker): found there now, not after generation.
     if (config.evaluate && !d.evaluation?.data) add(d.evaluation?.benchmark ?? d.benchmark, 'evaluation');
+    if (config.evaluate && d.evaluation?.data) files.push({ field: `domains.${d.name}.evaluation.data`, path: d.evaluation.data, benchmark: d.evaluation.benchmark });
+    if (config.finetune) for (const b of d.baselines) files.push({ field: `domains.${d.name}.baselines.${b.name}.data`, path: b.data });
   }
   const packs = [...new Set(config.domains.map((d) => d.pack))];
   return {
     models: { models: [...byRef.values()], packs },
-    store: { embedding: config.models.embedding, benchmarks, packs },
+    store: { embedding: config.models.embedding, benchmarks, packs, ...(files.length > 0 ? { files } : {}) },
   };
 }
 
