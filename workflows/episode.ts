@@ -17,7 +17,15 @@ export const LOCAL_STORE_STEPS = 'store-steps-local';
 /** The patch that put the verified gate in the episode: junk guards, the executed reference check, rule-decided Defenders. */
 export const VERIFIED_GATE = 'verified-gate';
 
-type Transcript = { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[]; verification?: Verification; rejection?: string };
+type Role = 'attacker' | 'defender' | 'judge';
+/** `refusedParameters`: what each role's endpoint refused and its calls went without (activities/game/models/parameter-refusals.ts). */
+type Transcript = { attack?: Attack; defenses?: Defense[]; verdict?: JudgeVerdict; judgeModel?: string; toolCalls?: ToolCallRecord[]; verification?: Verification; rejection?: string; refusedParameters?: Partial<Record<Role, string[]>> };
+
+function noteRefused(t: Transcript, role: Role, r: { refusedParameters?: string[] }): void {
+  if (!r.refusedParameters?.length) return;
+  const seen = t.refusedParameters?.[role] ?? [];
+  (t.refusedParameters ??= {})[role] = [...seen, ...r.refusedParameters.filter((p) => !seen.includes(p))];
+}
 
 /** What the steps of one episode share: its input, what it has spent, what it found. */
 interface Episode {
@@ -83,6 +91,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
   cost!.attacker += callCost(attacked.usage, input.models.attacker.price);
   transcript.attack = attacked.attack;
+  noteRefused(transcript, 'attacker', attacked);
   summary.skill = attacked.attack.skill;
 
   if (ep.gated) {
@@ -119,6 +128,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   for (const d of defended) {
     tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
     cost!.defender += callCost(d.usage, input.models.defender.price);
+    noteRefused(transcript, 'defender', d);
   }
   transcript.defenses = defended.map((d) => d.defense);
 
@@ -133,6 +143,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
   cost!.judge += callCost(judged.usage, input.models.judge.price);
   Object.assign(transcript, { verdict: judged.verdict, judgeModel: judged.model, toolCalls: judged.toolCalls });
+  noteRefused(transcript, 'judge', judged);
   summary.toolCalls = judged.toolCalls.length;
   summary.toolUse = describeToolUse(judged.toolCalls);
 
