@@ -94,6 +94,7 @@ describe('the paper configs against a scripted server that behaves like the prov
     expect(judge).not.toHaveProperty('temperature');
     expect(judge).not.toHaveProperty('max_tokens');
     expect(judge.max_completion_tokens).toBe(16);
+    expect(judge.reasoning_effort).toBe('medium');
     expect(sent.find((b) => b.model === 'gpt-4.1')!.temperature).toBe(0.9);
     expect(rules.refused).toEqual([]);
     f.server.intercept(undefined);
