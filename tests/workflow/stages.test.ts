@@ -101,10 +101,11 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     expect(readFileSync(join(dir, 'accuracy-math.png')).subarray(1, 4).toString()).toBe('PNG');
   }, 600_000);
 
-  it('ablates the finished run by complexity (a size the set cannot fill is skipped), reusing the base evaluation, and adds the cuts to the report', async () => {
+  it('ablates the finished run by complexity, size-matched and with two seeds (a size the set cannot fill is skipped), reusing the base evaluation, and adds each cut with its spread to the report', async () => {
     const config = {
       ...stagesConfig(f.server.baseURL, 'stages'),
-      ablation: { axes: ['complexity', 'size'], sizes: [100], minExamples: 4 },
+      // Both complexity levels hold 16 examples: sizeMatch 12 subsamples each, so the cut is not the level's whole set.
+      ablation: { axes: ['complexity', 'size'], sizes: [100], minExamples: 4, seeds: 2, sizeMatch: 12 },
     } satisfies RunConfigInput;
     const basePredictions = join(f.workers.home, 'runs', 'stages', 'stages', 'math', 'variants', 'base', 'predictions', 'batch-000.jsonl');
     const before = readFileSync(basePredictions, 'utf8');
@@ -116,15 +117,27 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     expect(result.failed).toEqual([]);
     const math = result.results.find((r) => r.domain === 'math')!;
     const variants = math.outcomes.map((o) => o.variant).sort();
-    expect(variants).toEqual(['ablation-complexity-2', 'ablation-complexity-3', 'base']);
+    expect(variants).toEqual(['ablation-complexity-2-s1', 'ablation-complexity-2-s2', 'ablation-complexity-3-s1', 'ablation-complexity-3-s2', 'base']);
     for (const o of math.outcomes) {
       expect(o.error).toBeUndefined();
       expect(o.result!.n).toBe(20);
     }
-    const cx2 = math.outcomes.find((o) => o.variant === 'ablation-complexity-2')!;
-    expect(cx2.result!.trainExamples).toBe(16);
-    expect(cx2.result!.cut).toEqual({ axis: 'complexity', value: '2' });
-    expect(cx2.train!.steps).toBe(8);
+    const outcome = (v: string) => math.outcomes.find((o) => o.variant === v)!;
+    const variantFile = (v: string, file: string) => join(f.workers.home, 'runs', 'stages', 'stages', 'math', 'variants', v, file);
+    for (const [k, seed] of [[1, 0], [2, 1]] as const) {
+      const o = outcome(`ablation-complexity-2-s${k}`);
+      expect(o.result!.trainExamples).toBe(12);
+      expect(o.result!.cut).toEqual({ axis: 'complexity', value: '2', replicate: k, seed, available: 16 });
+      // 12 examples in batches of 2: 6 steps; the trainer ran with the replicate's seed.
+      expect(o.train!.steps).toBe(6);
+      expect(JSON.parse(readFileSync(join(o.train!.model, '..', 'summary.json'), 'utf8')).seed).toBe(seed);
+    }
+    // The seeds share one subsample of the level, and train differently on it.
+    const train = (v: string) => readFileSync(variantFile(v, 'train.jsonl'), 'utf8');
+    expect(train('ablation-complexity-2-s2')).toBe(train('ablation-complexity-2-s1'));
+    expect(train('ablation-complexity-2-s1').trim().split('\n')).toHaveLength(12);
+    const losses = (v: string) => readFileSync(outcome(v).train!.lossCurve!, 'utf8');
+    expect(losses('ablation-complexity-2-s2')).not.toBe(losses('ablation-complexity-2-s1'));
     expect(math.skipped).toEqual([{ variant: 'ablation-size-100', reason: 'size 100 > the 32 examples in the set' }]);
     // The base model was not evaluated twice: its prediction file is the one the run wrote.
     expect(readFileSync(basePredictions, 'utf8')).toBe(before);
@@ -132,10 +145,13 @@ describe('fine-tune → evaluate → report, and the ablation, on the CPU traine
     const dir = join(f.workers.home, 'runs', 'stages');
     const md = readFileSync(result.report!, 'utf8');
     expect(md).toContain('### Ablation by complexity');
-    expect(md).toMatch(/\| 2 \| [\d.]+% \| [\d.]+–[\d.]+% \| 20 \| 16 \|/);
+    expect(md).toContain('Each cut was fine-tuned once per seed');
+    expect(md).toMatch(/\| 2 \| 2 \(0, 1\) \| [\d.]+% \| [\d.]+ pts \| [\d.]+–[\d.]+% \| 20 \| 12 of 16 \| [\d,]+ \| [+-][\d.]+ \([^)]+\) \| [<\d. ]+ \| – \| – \|/);
+    expect(md).toMatch(/\| 3 \| 2 \(0, 1\) \| [\d.]+% \| [\d.]+ pts \| [\d.]+–[\d.]+% \| 20 \| 12 of 16 \| [\d,]+ \| [+-][\d.]+ \([^)]+\) \| [<\d. ]+ \| [+-][\d.]+ \([^)]+\) \| [<\d. ]+ \|/);
     expect(md).toContain('ablation-size-100');
     for (const fig of ['ablation-complexity-math.svg', 'ablation-complexity-math.png']) expect(existsSync(join(dir, fig)), fig).toBe(true);
-  }, 600_000);
+    expect(readFileSync(join(dir, 'ablation-complexity-math.svg'), 'utf8')).toContain('class="band"');
+  }, 900_000);
 
   it('replays the histories of the stage workflows (saved as new versions in tests/replay/histories with UPDATE_REPLAY_HISTORIES=1)', async () => {
     const ids = {
