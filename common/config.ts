@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ABLATION_AXES, BENCHMARKS } from './contracts/stages.js';
 import { REASONING_EFFORTS, settingProblems, TOKEN_LIMIT_PARAMETERS } from './model-capabilities.js';
+import { BaselineSchema, EvaluateThinkingSchema, TrainingSchema, trainingProblems } from './config-training.js';
+
+export { BaselineSchema };
 
 /**
  * The run config: the one input of `nanofluxRun`, from a file, the CLI or `temporal workflow start`.
@@ -197,15 +200,6 @@ export const DomainEvaluationSchema = z
     path: ['data'],
   });
 
-export const BaselineSchema = z.strictObject({
-  name: z.string().regex(SLUG, 'must be a slug').describe('Variant name in the report, e.g. full-train'),
-  data: z.string().min(1).describe(`Training file; ${PATH_NOTE}`),
-  format: z
-    .enum(['chat', 'gsm8k', 'mcq'])
-    .describe('`chat`: OpenAI fine-tuning JSONL; `gsm8k`: {question, answer with "#### n"}; `mcq`: {question, options, answer}'),
-  limit: z.int().min(1).optional().describe('Train on the first N examples only'),
-});
-
 /** What a command backend's argv template may name; the backend fills them in (activities/stages/finetune/command-backend.ts). */
 export const COMMAND_PLACEHOLDERS = ['data', 'out', 'baseModel', 'epochs', 'learningRate', 'loraR', 'batchSize', 'maxLength', 'seed'] as const;
 
@@ -238,6 +232,7 @@ export const FineTuneSchema = z
     seed: z.int().min(0).default(0).describe('Seeds LoRA initialisation and the data order (a resumed run sees the same batches)'),
     saveEvery: z.int().min(1).default(25).describe('local: checkpoint every N steps; a crashed worker resumes from the newest'),
     parallelism: z.int().min(1).max(32).default(1).describe('Variants fine-tuned and evaluated at once per domain (the train queue bounds it further)'),
+    training: TrainingSchema,
   })
   .superRefine((f, ctx) => {
     if (f.backend === 'command' && !f.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'the command backend needs a command template' });
@@ -271,11 +266,12 @@ export const EvaluateSchema = z.strictObject({
   batchSize: z.int().min(1).max(100000).default(50).describe('Items per evaluation activity (a retry redoes at most one batch)'),
   maxNewTokens: z.int().min(8).max(32768).default(256).describe('Tokens a model may generate per evaluation item'),
   concurrency: z.int().min(1).max(64).default(4).describe('endpoint: requests in flight per batch'),
+  thinking: EvaluateThinkingSchema,
 });
 export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
 
 export const AblationSchema = z.strictObject({
-  axes: z.array(z.enum(ABLATION_AXES)).min(1).default([...ABLATION_AXES]).describe('Cut the dataset by complexity level (1–5), quality level (L1–L5), size'),
+  axes: z.array(z.enum(ABLATION_AXES)).min(1).default(['complexity', 'quality', 'size']).describe('Cut the dataset by complexity level (1–5), quality level (L1–L5), size, and the annotation\'s place in the training text (omit, prepend, append: the whole set each, not a default axis)'),
   sizes: z.array(z.int().min(1)).min(1).default([50, 100, 200]).describe('Size cuts: the first N examples in a fixed shuffled order (nested)'),
   minExamples: z.int().min(1).default(5).describe('A cut with fewer examples is skipped and listed as such in the report'),
   seeds: z
@@ -327,6 +323,7 @@ export const RunConfigSchema = z
         }
       }
     }
+    for (const p of trainingProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
     if (c.ablation && !(c.finetune && c.evaluate)) {
       ctx.addIssue({ code: 'custom', path: ['ablation'], message: 'the ablation stage needs the finetune and evaluate stages' });
     }

@@ -4,6 +4,7 @@ import type { AblationConfig } from '../../common/config.js';
 import type { AblationAxis, TrainingExample, VariantSpec } from '../../common/contracts/index.js';
 import { writeJsonl } from '../kit/files.js';
 import * as L from './layout.js';
+import { annotationPoints } from './annotation-cuts.js';
 
 /** One seeded run of one cut: the cut's examples are the same for every replicate, only the trainer's seed differs. */
 export interface AblationCut {
@@ -92,6 +93,10 @@ export function ablationCuts(examples: TrainingExample[], cfg: AblationConfig): 
   const points: Point[] = [];
   const order = shuffledForSize(examples);
   for (const axis of cfg.axes) {
+    if (axis === 'annotation') {
+      points.push(...annotationPoints(order, cfg, (value, reason) => skipped.push({ variant: cutName(axis, value), reason })));
+      continue;
+    }
     if (axis !== 'size') {
       points.push(...levelPoints(order, axis, cfg, skipped));
       continue;

@@ -8,8 +8,8 @@
 export const BENCHMARKS = ['gsm8k', 'gsmhard', 'pubmedqa', 'mcq'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
-/** What an ablation cuts the dataset by: complexity level (1–5), quality level (L1–L5), size. */
-export const ABLATION_AXES = ['complexity', 'quality', 'size'] as const;
+/** What an ablation cuts the dataset by: complexity level (1–5), quality level (L1–L5), size, the annotation's place (omit, prepend, append). */
+export const ABLATION_AXES = ['complexity', 'quality', 'size', 'annotation'] as const;
 export type AblationAxis = (typeof ABLATION_AXES)[number];
 
 export type FineTuneBackendName = 'local' | 'openai' | 'command';
@@ -36,6 +36,11 @@ export interface FineTuneResult {
   jobId?: string;
   /** Where this attempt resumed from (checkpoint path or existing job id), if it did. */
   resumedFrom?: string | null;
+  /**
+   * How its length was set: finetune.epochs passes, or (a baseline under training.match "tokens")
+   * the training tokens `tuned` sees. Absent from results written before it was recorded.
+   */
+  budget?: { by: 'epochs'; epochs: number } | { by: 'tokens'; tokens: number; of: string };
 }
 
 /**
@@ -44,7 +49,7 @@ export interface FineTuneResult {
  */
 export interface CutSpec {
   axis: AblationAxis;
-  /** '1'..'5' for complexity, 'L1'..'L5' for quality, '50' etc for size. */
+  /** '1'..'5' for complexity, 'L1'..'L5' for quality, '50' etc for size, 'omit' | 'prepend' | 'append' for annotation. */
   value: string;
   /** 1..ablation.seeds: the variant name ends in `-s<replicate>`. */
   replicate?: number;

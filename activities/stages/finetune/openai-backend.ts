@@ -49,7 +49,7 @@ export const uploadName = (job: FineTuneJob) => `nanoflux-${safe(job.runId)}-${s
  * are shortened first (ablation-complexity-3-s2 → abl-cx-3-s2), so the cut and the seed survive the cap.
  */
 export function modelSuffix(variant: string): string {
-  const short = variant.replace(/^ablation-(complexity|quality|size)-/, (_, axis: string) => `abl-${({ complexity: 'cx', quality: 'q', size: 'n' } as Record<string, string>)[axis]}-`);
+  const short = variant.replace(/^ablation-(complexity|quality|size|annotation)-/, (_, axis: string) => `abl-${({ complexity: 'cx', quality: 'q', size: 'n', annotation: 'an' } as Record<string, string>)[axis]}-`);
   const s = short.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 18).replace(/^-+|-+$/g, '');
   return s || 'nanoflux';
 }

@@ -12,7 +12,7 @@ export interface Figure {
   svg: string;
 }
 
-export const AXIS_TITLES: Record<AblationAxis, string> = { complexity: 'complexity', quality: 'quality level', size: 'training examples' };
+export const AXIS_TITLES: Record<AblationAxis, string> = { complexity: 'complexity', quality: 'quality level', size: 'training examples', annotation: 'annotation in the training text' };
 
 export const figureNames = {
   accuracy: (d: DomainScores) => `accuracy-${d.slug}`,
