@@ -95,7 +95,10 @@ export const bulkActivities = proxyActivities<BulkStoreSteps>({
   // 20 s is safe and a killed worker's job resumes after 20 s, not 2 minutes. It also sets the SDK's
   // throttle (0.8 of it): the server's cursor is at most ~16 s behind the job.
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  // Twelve attempts (~15 min of backoff): a timed-out batch is abandoned by the client, not by the
+  // server, which goes on embedding it. Against a real llama-server on CPU, the batches abandoned on
+  // the way down to size 1 kept it busy for four attempts before the fifth found it free and went on.
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /**
