@@ -19,14 +19,21 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=25, help="checkpoint every K steps")
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    t.add_argument("--thinking", choices=["on", "off"],
+                   help="chat-template enable_thinking (Qwen3); default: the template's own")
+    t.add_argument("--match-tokens-of", metavar="JSONL",
+                   help="train until as many tokens are seen as a run over this file (same epochs, "
+                        "batch size, seed, --max-steps) sees, instead of --epochs over --data")
 
-    e = sub.add_parser("evaluate", help="greedy predictions for benchmark items")
+    e = sub.add_parser("evaluate", help="greedy predictions for benchmark items")  # items may carry a "system" prompt
     e.add_argument("--model", required=True, help="HF model directory or .gguf file")
     e.add_argument("--adapter", help="LoRA adapter dir (or a train --out dir)")
     e.add_argument("--items", required=True, help='JSONL of {"id","prompt"}')
     e.add_argument("--out", required=True, help='predictions JSONL of {"id","prediction"}')
     e.add_argument("--max-new-tokens", type=int, default=256)
     e.add_argument("--batch-size", type=int, default=4)
+    e.add_argument("--thinking", choices=["on", "off"],
+                   help="chat-template enable_thinking (Qwen3); default: the template's own")
 
     args = p.parse_args(argv)
     # Imported late: `--help` should not pay for loading torch and transformers.

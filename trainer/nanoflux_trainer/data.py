@@ -1,4 +1,5 @@
 """Chat-format JSONL -> token ids with labels only on assistant tokens."""
+import hashlib
 import json
 
 
@@ -7,7 +8,18 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def encode_chat(tok, messages, max_length):
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def template_kwargs(thinking):
+    """Extra chat-template variables: `enable_thinking` (Qwen3's switch) when --thinking is given.
+    A template that does not read the variable renders as without it, so it is safe to pass to any."""
+    return {} if thinking is None else {"enable_thinking": thinking == "on"}
+
+
+def encode_chat(tok, messages, max_length, kw=None):
     """Token ids and labels for one conversation; labels are -100 except on assistant replies.
 
     The template is rendered for growing prefixes of the conversation: the text an assistant turn
@@ -15,16 +27,19 @@ def encode_chat(tok, messages, max_length):
     prompt and the prefix that includes the turn. Character spans are mapped to tokens via the
     fast tokenizer's offsets, so no assumption is made that BPE splits at turn boundaries.
     """
-    full = tok.apply_chat_template(messages, tokenize=False)
+    kw = kw or {}
+    full = tok.apply_chat_template(messages, tokenize=False, **kw)
     spans = []
     for i, m in enumerate(messages):
         if m["role"] != "assistant":
             continue
-        start = len(tok.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True))
-        end = len(tok.apply_chat_template(messages[: i + 1], tokenize=False))
-        if full[:end] != tok.apply_chat_template(messages[: i + 1], tokenize=False):
+        # With thinking off a Qwen3 generation prompt ends in an empty think block: it is then part
+        # of the prompt, not of what the model learns to say, exactly as at evaluation.
+        prompt = tok.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True, **kw)
+        upto = tok.apply_chat_template(messages[: i + 1], tokenize=False, **kw)
+        if not full.startswith(upto) or not upto.startswith(prompt):
             raise ValueError("chat template is not prefix-stable; cannot locate assistant turns")
-        spans.append((start, end))
+        spans.append((len(prompt), len(upto)))
     enc = tok(full, add_special_tokens=False, return_offsets_mapping=True,
               truncation=True, max_length=max_length)
     ids = enc["input_ids"]
@@ -35,10 +50,10 @@ def encode_chat(tok, messages, max_length):
     return ids, labels
 
 
-def load_train_set(tok, path, max_length):
+def load_train_set(tok, path, max_length, kw=None):
     rows, skipped = [], 0
     for r in read_jsonl(path):
-        ids, labels = encode_chat(tok, r["messages"], max_length)
+        ids, labels = encode_chat(tok, r["messages"], max_length, kw)
         if all(l == -100 for l in labels):
             skipped += 1  # nothing to learn: no assistant turn, or truncated away
             continue

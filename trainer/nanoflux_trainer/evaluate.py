@@ -6,7 +6,12 @@ import time
 import torch
 
 from .common import emit, load_model, load_tokenizer, pick_device
-from .data import read_jsonl
+from .data import read_jsonl, template_kwargs
+
+
+def chat_messages(item):
+    system = [{"role": "system", "content": item["system"]}] if item.get("system") else []
+    return system + [{"role": "user", "content": item["prompt"]}]
 
 
 def run(args):
@@ -33,8 +38,11 @@ def run(args):
          load_s=round(load_s, 2), items=len(items))
 
     # Longest prompts first and together: less padding per batch, and an out-of-memory shows early.
-    prompts = [tok.apply_chat_template([{"role": "user", "content": it["prompt"]}], tokenize=False,
-                                       add_generation_prompt=True) for it in items]
+    # The template the variants were trained in: the item's system prompt, its user turn, the same
+    # thinking switch (activities/stages/training-data.ts writes both sides).
+    kw = template_kwargs(args.thinking)
+    prompts = [tok.apply_chat_template(chat_messages(it), tokenize=False, add_generation_prompt=True, **kw)
+               for it in items]
     order = sorted(range(len(items)), key=lambda i: -len(prompts[i]))
     preds, new_tokens = {}, 0
     for b in range(0, len(order), args.batch_size):

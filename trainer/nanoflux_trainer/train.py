@@ -15,8 +15,9 @@ import time
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 
+from .budget import batch_rows, planned_steps, planned_tokens, steps_for_budget
 from .common import emit, load_model, load_tokenizer, pick_device
-from .data import collate, load_train_set
+from .data import collate, file_sha256, load_train_set, template_kwargs
 
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 KEEP_CHECKPOINTS = 2  # the newest may be mid-write when killed; the one before it is the fallback
@@ -86,7 +87,8 @@ def run(args):
     torch.manual_seed(args.seed)
     device, dtype = pick_device()
     tok = load_tokenizer(args.model)
-    rows, skipped = load_train_set(tok, args.data, args.max_length)
+    kw = template_kwargs(args.thinking)
+    rows, skipped = load_train_set(tok, args.data, args.max_length, kw)
     if not rows:
         raise SystemExit(f"{args.data}: no example with assistant tokens")
     model, load_s = load_model(args.model, device, dtype)
@@ -108,9 +110,15 @@ def run(args):
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
     steps_per_epoch = math.ceil(len(rows) / args.batch_size)
-    total = args.epochs * steps_per_epoch
-    if args.max_steps:
-        total = min(total, args.max_steps)
+    total = planned_steps(len(rows), args.batch_size, args.epochs, args.max_steps)
+    budget = None
+    if args.match_tokens_of:
+        # A baseline trained to the NanoFlux set's tokens: what a run over that file, with these
+        # settings and template, counts; then as many steps over this set as reach it.
+        ref, _ = load_train_set(tok, args.match_tokens_of, args.max_length, kw)
+        budget = planned_tokens([len(ids) for ids, _ in ref], args.batch_size, args.seed, args.epochs, args.max_steps)
+        total = steps_for_budget([len(ids) for ids, _ in rows], args.batch_size, args.seed, budget)
+        emit("budget", tokens=budget, steps=total, of=args.match_tokens_of)
     warmup = min(10, total // 10)
 
     step, tokens_seen, elapsed_prev, first_loss, loss_v = 0, 0, 0.0, None, None
@@ -143,10 +151,8 @@ def run(args):
                 # us). Checkpoint and exit; its retry resumes from here.
                 stop["flag"] = True
                 break
-            epoch, pos = divmod(step, steps_per_epoch)
-            # The order of an epoch depends only on (seed, epoch), so a resume sees the same batches.
-            order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(args.seed * 1000 + epoch))
-            idx = order[pos * args.batch_size:(pos + 1) * args.batch_size].tolist()
+            epoch = step // steps_per_epoch
+            idx = batch_rows(len(rows), args.batch_size, args.seed, step)
             batch = {k: v.to(device) for k, v in collate([rows[i] for i in idx], tok.pad_token_id).items()}
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, args.lr, warmup)
@@ -178,7 +184,9 @@ def run(args):
                "train_tokens": tokens_seen, "wall_s": round(time.time() - t_start, 2),
                "train_s": round(elapsed_prev + time.time() - t_loop, 2), "load_s": round(load_s, 2),
                "first_loss": first_loss, "last_loss": loss_v, "device": str(device),
-               "lora_r": args.lora_r, "lr": args.lr, "seed": args.seed, "examples": len(rows), "resumed_from": ckpt}
+               "lora_r": args.lora_r, "lr": args.lr, "seed": args.seed, "examples": len(rows), "resumed_from": ckpt,
+               "thinking": None if args.thinking is None else args.thinking == "on", "token_budget": budget,
+               "match_tokens_sha256": file_sha256(args.match_tokens_of) if args.match_tokens_of else None}
     # Written last and atomically: its presence means the adapter beside it is complete.
     with open(os.path.join(args.out, "summary.json.tmp"), "w") as f:
         json.dump(summary, f, indent=2)
