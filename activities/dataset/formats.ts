@@ -18,9 +18,11 @@ export const SYSTEM_PROMPT = 'Solve the problem step by step, then state the fin
  * A step the Attacker already numbered ("2) …") is renumbered, not numbered twice.
  */
 export function solutionText(e: TrainingExample): string {
-  const steps = e.solutionSteps.map((s, i) => `${i + 1}. ${s.replace(/^\s*\d+[.)]\s*/, '')}`).join('\n');
-  return `${steps}\n\nAnswer: ${e.answer}`;
+  return `${numberedSteps(e)}\n\nAnswer: ${e.answer}`;
 }
+
+/** The reference steps alone, numbered as in solutionText (the stages' training text builds on them too). */
+export const numberedSteps = (e: TrainingExample): string => e.solutionSteps.map((s, i) => `${i + 1}. ${s.replace(/^\s*\d+[.)]\s*/, '')}`).join('\n');
 
 export interface OpenAIChatRecord {
   messages: { role: string; content: string }[];

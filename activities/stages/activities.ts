@@ -18,7 +18,8 @@ import { ablationCuts, cutSpec, writeCutTrainingFile } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
 import { finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
-import { baselineRows, evalPrompt, nanofluxTrainingRows } from './training-data.js';
+import { baselineRows, evalPrompt, matchesTunedTokens, nanofluxTrainingRows, readTrainingPlan, systemPrompt, trainingOf, trainingPlan, writeTrainingPlan } from './training-data.js';
+import { cutPlan } from './annotation-cuts.js';
 
 export interface StageDeps {
   home: string;
@@ -54,6 +55,8 @@ export function createStageActivities(deps: StageDeps) {
       const out: PreparedDomain = { domain: a.domain.name, benchmark: null, evalItems: 0, batches: 0, variants: [], skipped: [] };
       writeStageSettings(home, a.runId, a.domain.name, stageSettings(a.finetune, a.evaluate));
       const spec = domainBenchmark(a.domain);
+      // One template for every training file and evaluation prompt of the domain (training-data.ts).
+      const plan = writeTrainingPlan(home, a.runId, a.domain.name, trainingPlan(a.finetune?.training, spec?.benchmark ?? null, a.domain.baselines));
       if (a.evaluate && spec) {
         const data = mustExist(spec.data ? projectPath(spec.data) : shippedBenchmarkData(spec.benchmark, deps.datasetsDir)!, `domains.${a.domain.name}.evaluation.data`);
         const limit = spec.limit ?? a.evaluate.limit;
@@ -61,20 +64,20 @@ export function createStageActivities(deps: StageDeps) {
         writeJsonl(L.evalItemsPath(home, a.runId, a.domain.name), items);
         const size = a.evaluate.batchSize;
         for (let b = 0; b * size < items.length; b++) {
-          const prompts = items.slice(b * size, (b + 1) * size).map((i) => ({ id: i.id, prompt: evalPrompt(spec.benchmark, i.question) }));
+          const prompts = items.slice(b * size, (b + 1) * size).map((i) => ({ id: i.id, system: systemPrompt(plan.answerFormat), prompt: evalPrompt(spec.benchmark, i.question, plan.answerFormat) }));
           writeJsonl(L.evalBatchPath(home, a.runId, a.domain.name, b), prompts);
         }
         Object.assign(out, { benchmark: spec.benchmark, evalItems: items.length, batches: Math.ceil(items.length / size) });
       }
       if (a.finetune) {
-        const rows = nanofluxTrainingRows(runExamples(home, a.runId, a.domain.name));
+        const rows = nanofluxTrainingRows(runExamples(home, a.runId, a.domain.name), plan);
         if (rows.length === 0) out.skipped.push({ variant: 'tuned', reason: 'the run accepted no examples in this domain' });
         else {
           writeJsonl(L.trainDataPath(home, a.runId, a.domain.name, 'tuned'), rows);
           out.variants.push({ variant: 'tuned', trainExamples: rows.length });
         }
         for (const b of a.domain.baselines) {
-          const base = baselineRows(b, mustExist(projectPath(b.data), `domains.${a.domain.name}.baselines.${b.name}.data`));
+          const base = baselineRows(b, mustExist(projectPath(b.data), `domains.${a.domain.name}.baselines.${b.name}.data`), plan);
           writeJsonl(L.trainDataPath(home, a.runId, a.domain.name, b.name), base);
           out.variants.push({ variant: b.name, trainExamples: base.length });
         }
@@ -86,7 +89,8 @@ export function createStageActivities(deps: StageDeps) {
     /** The ablation cuts of a domain's set, each written as a training file. */
     cutAblation: activity(async (a: { runId: string; domain: string; ablation: AblationConfig; resumeFrom?: string }): Promise<{ cuts: VariantSpec[]; skipped: { variant: string; reason: string }[]; reused?: string[] }> => {
       const { cuts, skipped } = ablationCuts(runExamples(home, a.runId, a.domain), a.ablation);
-      for (const c of cuts) writeCutTrainingFile(home, a.runId, a.domain, c.variant, nanofluxTrainingRows(c.examples));
+      const plan = readTrainingPlan(home, a.runId, a.domain);
+      for (const c of cuts) writeCutTrainingFile(home, a.runId, a.domain, c.variant, nanofluxTrainingRows(c.examples, cutPlan(plan, c)));
       const reused = a.resumeFrom ? reuseEarlierStages(home, a.resumeFrom, a.runId, a.domain, cuts.map((c) => c.variant)) : undefined;
       return {
         ...(reused ? { reused } : {}), cuts: cuts.map(cutSpec), skipped };
@@ -96,7 +100,9 @@ export function createStageActivities(deps: StageDeps) {
     fineTune: activity(async (a: { runId: string; domain: string; variant: string; finetune: FineTuneConfig }): Promise<FineTuneResult> => {
       const f = a.finetune;
       const backend = deps.fineTuneBackend(f);
-      return backend.train(
+      const t = trainingOf(f);
+      const matchTokensOf = matchesTunedTokens(t, a.variant) ? mustExist(L.trainDataPath(home, a.runId, a.domain, 'tuned'), 'finetune.training.match "tokens" (the tuned training file)') : undefined;
+      const result = await backend.train(
         {
           runId: a.runId,
           domain: a.domain,
@@ -104,10 +110,11 @@ export function createStageActivities(deps: StageDeps) {
           dataPath: L.trainDataPath(home, a.runId, a.domain, a.variant),
           outDir: L.finetuneDir(home, a.runId, a.domain, a.variant),
           baseModel: f.baseModel,
-          hyper: { epochs: f.epochs, learningRate: f.learningRate, loraR: f.loraR, batchSize: f.batchSize, maxLength: f.maxLength, maxSteps: f.maxSteps, seed: f.seed, saveEvery: f.saveEvery },
+          hyper: { epochs: f.epochs, learningRate: f.learningRate, loraR: f.loraR, batchSize: f.batchSize, maxLength: f.maxLength, maxSteps: f.maxSteps, seed: f.seed, saveEvery: f.saveEvery, thinking: t.thinking, ...(matchTokensOf ? { matchTokensOf } : {}) },
         },
         { heartbeat: reportProgress, signal: cancellationSignal() },
       );
+      return result.budget ? result : { ...result, budget: { by: 'epochs', epochs: f.epochs } };
     }),
 
     /** Predictions of one variant on one batch of items (kept per batch: a retry redoes one batch at most). */

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { EvaluateConfig } from '../../../common/config.js';
 import { readEnv } from '../../../common/env.js';
 import { MissingApiKey, MissingResource } from '../../../common/errors.js';
@@ -23,6 +24,8 @@ export interface EvalTarget {
 export interface EvalPromptItem {
   id: string;
   prompt: string;
+  /** The training template's system prompt (training-data.ts); absent from batches written before it was. */
+  system?: string;
 }
 
 export interface EvalBatchRun {
@@ -58,6 +61,8 @@ async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessE
     trainerPython(readEnv(env)), '-m', 'nanoflux_trainer', 'evaluate', '--model', model,
     ...(target.trained?.kind === 'adapter' ? ['--adapter', target.trained.model] : []),
     '--items', run.itemsPath, '--out', tmp, '--max-new-tokens', String(run.evaluate.maxNewTokens),
+    // Always said: a Qwen3 template left to itself thinks, and the thinking eats maxNewTokens.
+    '--thinking', run.evaluate.thinking ? 'on' : 'off',
   ];
   const outcome = await runProcess(argv, {
     env: trainerEnv(env),
@@ -77,6 +82,24 @@ export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): str
   if (target.trained?.kind === 'remote') return target.trained.model;
   if (!target.trained) return target.baseModel;
   throw new MissingResource(`no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"]`);
+}
+
+/**
+ * One evaluation request: the item in the training template, greedy. The thinking switch goes as
+ * vLLM and SGLang take a chat-template variable, and only when set: OpenAI's API refuses the field.
+ */
+export function endpointRequest(
+  model: string,
+  item: EvalPromptItem,
+  evaluate: Pick<EvaluateConfig, 'maxNewTokens' | 'thinking'>,
+): ChatCompletionCreateParamsNonStreaming & { chat_template_kwargs?: { enable_thinking: boolean } } {
+  return {
+    model,
+    messages: [...(item.system ? [{ role: 'system' as const, content: item.system }] : []), { role: 'user', content: item.prompt }],
+    max_tokens: evaluate.maxNewTokens,
+    temperature: 0,
+    ...(evaluate.thinking === undefined ? {} : { chat_template_kwargs: { enable_thinking: evaluate.thinking } }),
+  };
 }
 
 async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -109,10 +132,7 @@ async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: Node
       const item = todo[next++]!;
       let text: string;
       try {
-        const r = await client.chat.completions.create(
-          { model, messages: [{ role: 'user', content: item.prompt }], max_tokens: run.evaluate.maxNewTokens, temperature: 0 },
-          { signal: run.signal },
-        );
+        const r = await client.chat.completions.create(endpointRequest(model, item, run.evaluate), { signal: run.signal });
         text = r.choices[0]?.message?.content ?? '';
       } catch (e) {
         throw fromOpenAIError(e);

@@ -55,7 +55,8 @@ export function scorePredictions(benchmark: BenchmarkName, items: BenchmarkItem[
       missing.push(item.id);
       return { id: item.id, reference: item.reference, extracted: null, correct: false };
     }
-    const extracted = numeric ? extractNumericAnswer(prediction) : extractChoice(prediction, item.choices ?? []);
+    const answer = afterThinking(prediction);
+    const extracted = numeric ? extractNumericAnswer(answer) : extractChoice(answer, item.choices ?? []);
     const correct = extracted !== undefined && (numeric ? numericEqual(extracted, item.reference) : extracted === item.reference);
     return { id: item.id, reference: item.reference, extracted: extracted ?? null, correct };
   });
@@ -79,4 +80,15 @@ export function loadPredictions(file: string): Prediction[] {
     const id = row.id === undefined || row.id === null ? String(line) : String(row.id);
     return { id, prediction: row.prediction };
   });
+}
+
+/**
+ * The part of a prediction that answers: after a thinking model's `</think>` (an `Answer:` it tried
+ * while thinking is not its answer), nothing when the thinking never closed (cut off by
+ * maxNewTokens: no answer was given). A prediction without a think block is all answer.
+ */
+export function afterThinking(prediction: string): string {
+  const close = prediction.lastIndexOf('</think>');
+  if (close !== -1) return prediction.slice(close + '</think>'.length);
+  return /^\s*<think>/.test(prediction) ? '' : prediction;
 }

@@ -18,6 +18,13 @@ export interface FineTuneHyper {
   seed: number;
   /** Checkpoint every this many steps (local trainer). */
   saveEvery: number;
+  /** The student's chat-template thinking switch (finetune.training.thinking); local trainer. Undefined: the template's default. */
+  thinking?: boolean;
+  /**
+   * training.match "tokens": the training file whose token count (with these epochs, batch size,
+   * seed and maxSteps) this job trains to instead of its epochs; local trainer.
+   */
+  matchTokensOf?: string;
 }
 
 export interface FineTuneJob {

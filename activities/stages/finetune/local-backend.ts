@@ -23,6 +23,12 @@ interface TrainerSummary {
   /** Absent from summaries written before the trainer recorded it. */
   seed?: number;
   resumed_from: string | null;
+  /** on/off as passed, null when not (the template's default); absent from older summaries. */
+  thinking?: boolean | null;
+  /** Tokens matched to under --match-tokens-of (the reference file's count), else null; absent from older summaries. */
+  token_budget?: number | null;
+  /** sha256 of the file matched to: another NanoFlux set gives another budget. */
+  match_tokens_sha256?: string | null;
 }
 
 /**
@@ -39,7 +45,7 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
       const model = studentModelPath(job.baseModel);
       const summaryFile = join(job.outDir, 'summary.json');
       const dataFile = join(job.outDir, 'data.sha256');
-      const dataHash = createHash('sha256').update(readFileSync(job.dataPath)).digest('hex');
+      const dataHash = sha256(readFileSync(job.dataPath));
       const sameData = existsSync(dataFile) && readFileSync(dataFile, 'utf8') === dataHash;
       if (existsSync(summaryFile) && sameData) {
         const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as TrainerSummary;
@@ -60,6 +66,8 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
         '--batch-size', String(h.batchSize), '--max-length', String(h.maxLength), '--seed', String(h.seed),
         '--save-every', String(h.saveEvery), '--resume',
         ...(h.maxSteps ? ['--max-steps', String(h.maxSteps)] : []),
+        ...(h.thinking === undefined ? [] : ['--thinking', h.thinking ? 'on' : 'off']),
+        ...(h.matchTokensOf ? ['--match-tokens-of', h.matchTokensOf] : []),
       ];
       let resumedFrom: string | null = null;
       const outcome = await runProcess(argv, {
@@ -84,10 +92,15 @@ export function localFineTuneBackend(opts: { env?: NodeJS.ProcessEnv } = {}): Fi
   };
 }
 
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
 /** A seeded ablation run differs from another only in its seed: a summary of another seed is not this job's result. */
 function sameSettings(s: TrainerSummary, job: FineTuneJob, model: string): boolean {
   const seed = s.seed === undefined || s.seed === job.hyper.seed;
-  return s.base_model === model && s.epochs === job.hyper.epochs && s.lora_r === job.hyper.loraR && s.lr === job.hyper.learningRate && seed;
+  // A summary from before thinking and token matching were recorded was made with neither.
+  const thinking = (s.thinking ?? null) === (job.hyper.thinking ?? null);
+  const matched = (s.match_tokens_sha256 ?? null) === (job.hyper.matchTokensOf ? sha256(readFileSync(job.hyper.matchTokensOf)) : null);
+  return s.base_model === model && s.epochs === job.hyper.epochs && s.lora_r === job.hyper.loraR && s.lr === job.hyper.learningRate && seed && thinking && matched;
 }
 
 function toResult(job: FineTuneJob, s: TrainerSummary, resumedFrom: string | null): FineTuneResult {
@@ -102,6 +115,7 @@ function toResult(job: FineTuneJob, s: TrainerSummary, resumedFrom: string | nul
     lastLoss: s.last_loss,
     lossCurve: join(job.outDir, 'metrics.jsonl'),
     resumedFrom,
+    budget: s.token_budget == null ? { by: 'epochs', epochs: s.epochs } : { by: 'tokens', tokens: s.token_budget, of: 'tuned' },
   };
 }
 

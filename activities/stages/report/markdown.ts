@@ -1,4 +1,5 @@
 import { discriminationLine } from '../../dataset/measures.js';
+import { budgetNote } from './budget.js';
 import { captions, figureNames } from './figures.js';
 import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
 import { lossCell, lossNote, lossSummary } from './loss.js';
@@ -101,7 +102,7 @@ function findings(d: DomainScores, benchmark: string): string[] {
       tokens === 'n/a'
         ? `full-train's training tokens relative to tuned: n/a, token counts unknown (${wall})`
         : `full-train used ${tokens} the training tokens of tuned (${wall})`;
-    lines.push(`- Compute${on}: ${used}.`);
+    lines.push(`- Compute${on}: ${used}${budgetNote(full)}.`);
   }
   const contrasts = [
     ...(tuned && base ? [contrast(tuned, base)] : []),
