@@ -20,7 +20,7 @@ describe('python trainer (pytest, CPU)', () => {
     });
     const tail = `${r.stdout}\n${r.stderr}`.slice(-3000);
     expect(r.status, tail).toBe(0);
-    // test_trainer.py 3, test_training_text.py 8: a file that stopped being collected fails here.
-    expect(r.stdout).toMatch(/\b11 passed\b/);
+    // test_trainer.py 3, test_training_text.py 8, test_hardware.py 4: a file that stopped being collected fails here.
+    expect(r.stdout).toMatch(/\b15 passed\b/);
   }, 660_000);
 });

@@ -7,6 +7,7 @@ import torch
 
 from .common import emit, load_model, load_tokenizer, pick_device
 from .data import read_jsonl, template_kwargs
+from .hardware import hardware
 
 
 def chat_messages(item):
@@ -44,7 +45,7 @@ def run(args):
     prompts = [tok.apply_chat_template(chat_messages(it), tokenize=False, add_generation_prompt=True, **kw)
                for it in items]
     order = sorted(range(len(items)), key=lambda i: -len(prompts[i]))
-    preds, new_tokens = {}, 0
+    preds, new_tokens, prompt_tokens = {}, 0, 0
     for b in range(0, len(order), args.batch_size):
         idx = order[b:b + args.batch_size]
         enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True,
@@ -53,6 +54,7 @@ def run(args):
             out = model.generate(**enc, max_new_tokens=args.max_new_tokens, do_sample=False,
                                  pad_token_id=tok.pad_token_id)
         gen = out[:, enc["input_ids"].shape[1]:]
+        prompt_tokens += int(enc["attention_mask"].sum())  # padding excluded, as new_tokens excludes it
         for i, row in zip(idx, gen):
             preds[i] = tok.decode(row, skip_special_tokens=True).strip()
             new_tokens += int((row != tok.pad_token_id).sum())
@@ -63,5 +65,6 @@ def run(args):
     with open(args.out, "w", encoding="utf-8") as f:
         for i, item_id in enumerate(ids):  # input order, whatever order they were generated in
             f.write(json.dumps({"id": item_id, "prediction": preds[i]}) + "\n")
-    emit("done", out=args.out, items=len(items), new_tokens=new_tokens,
-         wall_s=round(time.time() - t_start, 2), load_s=round(load_s, 2), device=str(device))
+    emit("done", out=args.out, items=len(items), new_tokens=new_tokens, prompt_tokens=prompt_tokens,
+         wall_s=round(time.time() - t_start, 2), load_s=round(load_s, 2), device=str(device),
+         hardware=hardware(device))

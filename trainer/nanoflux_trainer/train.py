@@ -18,6 +18,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from .budget import batch_rows, planned_steps, planned_tokens, steps_for_budget
 from .common import emit, load_model, load_tokenizer, pick_device
 from .data import collate, file_sha256, load_train_set, template_kwargs
+from .hardware import hardware
 
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 KEEP_CHECKPOINTS = 2  # the newest may be mid-write when killed; the one before it is the fallback
@@ -186,7 +187,8 @@ def run(args):
                "first_loss": first_loss, "last_loss": loss_v, "device": str(device),
                "lora_r": args.lora_r, "lr": args.lr, "seed": args.seed, "examples": len(rows), "resumed_from": ckpt,
                "thinking": None if args.thinking is None else args.thinking == "on", "token_budget": budget,
-               "match_tokens_sha256": file_sha256(args.match_tokens_of) if args.match_tokens_of else None}
+               "match_tokens_sha256": file_sha256(args.match_tokens_of) if args.match_tokens_of else None,
+               "hardware": hardware(device)}
     # Written last and atomically: its presence means the adapter beside it is complete.
     with open(os.path.join(args.out, "summary.json.tmp"), "w") as f:
         json.dump(summary, f, indent=2)
