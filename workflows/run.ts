@@ -104,6 +104,8 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     if (!go) return { runId: config.runId, status: st, failedDomains: [] };
   }
 
+  // The workflow's clock: replay gives the same times, and reading it schedules nothing.
+  const generationStarted = Date.now();
   const children = await Promise.all(
     config.domains.map((domain) =>
       startOnceFree(() => startChild(domainLoop, {
@@ -123,6 +125,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     upsertSearchAttributes([{ key: SA.stage, value: stage }, ...(accepted === undefined ? [] : [{ key: SA.accepted, value: accepted }])]);
   };
   const settled = await Promise.allSettled(children.map((c) => c.result()));
+  const generation = { execution: workflowInfo().runId, wallSeconds: (Date.now() - generationStarted) / 1000 };
   const failedDomains: RunResult['failedDomains'] = [];
   settled.forEach((r, i) => {
     const name = config.domains[i]!.name;
@@ -159,7 +162,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   );
   if (config.evaluate) {
     setStage('reporting');
-    const report = await writeStagesReport(config, stages.results);
+    const report = await writeStagesReport(config, stages.results, generation);
     st.report = report.path;
     upsertMemo({ report: report.path });
   }

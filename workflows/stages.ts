@@ -1,6 +1,7 @@
 import { ApplicationFailure, executeChild, ParentClosePolicy, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { DomainConfig, RunConfig } from '../common/config.js';
 import type { BenchmarkName, FineTuneResult, VariantResult, VariantSpec } from '../common/contracts/index.js';
+import { type GenerationTiming, reportComputeInput } from '../common/compute.js';
 import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
@@ -138,8 +139,12 @@ export async function runDomainStages(config: RunConfig, opts: { variants: boole
   return { results, failed };
 }
 
-/** The report over every variant result on disk, skipped cuts and failed variants listed. */
-export async function writeStagesReport(config: RunConfig, results: DomainStagesResult[]): Promise<{ path: string; figures: string[] }> {
+/**
+ * The report over every variant result on disk, skipped cuts and failed variants listed. `generation`:
+ * how long this run execution generated, which only the run workflow knows (an ablation passes none,
+ * and the report finds what earlier executions recorded).
+ */
+export async function writeStagesReport(config: RunConfig, results: DomainStagesResult[], generation?: GenerationTiming): Promise<{ path: string; figures: string[] }> {
   const skipped = results.flatMap((r) => [
     ...r.skipped.map((s) => ({ domain: r.domain, ...s })),
     ...r.outcomes.filter((o) => o.error).map((o) => ({ domain: r.domain, variant: o.variant, reason: `failed: ${o.error}` })),
@@ -150,6 +155,8 @@ export async function writeStagesReport(config: RunConfig, results: DomainStages
     models: runModels(config),
     domains: config.domains.map((d) => d.name),
     skipped,
+    // Activity input only: histories that predate it replay unchanged.
+    compute: reportComputeInput(config, generation),
   });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AblationConfig, DomainConfig, EvalBenchmark, EvaluateConfig, FineTuneConfig } from '../../common/config.js';
+import type { ReportComputeInput } from '../../common/compute.js';
 import { projectPath } from '../../common/env.js';
 import { MissingResource } from '../../common/errors.js';
 import type { FineTuneResult, PreparedDomain, TrainingExample, VariantResult, VariantSpec } from '../../common/contracts/index.js';
@@ -17,9 +18,10 @@ import type { ReportInput } from './report/types.js';
 import { ablationCuts, cutSpec, writeCutTrainingFile } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
-import { finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
+import { evaluationOf, finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
 import { baselineRows, evalPrompt, matchesTunedTokens, nanofluxTrainingRows, readTrainingPlan, systemPrompt, trainingOf, trainingPlan, writeTrainingPlan } from './training-data.js';
 import { cutPlan } from './annotation-cuts.js';
+import { runGeneration } from './report/generation.js';
 
 export interface StageDeps {
   home: string;
@@ -153,7 +155,7 @@ export function createStageActivities(deps: StageDeps) {
         accuracy: report.accuracy,
         ci95: report.ci95,
         trainExamples: variant === 'base' ? null : a.spec.trainExamples,
-        train: a.train,
+        train: a.train, ...evaluationOf(home, a.runId, a.domain, variant, a.batches, report.n), // what evaluating it took, where recorded
       };
       writeVariantResult(home, a.runId, result);
       return result;
@@ -163,7 +165,7 @@ export function createStageActivities(deps: StageDeps) {
     loadVariantResult: activity(async (a: { runId: string; domain: string; variant: string }): Promise<VariantResult | null> => readVariantResult(home, a.runId, a.domain, a.variant)),
 
     /** The run's report from every variant result on disk (so an ablation started later adds to it). */
-    writeRunReport: activity(async (a: { runId: string; generatedAt: string; models: ReportInput['models']; domains: string[]; skipped: { domain: string; variant: string; reason: string }[] }) => {
+    writeRunReport: activity(async (a: { runId: string; generatedAt: string; models: ReportInput['models']; domains: string[]; skipped: { domain: string; variant: string; reason: string }[]; compute?: ReportComputeInput }) => {
       const variants: ReportInput['variants'] = [];
       const domains: ReportInput['domains'] = [];
       const examplesFile = join(runDir(home, a.runId), 'examples.jsonl');
@@ -176,7 +178,8 @@ export function createStageActivities(deps: StageDeps) {
       }
       const dir = runDir(home, a.runId);
       const measured = { calibration: calibrationSummary(readRunCalibration(dir)), levels: levelDistributions(dataset) };
-      const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped, dataset: measured });
+      // generation: what making each domain's set took, for the report's compute accounting.
+      const { figures } = writeReport(dir, { runId: a.runId, generatedAt: a.generatedAt, models: a.models, domains, variants, skipped: a.skipped, dataset: measured, generation: runGeneration(home, a.runId, a.domains, a.compute, dataset) });
       return { path: join(dir, 'report.md'), figures: figures.map((f) => join(dir, f)) };
     }),
   };

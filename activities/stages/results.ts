@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { VariantResult } from '../../common/contracts/index.js';
+import type { EvaluationCompute, VariantResult } from '../../common/contracts/index.js';
 import type { ItemOutcome } from '../../common/paired-stats.js';
 import { readJsonlRows, writeFileAtomic } from '../kit/files.js';
 import type { ReportedVariant } from './report/types.js';
+import { batchUsages, variantEvaluation } from './eval/usage.js';
 import * as L from './layout.js';
 
 /**
@@ -19,6 +20,16 @@ export function writeVariantResult(home: string, runId: string, result: VariantR
 export function readVariantResult(home: string, runId: string, domain: string, variant: string): VariantResult | null {
   const file = L.resultPath(home, runId, domain, variant);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as VariantResult) : null;
+}
+
+/**
+ * What evaluating a variant took, from its batches' usage records (eval/usage.ts), as its result
+ * carries it: nothing when no batch recorded any (predictions from before they were measured).
+ */
+export function evaluationOf(home: string, runId: string, domain: string, variant: string, batches: number, items: number): { evaluation?: EvaluationCompute } {
+  const files = Array.from({ length: batches }, (_, b) => L.predictionsPath(home, runId, domain, variant, b));
+  const evaluation = variantEvaluation(batchUsages(files), items);
+  return evaluation ? { evaluation } : {};
 }
 
 /** The variants of a domain with a result on disk, in name order (the order the report lists them in). */

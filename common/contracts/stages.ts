@@ -41,6 +41,45 @@ export interface FineTuneResult {
    * the training tokens `tuned` sees. Absent from results written before it was recorded.
    */
   budget?: { by: 'epochs'; epochs: number } | { by: 'tokens'; tokens: number; of: string };
+  /**
+   * What the training ran on, as the trainer recorded it (the local trainer: trainer/nanoflux_trainer/hardware.py).
+   * Absent where nothing recorded it (the openai backend: the provider's; a command backend that
+   * does not write it; summaries from before it was recorded): the report then says device-hours
+   * were not measured, and why.
+   */
+  hardware?: Hardware;
+}
+
+/** The devices a job used: device-hours are `devices` × its hours. */
+export interface Hardware {
+  /** torch's device type: 'cuda', 'cpu', 'mps'. */
+  kind: string;
+  /** The GPU's name ("NVIDIA H100 80GB HBM3") or the CPU's model name; null when the system does not say. */
+  name: string | null;
+  /** Devices the job ran on (the local trainer uses one: no data parallelism). */
+  devices: number;
+  /** Devices the process could see (GPUs, or CPU cores for 'cpu'). */
+  visible: number | null;
+  /** CPU threads torch used ('cpu' only). */
+  threads?: number;
+}
+
+/**
+ * What evaluating a variant took, summed over the batches that recorded it (activities/stages/eval/usage.ts).
+ * A batch taken over from an earlier run, or predicted before this was recorded, has no record:
+ * `measuredItems` < `items` then, and the report says the totals are incomplete instead of printing them as whole.
+ */
+export interface EvaluationCompute {
+  via: 'trainer' | 'endpoint';
+  items: number;
+  measuredItems: number;
+  /** Prompt tokens as the model saw them (chat template applied); null when not counted (an endpoint that returned no usage). */
+  promptTokens: number | null;
+  completionTokens: number | null;
+  /** Wall time of the measured batches, model loading included (each trainer batch loads the model). */
+  wallSeconds: number;
+  /** Trainer evaluation: the device it ran on; endpoint: null (the server's hardware is not known here). */
+  hardware: Hardware | null;
 }
 
 /**
@@ -99,6 +138,8 @@ export interface VariantResult {
   trainExamples: number | null;
   /** null for base. */
   train: FineTuneResult | null;
+  /** Absent from results written before evaluation was measured. */
+  evaluation?: EvaluationCompute;
 }
 
 /** The score part of a variant's result. */

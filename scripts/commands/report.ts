@@ -3,6 +3,7 @@ import { createStageActivities } from '../../activities/index.js';
 import * as L from '../../activities/stages/layout.js';
 import { finishedVariants } from '../../activities/stages/results.js';
 import type { RunConfig } from '../../common/config.js';
+import { reportComputeInput } from '../../common/compute.js';
 import { runModels } from '../../common/run-models.js';
 import { readEnv } from '../../common/env.js';
 import { loadRunConfig, runConfigFromTemporal } from '../lib/client.js';
@@ -37,6 +38,7 @@ export async function reportCommand(opts: { runId: string; config?: string }): P
       models: runModels(config),
       domains: config.domains.map((d) => d.name),
       skipped: [],
+      compute: reportComputeInput(config),
     });
     return { runId: config.runId, report: r.path, figures: r.figures };
   } finally {

@@ -12,6 +12,7 @@ import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
 import { runProcess, trainerEnv, trainerPython } from '../finetune/subprocess.js';
 import { readJsonlRows } from '../../kit/files.js';
 import type { Prediction } from './score.js';
+import { addResponseUsage, type BatchUsage, trainerEvalUsage, writeBatchUsage } from './usage.js';
 
 /** What a variant is evaluated as: the base model, or what its fine-tune produced. */
 export interface EvalTarget {
@@ -45,12 +46,16 @@ export interface EvalBatchRun {
 export async function evaluateBatchFile(run: EvalBatchRun, env: NodeJS.ProcessEnv = process.env): Promise<{ items: number; cached: boolean }> {
   const items = readJsonlRows(run.itemsPath).map(({ value }) => value as EvalPromptItem);
   if (existsSync(run.outPath)) return { items: items.length, cached: true };
-  if (run.evaluate.via === 'endpoint') await viaEndpoint(run, items, env);
-  else await viaTrainer(run, items.length, env);
+  const started = Date.now();
+  const usage = run.evaluate.via === 'endpoint' ? await viaEndpoint(run, items, env) : await viaTrainer(run, items.length, env);
+  // After the predictions: a batch cut off between the two is kept, and counted as not measured.
+  writeBatchUsage(run.outPath, { ...usage, wallSeconds: (Date.now() - started) / 1000 });
   return { items: items.length, cached: false };
 }
 
-async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessEnv): Promise<void> {
+type AttemptUsage = Omit<BatchUsage, 'wallSeconds'>;
+
+async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessEnv): Promise<AttemptUsage> {
   const { target } = run;
   if (target.trained?.kind === 'remote') {
     throw new MissingResource(`variant ${target.variant} is a remote model (${target.trained.model}); evaluate it with evaluate.via "endpoint"`);
@@ -64,15 +69,18 @@ async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessE
     // Always said: a Qwen3 template left to itself thinks, and the thinking eats maxNewTokens.
     '--thinking', run.evaluate.thinking ? 'on' : 'off',
   ];
+  let done: Record<string, unknown> | null = null;
   const outcome = await runProcess(argv, {
     env: trainerEnv(env),
     signal: run.signal,
     onEvent: (e) => {
       if (e.event === 'progress') run.progress(`${target.variant}: ${e.done}/${total} items`);
+      if (e.event === 'done') done = e;
     },
   });
   if (outcome.code !== 0 || !existsSync(tmp)) throw trainerFailure('evaluation', outcome, run.signal.aborted);
   renameSync(tmp, run.outPath);
+  return { via: 'trainer', items: total, ...trainerEvalUsage(done) };
 }
 
 /** The model name a variant is served under at the endpoint. */
@@ -102,7 +110,7 @@ export function endpointRequest(
   };
 }
 
-async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<void> {
+async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<AttemptUsage> {
   const ep = run.evaluate.endpoint ?? { models: {} };
   const keyEnv = ep.apiKeyEnv ?? (ep.baseURL ? undefined : 'OPENAI_API_KEY');
   const apiKey = keyEnv ? env[keyEnv] : 'not-needed';
@@ -125,6 +133,8 @@ async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: Node
     }
   }
   const todo = items.filter((i) => !done.has(i.id));
+  // This attempt's requests only: what an earlier attempt asked is in no record (its items are then not counted as measured).
+  const tokens = { promptTokens: 0 as number | null, completionTokens: 0 as number | null };
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -134,6 +144,7 @@ async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: Node
       try {
         const r = await client.chat.completions.create(endpointRequest(model, item, run.evaluate), { signal: run.signal });
         text = r.choices[0]?.message?.content ?? '';
+        addResponseUsage(tokens, r.usage);
       } catch (e) {
         throw fromOpenAIError(e);
       }
@@ -145,4 +156,5 @@ async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: Node
   await Promise.all(Array.from({ length: Math.min(run.evaluate.concurrency, Math.max(1, todo.length)) }, worker));
   writeFileAtomic(run.outPath, items.map((i) => JSON.stringify({ id: i.id, prediction: done.get(i.id) ?? '' })).join('\n') + (items.length ? '\n' : ''));
   rmSync(partial, { force: true });
+  return { via: 'endpoint', items: todo.length, ...tokens, hardware: null };
 }

@@ -6,6 +6,7 @@ import { projectPath, readEnv, resolveLocalModel } from '../../../common/env.js'
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { type ProcessOutcome, runProcess, trainerEnv, trainerPython } from './subprocess.js';
+import { trainerHardware } from '../eval/usage.js';
 
 /** The student as the trainer loads it: the embedded alias, else a path from the project root. */
 export const studentModelPath = (baseModel: string): string => (baseModel === 'smollm2-135m' ? resolveLocalModel(baseModel) : projectPath(baseModel));
@@ -29,6 +30,8 @@ interface TrainerSummary {
   token_budget?: number | null;
   /** sha256 of the file matched to: another NanoFlux set gives another budget. */
   match_tokens_sha256?: string | null;
+  /** What it ran on (hardware.py); absent from older summaries. */
+  hardware?: unknown;
 }
 
 /**
@@ -104,6 +107,7 @@ function sameSettings(s: TrainerSummary, job: FineTuneJob, model: string): boole
 }
 
 function toResult(job: FineTuneJob, s: TrainerSummary, resumedFrom: string | null): FineTuneResult {
+  const hardware = trainerHardware(s.hardware);
   return {
     backend: 'local',
     kind: 'adapter',
@@ -116,6 +120,7 @@ function toResult(job: FineTuneJob, s: TrainerSummary, resumedFrom: string | nul
     lossCurve: join(job.outDir, 'metrics.jsonl'),
     resumedFrom,
     budget: s.token_budget == null ? { by: 'epochs', epochs: s.epochs } : { by: 'tokens', tokens: s.token_budget, of: 'tuned' },
+    ...(hardware ? { hardware } : {}),
   };
 }
 
