@@ -1,6 +1,6 @@
 import { wilson } from '../../common/stats.js';
-import type { ReportedVariant, ReportInput } from '../../activities/stages/report/types.js';
-import type { FineTuneResult } from '../../common/contracts/index.js';
+import type { GenerationCompute, ReportedVariant, ReportInput } from '../../activities/stages/report/types.js';
+import type { EvaluationCompute, FineTuneResult, Hardware } from '../../common/contracts/index.js';
 import type { ItemOutcome } from '../../common/paired-stats.js';
 
 /** Scored variants and a run's report input, as tests/unit/report*.test.ts render them. */
@@ -63,4 +63,51 @@ export function runInput(over: Partial<ReportInput> = {}): ReportInput {
     skipped: [{ domain: 'math', variant: 'ablation-size-400', reason: '120 examples < 400' }],
     ...over,
   };
+}
+
+// --- compute accounting (tests/unit/report-compute.test.ts) ------------------------------------
+
+export const H100: Hardware = { kind: 'cuda', name: 'NVIDIA H100 80GB HBM3', devices: 1, visible: 8 };
+
+/** What evaluating a variant took, every item measured unless told otherwise: on an H100 through the trainer. */
+export const evaluated = (over: Partial<EvaluationCompute> = {}): EvaluationCompute => ({
+  via: 'trainer',
+  items: 200,
+  measuredItems: 200,
+  promptTokens: 8000,
+  completionTokens: 2000,
+  wallSeconds: 180,
+  hardware: H100,
+  ...over,
+});
+
+/** One domain's generation: 100,000 tokens and $0.80 over 400 episodes in an hour, every role priced. */
+export const generated = (over: Partial<GenerationCompute> = {}): GenerationCompute => ({
+  domain: 'math',
+  episodes: 400,
+  tokens: { attacker: 30000, defender: 20000, judge: 45000, embedding: 5000 },
+  cost: { attacker: 0.3, defender: 0.05, judge: 0.45, embedding: 0 },
+  uncosted: 0,
+  unpriced: [],
+  imported: { examples: 0, runs: [] },
+  wallSeconds: 3600,
+  domains: 1,
+  ...over,
+});
+
+/**
+ * base, tuned and full-train with every part measured: tuned 1,000 fine-tune tokens in 360 s, full-train
+ * 9,000 in 3,240 s, both on one H100 (0.1 and 0.9 device-hours); evaluation 10,000 and 11,000 tokens, 180 s each.
+ */
+export function measuredRun(over: Partial<ReportInput> = {}): ReportInput {
+  return runInput({
+    variants: [
+      score('base', 80, { evaluation: evaluated() }),
+      score('tuned', 100, { items: rightOn(20, 120), train: trained({ wallSeconds: 360, hardware: H100 }), evaluation: evaluated() }),
+      score('full-train', 104, { items: rightOn(16, 120), train: trained({ trainTokens: 9000, wallSeconds: 3240, hardware: H100 }), trainExamples: 1000, evaluation: evaluated({ completionTokens: 3000 }) }),
+    ],
+    skipped: [],
+    generation: [generated()],
+    ...over,
+  });
 }

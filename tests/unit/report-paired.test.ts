@@ -19,7 +19,7 @@ describe('renderMarkdown: paired comparisons', () => {
 
   it('computes the compute ratio, and compares tuned with full-train paired and with the paper\'s sign (tuned − full-train)', () => {
     // 9000 / 1000 tokens, 190 / 60 s.
-    expect(md).toContain('- Compute: full-train used 9.0× the training tokens of tuned (and 3.2× the wall time).');
+    expect(md).toContain('- Training compute (fine-tune only), full-train ÷ NanoFlux: 9.0× the fine-tune tokens, 3.2× the fine-tune wall time, fine-tune device-hours not measured (full-train: the trainer recorded no hardware).');
     // full-train is right on q16–q19 as well: tuned − full-train = −4 / 200 = −2 points; McNemar on 0 vs 4 discordant items = 0.125 (scipy).
     const ci = pairedBootstrap(rightOn(20, 120).map((o) => o.correct), rightOn(16, 120).map((o) => o.correct));
     // With 4 discordant items of 200, fewer than 2.5% of resamples draw none: the interval leaves out 0 though p = 0.125, and the line says to go by p.
@@ -30,11 +30,11 @@ describe('renderMarkdown: paired comparisons', () => {
     expect(md).not.toMatch(/accuracy Δ/);
   });
 
-  it('says n/a when token counts are unknown, rather than guess', () => {
+  it('says not measured when token counts are unknown, rather than guess', () => {
     const input = runInput();
     input.variants = input.variants.map((v) => (v.variant === 'tuned' ? { ...v, train: trained({ trainTokens: null }) } : v));
     const text = renderMarkdown(input, []);
-    expect(text).toMatch(/training tokens relative to tuned: n\/a/);
+    expect(text).toContain('fine-tune tokens not measured (NanoFlux: the local backend did not report it)');
     expect(text).not.toContain('9.0×');
   });
 

@@ -249,7 +249,7 @@ describe('writeReport', () => {
     );
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toBe(markdown);
     expect(markdown).toBe(renderMarkdown(runInput(), figures));
-    expect(readdirSync(out).sort()).toEqual([...figures, 'report.md'].sort());
+    expect(readdirSync(out).sort()).toEqual([...figures, 'compute.json', 'report.md'].sort());
     for (const f of figures.filter((f) => f.endsWith('.png'))) {
       const svg = readFileSync(join(out, f.replace(/\.png$/, '.svg')), 'utf8');
       expectBalanced(svg);
@@ -265,7 +265,7 @@ describe('writeReport', () => {
     });
     const { figures } = writeReport(dir, input);
     expect(figures).toEqual(['accuracy-bio-med.svg', 'accuracy-bio-med.png']);
-    expect(readdirSync(dir).sort()).toEqual([...figures, 'report.md'].sort());
+    expect(readdirSync(dir).sort()).toEqual([...figures, 'compute.json', 'report.md'].sort());
   });
 
   it('writes the same bytes for the same input', () => {

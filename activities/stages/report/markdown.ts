@@ -1,11 +1,13 @@
 import { discriminationLine } from '../../dataset/measures.js';
 import { budgetNote } from './budget.js';
 import { captions, figureNames } from './figures.js';
-import { duration, interval, MISSING, orMissing, pct, ratio, signedPoints, thousands } from './format.js';
+import { COMPUTE_METHOD, computeFindings, computeTable } from './compute-lines.js';
+import { domainCompute } from './compute.js';
+import { duration, interval, MISSING, orMissing, pct, signedPoints, thousands } from './format.js';
 import { lossCell, lossNote, lossSummary } from './loss.js';
 import { contrast, contrastLine, formatP, PAIRED_METHOD } from './paired.js';
 import { type CutContrast, type CutGroup, cutContrast, cutGroups, SEEDED_METHOD } from './seeds.js';
-import type { ReportedVariant, ReportInput } from './types.js';
+import type { GenerationCompute, ReportedVariant, ReportInput } from './types.js';
 import { type DomainScores, domainScores, findVariant } from './variants.js';
 
 /**
@@ -20,7 +22,7 @@ export function renderMarkdown(input: ReportInput, figureFiles: string[]): strin
     modelsTable(input.models),
     datasetSection(input.dataset),
     `Accuracy is the share of eval items answered correctly, with its 95% Wilson interval. ${PAIRED_METHOD}`,
-    ...domainScores(input).flatMap((d) => domainSection(d, files, input.lossWindow)),
+    ...domainScores(input).flatMap((d) => domainSection(d, files, input.lossWindow, input.generation?.find((g) => g.domain === d.name))),
     skippedSection(input.skipped ?? []),
   ]
     .filter((s) => s !== '')
@@ -38,7 +40,7 @@ function modelsTable(m: ReportInput['models']): string {
   return table(['role', 'model'], rows.map(([role, model]) => [role, md(model)]));
 }
 
-function domainSection(d: DomainScores, files: Set<string>, lossWindow: number | undefined): string[] {
+function domainSection(d: DomainScores, files: Set<string>, lossWindow: number | undefined, generation: GenerationCompute | undefined): string[] {
   const about = d.declared
     ? `Benchmark ${md(d.declared.benchmark)}, ${thousands(d.declared.evalItems)} eval items; generated dataset of ${thousands(d.declared.datasetExamples)} examples.`
     : '';
@@ -47,8 +49,9 @@ function domainSection(d: DomainScores, files: Set<string>, lossWindow: number |
     about,
     d.comparisons.length === 0 ? 'No whole-dataset variant was scored.' : variantTable(d, lossWindow),
     d.comparisons.some((v) => lossSummary(v) !== null) ? lossNote(lossWindow) : '',
-    d.benchmarks.flatMap((b) => findings(d, b)).join('\n'),
+    d.benchmarks.flatMap((b) => findings(d, b, generation)).join('\n'),
     figure(figureNames.accuracy(d), captions.accuracy(d), files),
+    ...computeSection(d, generation),
     ...d.ablations.flatMap((a, i) => [
       `### Ablation by ${a.axis}`,
       i === 0 && d.ablations.some((x) => x.scores.some((v) => v.cut?.replicate !== undefined)) ? SEEDED_METHOD : '',
@@ -86,30 +89,30 @@ function variantTable(d: DomainScores, lossWindow: number | undefined): string {
  * baseline): what tuning gained over base, how tuned stands against full-train and each user
  * baseline, what the full training set cost, and every other variant against base.
  */
-function findings(d: DomainScores, benchmark: string): string[] {
+function findings(d: DomainScores, benchmark: string, generation: GenerationCompute | undefined): string[] {
   const on = d.benchmarks.length > 1 ? ` on ${md(benchmark)}` : '';
   const here = d.comparisons.filter((c) => c.benchmark === benchmark);
   const base = findVariant(here, 'base', benchmark);
   const tuned = findVariant(here, 'tuned', benchmark);
-  const full = findVariant(here, 'full-train', benchmark);
   const baselines = here.filter((v) => v !== base && v !== tuned);
-  const lines: string[] = [];
-  if (tuned && full) {
-    const tokens = ratio(full.train?.trainTokens, tuned.train?.trainTokens);
-    const time = ratio(full.train?.wallSeconds, tuned.train?.wallSeconds);
-    const wall = time === 'n/a' ? 'wall time ratio n/a' : `and ${time} the wall time`;
-    const used =
-      tokens === 'n/a'
-        ? `full-train's training tokens relative to tuned: n/a, token counts unknown (${wall})`
-        : `full-train used ${tokens} the training tokens of tuned (${wall})`;
-    lines.push(`- Compute${on}: ${used}${budgetNote(full)}.`);
-  }
+  const compute = domainCompute(d.name, benchmark, d.comparisons, generation);
+  const lines = compute ? computeFindings(compute, on, md, (v) => budgetNote(findVariant(here, v, benchmark))) : [];
   const contrasts = [
     ...(tuned && base ? [contrast(tuned, base)] : []),
     ...(tuned ? baselines.map((v) => contrast(tuned, v)) : []),
     ...(base ? baselines.map((v) => contrast(v, base)) : []),
   ];
   return [...lines, ...contrasts.map((c) => `- ${contrastLine(c, on, md)}`)];
+}
+
+/** Every part of the compute of NanoFlux and each baseline, per benchmark; the ratios are in the findings above. */
+function computeSection(d: DomainScores, generation: GenerationCompute | undefined): string[] {
+  const tables = d.benchmarks.flatMap((b) => {
+    const c = domainCompute(d.name, b, d.comparisons, generation);
+    if (!c) return [];
+    return [d.benchmarks.length > 1 ? `On ${md(b)}:\n\n${computeTable(c, md)}` : computeTable(c, md)];
+  });
+  return tables.length === 0 ? [] : ['### Compute', COMPUTE_METHOD, ...tables];
 }
 
 /** Each cut's mean and spread over its seeds, against base and against the cut before it on the axis (same benchmark), pooled per item. */
