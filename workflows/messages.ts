@@ -38,6 +38,8 @@ export interface RunStatus {
   paused: boolean;
   /** Why generation is paused: by an operator, by the budget, by a Judge that failed its calibration, by preflight's problems (one line each). */
   pausedBy?: { user: boolean; budget?: BudgetExceeded; calibration?: string; preflight?: string[] };
+  /** Domains whose loop failed as a whole (a decontamination set that could not be embedded, a bug): the run went on without them. */
+  failedDomains?: { domain: string; error: string }[];
   /** The most frequent reasons episodes failed, over all domains, with the last message (absent until one fails). */
   failures?: Array<{ type: string } & FailureReason>;
   /** What preflight found (absent: not run, e.g. turned off or a run from before it existed). */

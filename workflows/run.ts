@@ -10,6 +10,7 @@ import { type DomainStagesResult, runDomainStages, writeStagesReport } from './s
 import { validRunConfig } from './validate.js';
 import { calibrationStep } from './calibration.js';
 import { runControls } from './run-controls.js';
+import { failureText } from './logic/breaker.js';
 import { preflightStep } from './preflight.js';
 
 export interface RunResult {
@@ -130,8 +131,10 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   settled.forEach((r, i) => {
     const name = config.domains[i]!.name;
     if (r.status === 'fulfilled') st.domains[name] = r.value;
-    else failedDomains.push({ domain: name, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+    else failedDomains.push({ domain: name, error: failureText(r.reason) });
   });
+  // Status says so (no command: replay-safe): a run whose domain failed must not read as a plain success.
+  if (failedDomains.length > 0) st.failedDomains = failedDomains;
   controls.aggregate();
 
   st.stage = 'exporting';
@@ -157,6 +160,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   setStage('training');
   const stages = await runDomainStages(config, { variants: true, ablation: Boolean(config.ablation) });
   failedDomains.push(...stages.failed.map((f) => ({ domain: f.domain, error: `stages: ${f.error}` })));
+  if (failedDomains.length > 0) st.failedDomains = failedDomains;
   st.variants = stages.results.flatMap((r) =>
     r.outcomes.map((o) => ({ domain: r.domain, variant: o.variant, accuracy: o.result?.accuracy ?? null, n: o.result?.n ?? 0, error: o.error ?? null })),
   );

@@ -102,7 +102,8 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   // The workflow's state only when it says more than the stage: failed, terminated, cancelled, timed out.
   const closed = extra.workflowStatus && !['RUNNING', 'COMPLETED'].includes(extra.workflowStatus) ? ` [workflow ${extra.workflowStatus.toLowerCase()}]` : '';
   const paused = s.paused && s.stage !== 'paused' ? ' (paused)' : '';
-  const lines = [`run ${s.runId}: ${s.stage}${paused}${closed} — ${s.accepted} accepted, ${s.episodes} episodes`];
+  const failedDomains = s.failedDomains?.length ? ` (${s.failedDomains.length} domain(s) FAILED)` : '';
+  const lines = [`run ${s.runId}: ${s.stage}${paused}${closed}${failedDomains} — ${s.accepted} accepted, ${s.episodes} episodes`];
   if (s.pausedBy?.user) lines.push(`  paused by an operator; go on: nanoflux resume ${s.runId}`);
   if (s.pausedBy?.budget) lines.push(`  ${budgetHint(s.runId, s.pausedBy.budget)}`);
   lines.push(...preflightLines(s), ...calibrationLines(s));
@@ -110,6 +111,7 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   const width = Math.max(0, ...domains.map((d) => d.domain.length));
   if (domains.length === 0) lines.push('  (no domain has reported yet)');
   for (const d of domains) lines.push(...domainLines(d, width, s.runId).map((l) => `  ${l}`));
+  for (const f of s.failedDomains ?? []) lines.push(`  domain ${f.domain} FAILED: ${f.error.replace(/\s+/g, ' ').slice(0, 300)} (its examples, if any, are in the export; fix the cause and \`nanoflux resume-from ${s.runId}\`)`);
   lines.push(...failureLines(s));
   lines.push(`  tokens  ${byRole(s.tokens, count)} · total ${count(s.tokens.total)}`);
   if (s.cost) lines.push(`  cost    ${byRole(s.cost, usd)} · total ${usd(s.cost.total)}`);

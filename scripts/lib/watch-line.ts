@@ -50,5 +50,6 @@ export function watchLine(w: WatchedRun): string {
   const state = closed
     ? `${closed} at ${s.stage}${why}`
     : `${s.stage}${reasons.length ? ` paused: ${reasons.join('; ')}` : s.paused && s.stage !== 'paused' ? ' (paused)' : ''}`;
-  return [`run ${s.runId} ${state}`, `accepted ${s.accepted}${target}`, `episodes ${s.episodes}`, `failed ${failed}${top ? ` (${top.type} ×${top.count})` : ''}`].join(' · ');
+  const broken = s.failedDomains?.length ? ` · domains FAILED: ${s.failedDomains.map((f) => `${f.domain} (${first(f.error).slice(0, 120)})`).join(', ')}` : '';
+  return [`run ${s.runId} ${state}${broken}`, `accepted ${s.accepted}${target}`, `episodes ${s.episodes}`, `failed ${failed}${top ? ` (${top.type} ×${top.count})` : ''}`].join(' · ');
 }

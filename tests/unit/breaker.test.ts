@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BREAKER_TYPES, describeTrip, failureType, observeEpisode, oneLine, recordFailure, topFailureReasons } from '../../workflows/logic/breaker.js';
+import { BREAKER_TYPES, describeTrip, failureText, failureType, observeEpisode, oneLine, recordFailure, topFailureReasons } from '../../workflows/logic/breaker.js';
 import { applySummary, newProgress } from '../../workflows/logic/progress.js';
 import type { EpisodeSummary } from '../../common/contracts/index.js';
 
@@ -83,5 +83,16 @@ describe('failure reasons', () => {
       { type: 'other', count: 1, last: 'o' },
     ]);
     expect(topFailureReasons([{ failures: { a: { count: 1, last: '' }, b: { count: 2, last: '' } } }], 1)).toEqual([{ type: 'b', count: 2, last: '' }]);
+  });
+});
+
+describe('failureText', () => {
+  it('walks the cause chain, naming types, one line', () => {
+    const inner = Object.assign(new Error('embedding request of 1 texts timed out after 3 s'), { type: 'ModelUnavailable' });
+    const activity = new Error('Activity task failed', { cause: inner });
+    const child = new Error('Child Workflow execution failed', { cause: activity });
+    expect(failureText(child)).toBe('Child Workflow execution failed ← Activity task failed ← ModelUnavailable: embedding request of 1 texts timed out after 3 s');
+    expect(failureText('plain')).toBe('plain');
+    expect(failureText(new Error('a\nb'))).toBe('a b');
   });
 });

@@ -58,6 +58,18 @@ describe('status and calibrate text', () => {
     expect(text).not.toContain('paused by an operator');
   });
 
+  it('a domain that failed as a whole is in the run line and has a line of its own; preflight, the breaker and failure reasons too', () => {
+    const failed = renderStatus(status({ stage: 'done', failedDomains: [{ domain: 'law', error: 'Activity task failed ← ModelUnavailable: embedding request of 1 texts timed out after 3 s' }] }));
+    expect(failed).toMatch(/^run r1: done \(1 domain\(s\) FAILED\) — /);
+    expect(failed).toContain('  domain law FAILED: Activity task failed ← ModelUnavailable: embedding request of 1 texts timed out after 3 s (its examples, if any, are in the export; fix the cause and `nanoflux resume-from r1`)');
+    const held = renderStatus(status({ stage: 'paused', paused: true, pausedBy: { user: false, preflight: ['judge (openai:o4-mini): environment variable K is not set on the worker'] } }));
+    expect(held).toContain('  paused by preflight (fix it, then `nanoflux resume r1` checks again):\n    - judge (openai:o4-mini): environment variable K is not set on the worker');
+    expect(renderStatus(status({ stage: 'preflight' }))).toContain('  preflight: checking keys, endpoints, benchmark files and the sandbox on the workers, before any episode');
+    const tripped = renderStatus(status({ domains: { math: domain({ breaker: { type: 'MissingApiKey', count: 5, message: 'MissingApiKey: K is not set' } }) }, failures: [{ type: 'MissingApiKey', count: 5, last: 'MissingApiKey: K is not set' }] }));
+    expect(tripped).toContain('paused by its circuit breaker: 5 consecutive episodes failed with MissingApiKey (MissingApiKey: K is not set); fix the cause, then `nanoflux resume r1`');
+    expect(tripped).toContain('  failures (most frequent first):\n    MissingApiKey ×5: MissingApiKey: K is not set');
+  });
+
   it('calibrating, and a Judge accepted with --accept-judge', () => {
     expect(renderStatus(status({ stage: 'calibrating' }))).toContain("calibrating the Judge on each domain's labelled set before any episode");
     const text = renderStatus(status({ judgeAccepted: { by: 'alice' }, calibration: [{ domain: 'math', report: report(false), cached: true }] }));

@@ -73,4 +73,9 @@ describe('the --watch line (scripts/lib/watch-line.ts)', () => {
       'run r1 running (no status: no worker answered the status query of run r1 in 30 s)',
     );
   });
+
+  it('names a domain that failed as a whole, with its reason', () => {
+    const s = status({ stage: 'done', domains: { law: domain('law', { accepted: 1, targetAccepted: 5 }) }, accepted: 1, failedDomains: [{ domain: 'math', error: 'Child Workflow execution failed ← ModelUnavailable: embedding timed out' }] });
+    expect(watchLine({ runId: 'r1', workflowStatus: 'COMPLETED', status: s })).toBe('run r1 done · domains FAILED: math (Child Workflow execution failed ← ModelUnavailable: embedding timed out) · accepted 1/5 · episodes 9 · failed 0');
+  });
 });

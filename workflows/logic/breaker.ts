@@ -97,3 +97,22 @@ export function topFailureReasons(domains: Array<{ failures?: Record<string, Fai
     .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type))
     .slice(0, limit);
 }
+
+/**
+ * An error with its causes, one line: a child workflow's failure says only "Activity task failed"
+ * or "Child Workflow execution failed"; what happened is further down the chain, with its type.
+ */
+export function failureText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 6; depth++) {
+    if (!(e instanceof Error)) {
+      parts.push(String(e));
+      break;
+    }
+    const type = (e as { type?: unknown }).type;
+    const text = typeof type === 'string' && type ? `${type}: ${e.message}` : e.message;
+    if (text && !parts.includes(text)) parts.push(text);
+    e = e.cause;
+  }
+  return oneLine(parts.join(' ← '));
+}
