@@ -207,6 +207,23 @@ describe('an Attacker or Defender call within the window', () => {
     allFit(s);
   });
 
+  it('schema retries of a run-on answer: the echoed bad answers are cut to fit, not the call failed (seen on a real llama-server)', async () => {
+    const r = ref(server, { maxOutputTokens: 1024 });
+    const s = emulateSmallContext(server, { kind: 'llama.cpp', window: WINDOW, model: r.model });
+    // Two answers of ~1,900 tokens each that are not the schema, then a good one: echoed whole, the third request would need ~5,000 tokens.
+    const runOn = 'the answer is probably somewhere around here '.repeat(170);
+    server.enqueue('defender', { content: runOn }, { content: runOn });
+    const got = await ask(r, 'How many?');
+    expect(got.value).toEqual({ answer: '42' });
+    expect(got.attempts).toBe(3);
+    expect(s.refused).toEqual([]);
+    allFit(s);
+    const last = s.accepted.at(-1)!.body as ChatBody;
+    const echoed = last.messages.filter((m) => m.role === 'assistant').map((m) => String(m.content).length);
+    expect(echoed).toHaveLength(2);
+    expect(Math.max(...echoed)).toBeLessThan(runOn.length);
+  });
+
   it('a prompt the server refuses and that cannot be refitted fails as ContextExceeded after one request, not retried', async () => {
     const r = ref(server);
     const s = emulateSmallContext(server, { kind: 'llama.cpp', window: WINDOW, model: r.model, states: false });

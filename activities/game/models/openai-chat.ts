@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { formatPath } from '../../../common/config.js';
 import { ErrorType, ModelError } from '../../../common/errors.js';
@@ -134,13 +134,18 @@ function measure(messages: ChatCompletionMessageParam[], toolDefs?: ChatCompleti
 /** Tokens kept free beyond a cut conversation's need: the nudge for the final answer that follows it. */
 const FINAL_ANSWER_SLACK = 48;
 
-/** Cuts the conversation's tool outputs by about `tokens` tokens (longest first); false when there is nothing left to cut. */
-function shrinkToolOutputs(messages: ChatCompletionMessageParam[], tokens: number, charsPerToken: number): boolean {
-  const outputs = messages.filter((m): m is ChatCompletionToolMessageParam => m.role === 'tool' && typeof m.content === 'string');
-  const lengths = outputs.map((m) => (m.content as string).length);
+/**
+ * Cuts the conversation's bulk by about `tokens` tokens (longest first): tool outputs, and the bad
+ * answers echoed back for a schema retry (a small model's run-on answer, twice over, filled a 4,096-token
+ * llama-server window on its own). The instructions and the question are never cut. False when there
+ * is nothing left to cut.
+ */
+function shrinkBulk(messages: ChatCompletionMessageParam[], tokens: number, charsPerToken: number): boolean {
+  const bulk = messages.filter((m) => typeof m.content === 'string' && (m.role === 'tool' || (m.role === 'assistant' && !m.tool_calls)));
+  const lengths = bulk.map((m) => (m.content as string).length);
   const caps = shrinkTo(lengths, Math.ceil(tokens * charsPerToken));
   let cut = false;
-  outputs.forEach((m, i) => {
+  bulk.forEach((m, i) => {
     if (caps[i]! < lengths[i]!) {
       m.content = trimToolOutput(m.content as string, caps[i]!);
       cut = true;
@@ -292,12 +297,12 @@ export class OpenAIChatModel implements ChatModel {
     };
     let { promptTokens, fit } = fitNow();
     if (!fit.ok) {
-      // The window was learned late (from a refusal) or the estimate was short: the tool outputs
-      // already in the conversation are cut, measured afresh (the last report described the uncut
+      // The window was learned late (from a refusal), the estimate was short, or schema retries piled
+      // up: the tool outputs and echoed answers already in the conversation are cut, measured afresh (the last report described the uncut
       // conversation), and the answer is asked for without tools.
       meter.forget();
       ({ promptTokens, fit } = fitNow());
-      if (!fit.ok && shrinkToolOutputs(messages, fit.need - (window - marginOf(window)) + FINAL_ANSWER_SLACK, this.context.ruler.charsPerToken)) ({ promptTokens, fit } = fitNow());
+      if (!fit.ok && shrinkBulk(messages, fit.need - (window - marginOf(window)) + FINAL_ANSWER_SLACK, this.context.ruler.charsPerToken)) ({ promptTokens, fit } = fitNow());
     }
     if (fit.ok) return { offerTools: fit.offerTools, maxTokens: fit.maxTokens, window };
     throw new ContextExceededError(
