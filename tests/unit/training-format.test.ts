@@ -253,12 +253,13 @@ describe("the report names how the baseline's length was matched", () => {
   const compute = (budget: FineTuneResult['budget']) => {
     const input = runInput();
     const variants = input.variants.map((v) => (v.variant === 'full-train' ? score('full-train', 104, { train: trained({ trainTokens: 9000, wallSeconds: 190, budget }) }) : v));
-    return renderMarkdown({ ...input, variants }, []).split('\n').find((l) => l.startsWith('- Compute'));
+    return renderMarkdown({ ...input, variants }, []).split('\n').find((l) => l.startsWith('- Training compute'));
   };
 
   it('the same epochs, or tuned\'s token budget, or nothing for a result from before it was recorded', () => {
-    expect(compute({ by: 'epochs', epochs: 3 })).toBe('- Compute: full-train used 9.0× the training tokens of tuned (and 3.2× the wall time); trained for the same 3 epochs as tuned (training.match "epochs").');
-    expect(compute({ by: 'tokens', tokens: 1012, of: 'tuned' })).toBe('- Compute: full-train used 9.0× the training tokens of tuned (and 3.2× the wall time); trained to tuned\'s token budget (1,012 tokens, training.match "tokens").');
-    expect(compute(undefined)).toBe('- Compute: full-train used 9.0× the training tokens of tuned (and 3.2× the wall time).');
+    const ratio = '- Training compute (fine-tune only), full-train ÷ NanoFlux: 9.0× the fine-tune tokens, 3.2× the fine-tune wall time, fine-tune device-hours not measured (full-train: the trainer recorded no hardware)';
+    expect(compute({ by: 'epochs', epochs: 3 })).toBe(`${ratio}; trained for the same 3 epochs as tuned (training.match "epochs").`);
+    expect(compute({ by: 'tokens', tokens: 1012, of: 'tuned' })).toBe(`${ratio}; trained to tuned's token budget (1,012 tokens, training.match "tokens").`);
+    expect(compute(undefined)).toBe(`${ratio}.`);
   });
 });
