@@ -88,7 +88,8 @@ async function follow(query: () => Promise<RunStatus>, result: () => Promise<{ s
       const line = progressLine(s);
       if (line !== last) console.log(`[demo] ${line}`);
       last = line;
-      const why = s.pausedBy?.calibration ?? (s.pausedBy?.budget ? `the token budget is spent (${s.pausedBy.budget.used} of ${s.pausedBy.budget.limit}); \`npx nanoflux set-budget ${s.runId} --max-tokens <more>\` goes on` : '');
+      const preflight = s.pausedBy?.preflight?.length ? `preflight found ${s.pausedBy.preflight.join(' | ')}; fix it, then \`npx nanoflux resume ${s.runId}\` checks again` : undefined;
+      const why = s.pausedBy?.calibration ?? preflight ?? (s.pausedBy?.budget ? `the token budget is spent (${s.pausedBy.budget.used} of ${s.pausedBy.budget.limit}); \`npx nanoflux set-budget ${s.runId} --max-tokens <more>\` goes on` : '');
       if (why && why !== pauseSaid) console.log(`[demo] paused: ${why}`);
       pauseSaid = why;
     }, () => undefined);
@@ -140,6 +141,7 @@ function describePlayers(cfg: RunConfig): string {
 }
 
 function progressLine(s: RunStatus): string {
+  if (s.stage === 'preflight') return 'preflight: checking each model, the benchmark files and the sandbox before any episode';
   if (s.stage === 'calibrating') return 'calibrating the Judge on its labelled items before any episode (one Judge call each: minutes on CPU, cached for the next run)';
   const d = Object.values(s.domains)
     .map((x) => `${x.domain}: ${x.accepted} accepted / ${x.episodesFinished} episodes (${Object.entries(x.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no rejections'})`)
