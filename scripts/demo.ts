@@ -132,6 +132,8 @@ function report(s: RunStatus, cfg: RunConfig, records: Parameters<typeof accepte
     say('FAILED: every episode failed');
     return false;
   }
+  for (const f of s.failedDomains ?? []) say(`FAILED: domain ${f.domain}: ${f.error}`);
+  if (s.failedDomains?.length) return false;
   return !(s.variants ?? []).some((v) => v.error);
 }
 
