@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluateSchema, FineTuneSchema } from '../../common/config.js';
 import { createStageActivities } from '../../activities/stages/activities.js';
-import { evaluateBatchFile } from '../../activities/stages/eval/run-eval.js';
+import { endpointRequest, evaluateBatchFile } from '../../activities/stages/eval/run-eval.js';
 import { localFineTuneBackend } from '../../activities/stages/finetune/local-backend.js';
 import * as L from '../../activities/stages/layout.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from '../support/scripted-openai.js';
@@ -135,5 +135,25 @@ describe('an endpoint evaluation request', () => {
     expect(off[1]!.messages).toEqual([{ role: 'user', content: 'R?' }]); // a batch written before system prompts
     expect((await bodies(true)).map((b) => b.chat_template_kwargs)).toEqual([{ enable_thinking: true }, { enable_thinking: true }]);
     expect((await bodies(undefined)).every((b) => !('chat_template_kwargs' in b))).toBe(true);
+  });
+});
+
+describe('an evaluation request as the served model takes it', () => {
+  const item = { id: 'q1', prompt: 'How many?', system: 'Answer.' };
+  it('greedy for a model that takes a temperature; no temperature for a reasoning model; the cap under the family\'s field', () => {
+    expect(endpointRequest('ft:gpt-4.1-mini:org::abc', item, { maxNewTokens: 256 })).toEqual({
+      model: 'ft:gpt-4.1-mini:org::abc',
+      messages: [{ role: 'system', content: 'Answer.' }, { role: 'user', content: 'How many?' }],
+      max_completion_tokens: 256,
+      temperature: 0,
+    });
+    const o = endpointRequest('o4-mini-2025-04-16', item, { maxNewTokens: 256 });
+    expect(o).not.toHaveProperty('temperature');
+    expect(o).toMatchObject({ max_completion_tokens: 256 });
+    expect(o).not.toHaveProperty('max_tokens');
+  });
+  it('the thinking switch goes to a self-hosted server as a chat-template variable, never to OpenAI\'s API', () => {
+    expect(endpointRequest('student', item, { maxNewTokens: 64, thinking: false, endpoint: { baseURL: 'http://127.0.0.1:8000/v1' } })).toMatchObject({ chat_template_kwargs: { enable_thinking: false }, temperature: 0 });
+    expect(endpointRequest('student', item, { maxNewTokens: 64, thinking: false })).not.toHaveProperty('chat_template_kwargs');
   });
 });

@@ -6,6 +6,7 @@ import type { EvaluateConfig } from '../../../common/config.js';
 import { readEnv } from '../../../common/env.js';
 import { MissingApiKey, MissingResource } from '../../../common/errors.js';
 import { fromOpenAIError } from '../../kit/errors.js';
+import { chatParameters } from '../../../common/model-capabilities.js';
 import { writeFileAtomic } from '../../kit/files.js';
 import type { FineTuneResult } from '../../../common/contracts/index.js';
 import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
@@ -93,20 +94,23 @@ export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): str
 }
 
 /**
- * One evaluation request: the item in the training template, greedy. The thinking switch goes as
- * vLLM and SGLang take a chat-template variable, and only when set: OpenAI's API refuses the field.
+ * One evaluation request: the item in the training template, greedy where the model takes a
+ * temperature (a reasoning model takes only its default, and answers 400 to 0). The answer cap goes
+ * under the model family's field, and the thinking switch as the endpoint takes it (vLLM and SGLang: a
+ * chat-template variable), only when set: OpenAI's API refuses the field (common/model-capabilities.ts).
  */
 export function endpointRequest(
   model: string,
   item: EvalPromptItem,
-  evaluate: Pick<EvaluateConfig, 'maxNewTokens' | 'thinking'>,
+  evaluate: Pick<EvaluateConfig, 'maxNewTokens' | 'thinking'> & { endpoint?: { baseURL?: string } },
 ): ChatCompletionCreateParamsNonStreaming & { chat_template_kwargs?: { enable_thinking: boolean } } {
+  const p = chatParameters({ provider: 'openai', model, baseURL: evaluate.endpoint?.baseURL, temperature: 0, ...(evaluate.thinking === undefined ? {} : { thinking: evaluate.thinking }) });
   return {
     model,
     messages: [...(item.system ? [{ role: 'system' as const, content: item.system }] : []), { role: 'user', content: item.prompt }],
-    max_tokens: evaluate.maxNewTokens,
-    temperature: 0,
-    ...(evaluate.thinking === undefined ? {} : { chat_template_kwargs: { enable_thinking: evaluate.thinking } }),
+    [p.tokenLimit]: evaluate.maxNewTokens,
+    ...(p.temperature === undefined ? {} : { temperature: p.temperature }),
+    ...p.extra,
   };
 }
 
