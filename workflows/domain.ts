@@ -16,11 +16,11 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DomainConfig, RunConfig } from '../common/config.js';
 import { SA } from '../common/search-attributes.js';
-import { episodeWorkflow, failureTypeOf } from './episode.js';
+import { episodeWorkflow } from './episode.js';
 import { startOptions } from './logic/start-options.js';
 import { applySummary, type Budget, type DomainProgress, mayLaunch, newProgress, progressIntervalMs, spendIsUrgent, spendOf, stopReason, type StopReason } from './logic/progress.js';
 import { type ComplexityController, observe } from './logic/controller.js';
-import { type BreakerTrip, describeTrip, type FailureStreak, observeEpisode } from './logic/breaker.js';
+import { type BreakerTrip, describeTrip, type FailureStreak, failureText, failureTypeOf, observeEpisode } from './logic/breaker.js';
 import { describeProfile, recordSkill, type SkillStats } from './logic/profile.js';
 import { rolesFor, topicFor } from './logic/roles.js';
 import type { EpisodeSummary, Slot } from '../common/contracts/index.js';
@@ -290,7 +290,7 @@ async function runEpisode(
 }
 
 function failedSummary(episode: number, workflowId: string, attackerSlot: 'a' | 'b', topic: string, targetComplexity: number, err: unknown): EpisodeSummary {
-  const message = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+  const type = failureTypeOf(err);
   return {
     episode,
     workflowId,
@@ -300,8 +300,8 @@ function failedSummary(episode: number, workflowId: string, attackerSlot: 'a' | 
     outcome: 'failed',
     tokens: { attacker: 0, defender: 0, judge: 0, embedding: 0 },
     toolCalls: 0,
-    error: message.slice(0, 500),
-    ...(failureTypeOf(err) ? { errorType: failureTypeOf(err) } : {}),
+    error: failureText(err),
+    ...(type ? { errorType: type } : {}),
   };
 }
 

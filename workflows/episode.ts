@@ -5,6 +5,7 @@ import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
 import { zeroTokens } from './logic/progress.js';
+import { failureTypeOf } from './logic/breaker.js';
 import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
 import { checkActivities, localStoreActivities, modelActivities, storeActivities } from './options.js';
@@ -294,14 +295,6 @@ function describeToolUse(calls: ToolCallRecord[]): string | undefined {
   for (const c of calls) counts.set(c.tool, (counts.get(c.tool) ?? 0) + 1);
   const errors = calls.filter((c) => c.error).length;
   return [...counts].map(([t, n]) => `${t}×${n}`).join(', ') + (errors ? ` (${errors} error${errors > 1 ? 's' : ''})` : '');
-}
-
-/** The ApplicationFailure type nearest the top of the cause chain (an activity's failure wraps the one it threw). */
-export function failureTypeOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ApplicationFailure && e.type) return e.type;
-  }
-  return undefined;
 }
 
 function describeFailure(err: unknown): string {

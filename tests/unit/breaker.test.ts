@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BREAKER_TYPES, describeTrip, failureText, failureType, observeEpisode, oneLine, recordFailure, topFailureReasons } from '../../workflows/logic/breaker.js';
+import { BREAKER_TYPES, describeTrip, failureText, failureType, failureTypeOf, observeEpisode, oneLine, recordFailure, topFailureReasons } from '../../workflows/logic/breaker.js';
 import { applySummary, newProgress } from '../../workflows/logic/progress.js';
 import type { EpisodeSummary } from '../../common/contracts/index.js';
 
@@ -94,5 +94,15 @@ describe('failureText', () => {
     expect(failureText(child)).toBe('Child Workflow execution failed ← Activity task failed ← ModelUnavailable: embedding request of 1 texts timed out after 3 s');
     expect(failureText('plain')).toBe('plain');
     expect(failureText(new Error('a\nb'))).toBe('a b');
+  });
+});
+
+describe('failureTypeOf', () => {
+  it('is the type nearest the top of the cause chain, none when no failure names one', () => {
+    const inner = Object.assign(new Error('K is not set'), { type: 'MissingApiKey' });
+    expect(failureTypeOf(new Error('Activity task failed', { cause: inner }))).toBe('MissingApiKey');
+    expect(failureTypeOf(Object.assign(new Error('outer'), { type: 'ContextExceeded', cause: inner }))).toBe('ContextExceeded');
+    expect(failureTypeOf(new Error('no type'))).toBeUndefined();
+    expect(failureTypeOf('text')).toBeUndefined();
   });
 });

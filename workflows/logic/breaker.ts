@@ -98,21 +98,44 @@ export function topFailureReasons(domains: Array<{ failures?: Record<string, Fai
     .slice(0, limit);
 }
 
+/** An error and its causes, outermost first (bounded: a cause chain is short, a cycle must not hang). */
+function* causeChain(err: unknown): Generator<unknown> {
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 6; depth++) {
+    yield e;
+    if (!(e instanceof Error)) return;
+    e = e.cause;
+  }
+}
+
+/** An ApplicationFailure's type (the failures that wrap one — activity, child workflow — carry none). */
+const typeOf = (e: unknown): string | undefined => {
+  const type = (e as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type ? type : undefined;
+};
+
+/** The failure type nearest the top of the cause chain: an activity's failure wraps the one it threw. */
+export function failureTypeOf(err: unknown): string | undefined {
+  for (const e of causeChain(err)) {
+    const type = e instanceof Error ? typeOf(e) : undefined;
+    if (type) return type;
+  }
+  return undefined;
+}
+
 /**
  * An error with its causes, one line: a child workflow's failure says only "Activity task failed"
  * or "Child Workflow execution failed"; what happened is further down the chain, with its type.
  */
 export function failureText(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e !== undefined && depth < 6; depth++) {
+  for (const e of causeChain(err)) {
     if (!(e instanceof Error)) {
       parts.push(String(e));
       break;
     }
-    const type = (e as { type?: unknown }).type;
-    const text = typeof type === 'string' && type ? `${type}: ${e.message}` : e.message;
+    const type = typeOf(e);
+    const text = type ? `${type}: ${e.message}` : e.message;
     if (text && !parts.includes(text)) parts.push(text);
-    e = e.cause;
   }
   return oneLine(parts.join(' ← '));
 }
