@@ -17,7 +17,8 @@ export function createStorePreflight(deps: { embedder(ref: ModelRef): Embedder; 
     const missing = keyProblem(subject, ref);
     if (missing) return missing;
     try {
-      const { vectors } = await deps.embedder(ref).embed(['preflight']);
+      // A text no earlier call embedded: the worker's embedder caches vectors by text, and a cached answer would pass an endpoint that is down.
+      const { vectors } = await deps.embedder(ref).embed([`preflight ${Date.now()}`]);
       if (vectors.length === 1 && vectors[0]!.length > 0) return undefined;
       return { check: 'embeddings', subject, type: ErrorType.ModelRequestRejected, message: `one text in, ${vectors.length} vector(s) out: the endpoint does not embed` };
     } catch (e) {

@@ -80,6 +80,12 @@ describe('preflight checks against a scripted endpoint', () => {
     const store = (datasetsDir: string) => createStorePreflight({ embedder: (r) => buildEmbedder(r), datasetsDir }).preflightStore;
     const ok = await store(defaultDatasetsDir())({ embedding: ref(), benchmarks: [{ name: 'gsm8k', use: 'decontamination' }, { name: 'pubmedqa', use: 'evaluation' }], packs: ['math'] });
     expect(ok).toEqual([]);
+    // A second preflight on the same worker asks the endpoint again (the embedder's cache must not answer for it).
+    const again = ref();
+    expect(await store(defaultDatasetsDir())({ embedding: again, benchmarks: [], packs: [] })).toEqual([]);
+    server.intercept((r) => (r.path.endsWith('/embeddings') ? { status: 503, message: 'down' } : undefined));
+    expect(await store(defaultDatasetsDir())({ embedding: again, benchmarks: [], packs: [] })).toMatchObject([{ check: 'embeddings', type: 'ModelUnavailable' }]);
+    server.intercept(undefined);
     const empty = mkdtempSync(join(tmpdir(), 'nf-no-datasets-'));
     server.intercept((r) => (r.path.endsWith('/embeddings') ? { status: 401, message: 'bad key' } : undefined));
     const problems = await store(empty)({ embedding: ref(), benchmarks: [{ name: 'gsm8k', use: 'decontamination' }], packs: ['none'] });
