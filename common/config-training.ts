@@ -8,8 +8,8 @@ import { familyOf } from './model-capabilities.js';
  * the cross-field rules sit beside the fields they are about.
  */
 
-const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
-const SLUG = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+export const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
+export const SLUG = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 
 export const BASELINE_FORMATS = ['chat', 'gsm8k', 'mcq'] as const;
 export type BaselineFormat = (typeof BASELINE_FORMATS)[number];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ABLATION_AXES, BENCHMARKS } from './contracts/stages.js';
 import { REASONING_EFFORTS, settingProblems, TOKEN_LIMIT_PARAMETERS } from './model-capabilities.js';
-import { BaselineSchema, EvaluateThinkingSchema, TrainingSchema, trainingProblems } from './config-training.js';
+import { BaselineSchema, EvaluateThinkingSchema, PATH_NOTE, SLUG, TrainingSchema, trainingProblems } from './config-training.js';
 
 export { BaselineSchema };
 
@@ -14,7 +14,6 @@ export { BaselineSchema };
 /** http(s) only: z.url() alone takes `localhost:8000/v1` (scheme "localhost") and `ftp://…`, which the clients then fail on. */
 const HTTP_URL = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SLUG = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 
 export const ModelRefSchema = z
   .strictObject({
@@ -184,7 +183,6 @@ export const BudgetSchema = z.strictObject({
   maxCost: z.number().gt(0).optional().describe('Pause the run once it has cost this many USD (from the models\' `price`); raise it with `nanoflux set-budget`'),
 });
 
-const PATH_NOTE = 'relative paths are taken from the project root (where the worker runs)';
 
 export const EvalBenchmarkSchema = z.enum(BENCHMARKS);
 export type EvalBenchmark = z.infer<typeof EvalBenchmarkSchema>;

@@ -83,11 +83,21 @@ export function pairedBootstrap(first: readonly boolean[], second: readonly bool
     sums[r] = s;
   }
   sums.sort();
-  const tail = (1 - level) / 2;
-  // The order statistics that leave at most `tail` of the resamples outside on each side.
-  const lo = Math.min(resamples - 1, Math.floor(tail * resamples));
-  const hi = Math.max(0, Math.ceil((1 - tail) * resamples) - 1);
+  const { lo, hi } = percentileIndices(resamples, level);
   return { low: sums[lo]! / n, high: sums[hi]! / n };
+}
+
+/** The order statistics of `resamples` sorted draws that leave at most (1 − level)/2 of them outside on each side. */
+export function percentileIndices(resamples: number, level: number): { lo: number; hi: number } {
+  const tail = (1 - level) / 2;
+  return { lo: Math.min(resamples - 1, Math.floor(tail * resamples)), hi: Math.max(0, Math.ceil((1 - tail) * resamples) - 1) };
+}
+
+/** A run's outcomes by id (a repeated id is one item: its first outcome). */
+export function outcomesById(run: readonly ItemOutcome[]): Map<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const o of run) if (!m.has(o.id)) m.set(o.id, o.correct);
+  return m;
 }
 
 /** Two variants' outcomes paired by item id; ids scored for only one side are counted, not used. */
@@ -100,8 +110,7 @@ export interface PairedOutcomes {
 }
 
 export function pairByItem(first: readonly ItemOutcome[], second: readonly ItemOutcome[]): PairedOutcomes {
-  const other = new Map<string, boolean>();
-  for (const o of second) if (!other.has(o.id)) other.set(o.id, o.correct);
+  const other = outcomesById(second);
   const seen = new Set<string>();
   const out: PairedOutcomes = { first: [], second: [], ids: [], onlyFirst: 0, onlySecond: 0 };
   for (const o of first) {

@@ -1,4 +1,4 @@
-import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, type ItemOutcome, mulberry32 } from './paired-stats.js';
+import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, type ItemOutcome, mulberry32, outcomesById, percentileIndices } from './paired-stats.js';
 
 /**
  * Statistics over seeded runs: an ablation cut trained with several seeds, each run scored on the
@@ -46,13 +46,6 @@ export interface PooledComparison {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-/** Each run's outcomes by id (a repeated id is one item: its first outcome). */
-const byId = (run: readonly ItemOutcome[]): Map<string, boolean> => {
-  const m = new Map<string, boolean>();
-  for (const o of run) if (!m.has(o.id)) m.set(o.id, o.correct);
-  return m;
-};
 
 /** The ids every run scored, in the first run's order. */
 function commonIds(runs: Map<string, boolean>[]): string[] {
@@ -106,8 +99,8 @@ export function signFlipP(weights: readonly number[], observed: number): number 
 export function comparePooled(first: readonly (readonly ItemOutcome[])[], second: readonly (readonly ItemOutcome[])[], options: BootstrapOptions = {}): PooledComparison {
   if (first.length === 0 || second.length === 0) throw new RangeError('comparePooled needs at least one run a side');
   const { resamples, seed, level } = { ...BOOTSTRAP_DEFAULTS, ...options };
-  const a = first.map(byId);
-  const b = second.map(byId);
+  const a = first.map(outcomesById);
+  const b = second.map(outcomesById);
   const shared = new Set(commonIds(b));
   const ids = commonIds(a).filter((id) => shared.has(id));
   const paired = new Set(ids);
@@ -177,8 +170,6 @@ function pooledBootstrap(ids: string[], a: Map<string, boolean>[], b: Map<string
     means[r] = s / n;
   }
   means.sort();
-  const tail = (1 - o.level) / 2;
-  const lo = Math.min(o.resamples - 1, Math.floor(tail * o.resamples));
-  const hi = Math.max(0, Math.ceil((1 - tail) * o.resamples) - 1);
+  const { lo, hi } = percentileIndices(o.resamples, o.level);
   return { low: means[lo]!, high: means[hi]! };
 }

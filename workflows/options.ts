@@ -1,6 +1,7 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
 import { TaskQueue } from '../common/queues.js';
+import { PREFLIGHT_ATTEMPTS } from '../common/contracts/preflight.js';
 import type { DatasetActivities, GameActivities, StageActivities, StoreActivities } from '../activities/index.js';
 
 // Each proxy names exactly the activities its group calls, so a workflow cannot schedule an activity
@@ -134,7 +135,7 @@ export const stageFileActivities = proxyActivities<StageFileSteps>({
  * (activities/game/preflight.ts), then reported as problems; the local model's first load and a slow
  * server's first answer take minutes on CPU.
  */
-const preflightRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE };
+const preflightRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: PREFLIGHT_ATTEMPTS, nonRetryableErrorTypes: NON_RETRYABLE };
 export const modelPreflightActivities = proxyActivities<Pick<GameActivities, 'preflightModels'>>({
   taskQueue: TaskQueue.llm,
   startToCloseTimeout: '15 minutes',

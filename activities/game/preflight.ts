@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ModelRef } from '../../common/config.js';
-import type { ModelPreflight, PreflightProblem } from '../../common/contracts/index.js';
+import { type ModelPreflight, PREFLIGHT_ATTEMPTS, type PreflightProblem } from '../../common/contracts/index.js';
 import { ErrorType, MissingApiKey, NanofluxError } from '../../common/errors.js';
 import { apiKeyFor } from '../kit/model-refs.js';
 import { activity } from '../kit/boundary.js';
@@ -9,8 +9,6 @@ import { PACKS } from './packs.js';
 import { runPython } from './judge/python-sandbox.js';
 import type { ChatModel, ToolSpec } from './models/chat-model.js';
 
-/** Transient failures are retried by the activity's policy this many times before they count as a problem. */
-const TRANSIENT_ATTEMPTS = 3;
 
 const PreflightAnswer = z.object({ ok: z.boolean() });
 
@@ -26,7 +24,7 @@ const attempt = (): number => {
   try {
     return Context.current().info.attempt;
   } catch {
-    return TRANSIENT_ATTEMPTS; // called directly (nanoflux validate --check in-process, tests): no retries to wait for
+    return PREFLIGHT_ATTEMPTS; // called directly (nanoflux validate --check in-process, tests): no retries to wait for
   }
 };
 
@@ -54,7 +52,7 @@ export function keyProblem(subject: string, ref: ModelRef, env: NodeJS.ProcessEn
 export function probeFailure(check: PreflightProblem['check'], subject: string, err: unknown, what: string): PreflightProblem {
   const type = err instanceof NanofluxError ? err.type : ErrorType.InternalError;
   const transient = type === ErrorType.RateLimited || type === ErrorType.ModelUnavailable || type === ErrorType.InternalError;
-  if (transient && attempt() < TRANSIENT_ATTEMPTS) throw err;
+  if (transient && attempt() < PREFLIGHT_ATTEMPTS) throw err;
   const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
   return { check, subject, type, message: `${what}: ${message}` };
 }

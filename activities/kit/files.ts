@@ -13,8 +13,13 @@ export function writeFileAtomic(path: string, text: string | Uint8Array): void {
 }
 
 /** One JSON document a line, written atomically (a retry replaces the file, never appends to it). */
+/** JSON Lines: one row per line, a newline after each. */
+export function jsonlText(rows: unknown[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
 export function writeJsonl(path: string, rows: unknown[]): void {
-  writeFileAtomic(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  writeFileAtomic(path, jsonlText(rows));
 }
 
 /**

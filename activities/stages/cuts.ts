@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { AblationConfig } from '../../common/config.js';
 import type { AblationAxis, TrainingExample, VariantSpec } from '../../common/contracts/index.js';
-import { writeJsonl } from '../kit/files.js';
+import { jsonlText, writeFileAtomic } from '../kit/files.js';
 import * as L from './layout.js';
 import { annotationPoints } from './annotation-cuts.js';
 
@@ -127,8 +127,8 @@ export const cutSpec = (c: AblationCut): VariantSpec => ({
  */
 export function writeCutTrainingFile(home: string, runId: string, domain: string, variant: string, rows: unknown[]): void {
   const path = L.trainDataPath(home, runId, domain, variant);
-  const text = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  const text = jsonlText(rows);
   if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
   rmSync(L.variantDir(home, runId, domain, variant), { recursive: true, force: true });
-  writeJsonl(path, rows);
+  writeFileAtomic(path, text);
 }

@@ -6,6 +6,12 @@ import type { BenchmarkName } from './stages.js';
  * (activities/game/preflight.ts on `nanoflux-llm`, activities/store/preflight.ts on `nanoflux`).
  * A problem pauses the run with its line in status, the memo and the search attributes.
  */
+/**
+ * Attempts of each preflight activity (its retry policy, workflows/options.ts): a transient failure
+ * (429, 5xx, a timeout) is rethrown for a retry until the last one, then reported as a problem.
+ */
+export const PREFLIGHT_ATTEMPTS = 3;
+
 export type PreflightCheck = 'key' | 'endpoint' | 'tools' | 'embeddings' | 'benchmark' | 'sandbox';
 
 export interface PreflightProblem {

@@ -2,6 +2,7 @@ import { calibrationLine, type CalibrationOutcome } from '../../common/contracts
 import type { Attack, Verification } from '../../common/contracts/index.js';
 import type { EpisodeRecord } from '../../activities/store/ledger.js';
 import type { RunStatus } from '../../workflows/messages.js';
+import { oneLine } from '../../workflows/logic/breaker.js';
 
 /**
  * What `npm run demo` says at the end of a run: how far the Judge can be trusted, why episodes
@@ -46,11 +47,6 @@ export function verificationLine(st: Pick<RunStatus, 'domains'>): string {
 }
 
 type Transcript = { attack?: Attack; verification?: Verification };
-
-const oneLine = (s: string, max: number): string => {
-  const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-};
 
 /** Each accepted example: its question, its stated answer, what its program printed, and the program. */
 export function acceptedLines(records: EpisodeRecord[]): string[] {

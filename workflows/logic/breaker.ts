@@ -47,10 +47,10 @@ export function failureType(s: Pick<EpisodeSummary, 'outcome' | 'error' | 'error
   return prefix !== undefined && KNOWN_TYPES.has(prefix) ? prefix : 'other';
 }
 
-/** One line of a failure message, at most 200 characters: status prints one line per reason. */
-export function oneLine(message: string | undefined): string {
+/** One line of a message, at most `max` characters (200: status prints one line per failure reason). */
+export function oneLine(message: string | undefined, max = 200): string {
   const line = (message ?? '').replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** Adds a finished episode to the tally of failure reasons (unchanged for an episode that did not fail). */

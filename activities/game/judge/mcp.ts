@@ -5,6 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerConfig } from '../../../common/config.js';
 import type { ToolSpec } from '../models/chat-model.js';
+import { MAX_TOOL_OUTPUT_CHARS } from '../models/context-window.js';
 
 /**
  * The Judge's MCP tools: each configured MCP server's tools, wrapped as ToolSpecs.
@@ -16,8 +17,8 @@ import type { ToolSpec } from '../models/chat-model.js';
 
 export const CALL_TIMEOUT_MS = 30_000;
 export const CONNECT_TIMEOUT_MS = 20_000;
-/** Tool output handed back to the model is capped: a tool must not flood the Judge's context. */
-export const MAX_OUTPUT_CHARS = 8_000;
+/** Tool output handed back to the model is capped: a tool must not flood the Judge's context (the chat layer's own cap, one number). */
+const MAX_OUTPUT_CHARS = MAX_TOOL_OUTPUT_CHARS;
 /** OpenAI function names: ^[a-zA-Z0-9_-]{1,64}$. */
 const MAX_NAME_LENGTH = 64;
 
