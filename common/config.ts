@@ -258,6 +258,10 @@ export const EvaluateSchema = z.strictObject({
         .record(z.string(), z.string().min(1))
         .default({})
         .describe('Model name per variant (base, tuned, full-train, ablation-…); an openai fine-tune serves its own model id'),
+      loadAdapters: z
+        .boolean()
+        .default(false)
+        .describe("vLLM: load each locally trained LoRA adapter into the running server before evaluating its variant (POST /v1/load_lora_adapter; start vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True --enable-lora --max-lora-rank ≥ finetune.loraR), served as `<variant>-<hash of its weights>`; the server must see the adapter's path (same host or a shared filesystem). A variant named in `models` is asked under that name instead"),
     })
     .optional(),
   limit: z.int().min(1).optional().describe('Evaluate the first N benchmark items of every domain; default all'),

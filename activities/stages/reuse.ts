@@ -7,7 +7,9 @@ import * as L from './layout.js';
 /** What a fine-tune or an evaluation depends on besides its data: equal settings are a precondition of reuse. */
 export function stageSettings(finetune: FineTuneConfig | undefined, evaluate: EvaluateConfig | undefined): string {
   const { parallelism: _p, ...ft } = finetune ?? ({} as Partial<FineTuneConfig>);
-  const ev = evaluate ? { via: evaluate.via, endpoint: evaluate.endpoint ?? null, maxNewTokens: evaluate.maxNewTokens, thinking: evaluate.thinking ?? null } : null;
+  // loadAdapters only when on: settings written before the option existed stay equal to its default.
+  const { loadAdapters, ...endpoint } = evaluate?.endpoint ?? { loadAdapters: false };
+  const ev = evaluate ? { via: evaluate.via, endpoint: evaluate.endpoint ? { ...endpoint, ...(loadAdapters ? { loadAdapters } : {}) } : null, maxNewTokens: evaluate.maxNewTokens, thinking: evaluate.thinking ?? null } : null;
   return JSON.stringify({ finetune: finetune ? ft : null, evaluate: ev });
 }
 

@@ -248,9 +248,9 @@ describe('evaluation through an OpenAI-compatible endpoint', () => {
 
   it('knows which served model a variant is', () => {
     const evaluate = EvaluateSchema.parse({ via: 'endpoint', endpoint: { models: { 'full-train': 'ft-full' } } });
-    expect(endpointModel({ variant: 'base', baseModel: 'gpt-4o-mini' }, evaluate)).toBe('gpt-4o-mini');
-    expect(endpointModel({ variant: 'tuned', baseModel: 'b', trained: { kind: 'remote', model: 'ft:gpt-4o-mini:x' } }, evaluate)).toBe('ft:gpt-4o-mini:x');
-    expect(endpointModel({ variant: 'full-train', baseModel: 'b', trained: { kind: 'adapter', model: '/a' } }, evaluate)).toBe('ft-full');
+    expect(endpointModel({ variant: 'base', baseModel: 'gpt-4o-mini' }, evaluate)).toEqual({ model: 'gpt-4o-mini' });
+    expect(endpointModel({ variant: 'tuned', baseModel: 'b', trained: { kind: 'remote', model: 'ft:gpt-4o-mini:x' } }, evaluate)).toEqual({ model: 'ft:gpt-4o-mini:x' });
+    expect(endpointModel({ variant: 'full-train', baseModel: 'b', trained: { kind: 'adapter', model: '/a' } }, evaluate)).toEqual({ model: 'ft-full' });
     expect(() => endpointModel({ variant: 'tuned', baseModel: 'b', trained: { kind: 'adapter', model: '/a' } }, evaluate)).toThrow(/evaluate\.endpoint\.models\["tuned"\]/);
   });
 });

@@ -13,6 +13,7 @@ import { studentModelPath, trainerFailure } from '../finetune/local-backend.js';
 import { runProcess, trainerEnv, trainerPython } from '../finetune/subprocess.js';
 import { readJsonlRows } from '../../kit/files.js';
 import type { Prediction } from './score.js';
+import { adapterServedName, loadAdapter } from './lora-adapters.js';
 import { addResponseUsage, type BatchUsage, trainerEvalUsage, writeBatchUsage } from './usage.js';
 
 /** What a variant is evaluated as: the base model, or what its fine-tune produced. */
@@ -84,13 +85,14 @@ async function viaTrainer(run: EvalBatchRun, total: number, env: NodeJS.ProcessE
   return { via: 'trainer', items: total, ...trainerEvalUsage(done) };
 }
 
-/** The model name a variant is served under at the endpoint. */
-export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): string {
+/** The model name a variant is served under at the endpoint; `load` when its adapter must be loaded into the server first. */
+export function endpointModel(target: EvalTarget, evaluate: EvaluateConfig): { model: string; load?: string } {
   const named = evaluate.endpoint?.models[target.variant];
-  if (named) return named;
-  if (target.trained?.kind === 'remote') return target.trained.model;
-  if (!target.trained) return target.baseModel;
-  throw new MissingResource(`no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"]`);
+  if (named) return { model: named };
+  if (target.trained?.kind === 'remote') return { model: target.trained.model };
+  if (!target.trained) return { model: target.baseModel };
+  if (target.trained.kind === 'adapter' && evaluate.endpoint?.loadAdapters) return { model: adapterServedName(target.variant, target.trained.model), load: target.trained.model };
+  throw new MissingResource(`no served model name for variant ${target.variant}: set evaluate.endpoint.models["${target.variant}"], or evaluate.endpoint.loadAdapters for a vLLM server that loads adapters at runtime`);
 }
 
 /**
@@ -115,11 +117,12 @@ export function endpointRequest(
 }
 
 async function viaEndpoint(run: EvalBatchRun, items: EvalPromptItem[], env: NodeJS.ProcessEnv): Promise<AttemptUsage> {
-  const ep = run.evaluate.endpoint ?? { models: {} };
+  const ep: Partial<NonNullable<EvaluateConfig['endpoint']>> = run.evaluate.endpoint ?? {};
   const keyEnv = ep.apiKeyEnv ?? (ep.baseURL ? undefined : 'OPENAI_API_KEY');
   const apiKey = keyEnv ? env[keyEnv] : 'not-needed';
   if (!apiKey) throw new MissingApiKey(keyEnv ?? 'OPENAI_API_KEY');
-  const model = endpointModel(run.target, run.evaluate);
+  const { model, load } = endpointModel(run.target, run.evaluate);
+  if (load) await loadAdapter({ baseURL: ep.baseURL ?? 'https://api.openai.com/v1', apiKey: keyEnv ? apiKey : undefined, name: model, adapterDir: load, signal: run.signal });
   // maxRetries 0: Temporal retries the batch; the .partial file keeps what already came back.
   const client = new OpenAI({ apiKey, baseURL: ep.baseURL, maxRetries: 0, timeout: 300_000 });
   const partial = `${run.outPath}.partial`;
