@@ -7,6 +7,7 @@ import type { ActivityDeps } from './index.js';
 import { closeMcpConnections } from './game/judge/mcp.js';
 import { closePythonSandbox } from './game/judge/python-sandbox.js';
 import { Ledger } from './store/ledger.js';
+import { storeOwner } from './store/owner.js';
 import { buildChatModel } from './game/models/build.js';
 import { openVectorStore } from './store/vector/open-store.js';
 
@@ -15,6 +16,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
   const store = openVectorStore(env);
   const ledger = new Ledger(join(env.home, 'ledger.sqlite'));
   return {
+    owner: storeOwner(env.home),
     store,
     ledger,
     home: env.home,

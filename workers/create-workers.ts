@@ -1,10 +1,10 @@
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { readEnv } from '../common/env.js';
-import { TaskQueue } from '../common/queues.js';
+import { storeQueue, TaskQueue } from '../common/queues.js';
 import { SA } from '../common/search-attributes.js';
 import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
 import { splitStageActivities } from '../activities/stages/activities.js';
@@ -35,20 +35,21 @@ export function queuesFromEnv(value: string | undefined): string[] {
  * own (say the LLM queue near the GPUs); they share nothing but the activity dependencies.
  */
 export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
-  const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
   const serve = (q: string) => (o.queues ?? Object.values(TaskQueue)).includes(q);
   const workers: Worker[] = [];
   const stages = splitStageActivities(createStageActivities(o.deps));
   // The episode's executed check runs as a local activity, so on the worker that runs the workflows; the model calls on `nanoflux-llm`.
   const { verifyReference, ...modelCalls } = createGameActivities(o.deps);
-  if (serve(TaskQueue.main)) workers.push(await Worker.create({
-    connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: TaskQueue.main,
-    ...workflowSource,
-    // The stage activities' light half (preparing files, scoring, the report) runs here.
-    activities: { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference },
-  }));
+  // The stage activities' light half (preparing files, scoring, the report) runs beside the store.
+  const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference };
+  if (serve(TaskQueue.main)) {
+    // Bundled once for both workflow workers (`nanoflux` and this data dir's queue): a bundle takes seconds and tens of MB.
+    const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger })) };
+    workers.push(await Worker.create({ connection: o.connection, namespace: o.namespace, taskQueue: TaskQueue.main, ...workflowSource, activities: storeSide }));
+    // This data dir's own queue: the runs it owns run their workflows and store steps here, and
+    // nowhere else, so their examples never land in another host's store (workflows/run.ts).
+    workers.push(await Worker.create({ connection: o.connection, namespace: o.namespace, taskQueue: storeQueue(o.deps.owner.id), ...workflowSource, activities: storeSide }));
+  }
   if (serve(TaskQueue.llm)) workers.push(await Worker.create({
     connection: o.connection,
     namespace: o.namespace,

@@ -56,6 +56,8 @@ export interface RunStatus {
   /** USD by role and in all, from the models' prices. */
   cost: { attacker: number; defender: number; judge: number; embedding: number; total: number };
   dataset?: { path: string; examples: number };
+  /** The queue of the worker that owns the run's data (its store, ledger and files), and where that data dir is when this execution claimed it. */
+  store?: { queue: string; host?: string; home?: string };
   /** Each variant's accuracy once the stages ran (null: not evaluated or failed). */
   variants?: { domain: string; variant: string; accuracy: number | null; n: number; error: string | null }[];
   report?: string;

@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
 import { TaskQueue } from '../common/queues.js';
 import { PREFLIGHT_ATTEMPTS } from '../common/contracts/preflight.js';
@@ -34,21 +34,35 @@ export const modelActivities = proxyActivities<Pick<GameActivities, 'attack' | '
   },
 });
 
+/**
+ * The store's steps — novelty, storage, ledger, the export, decontamination, imports, the stage
+ * files and the report — name no task queue: they go to the queue of the workflow that schedules
+ * them, which for a run is the queue of the worker that owns its data dir (`nanoflux-store-<id>`,
+ * see storeOwnerActivities), and for a workflow started on `nanoflux` (a replayed older run, the
+ * preflight check) is `nanoflux`, as before. A run's examples never land in another host's store.
+ */
+
+/** Which worker owns the run's data: asked once, of any worker on `nanoflux`, before the run moves to that worker's queue. */
+export const storeOwnerActivities = proxyActivities<Pick<StoreActivities, 'claimStore'>>({
+  taskQueue: TaskQueue.main,
+  startToCloseTimeout: '1 minute',
+  // Waiting for a worker to appear is fine (no schedule-to-start limit); a claim itself is instant.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Novelty, storage, ledger: local and idempotent, so retried freely but briefly. */
 export const storeActivities = proxyActivities<EpisodeStoreSteps>({
-  taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** The export: rewrites the run's files whole, so retried like the store steps. */
-export const datasetActivities = proxyActivities<DatasetActivities>({
-  taskQueue: TaskQueue.main,
+const DATASET_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
 
 /**
  * The same store steps as local activities: run by the worker that runs the episode's workflow task,
@@ -90,7 +104,6 @@ export const calibrationActivities = proxyActivities<Pick<GameActivities, 'calib
  * job's cursor (activities/store/embeddings/job.ts), from which a retry resumes.
  */
 export const bulkActivities = proxyActivities<BulkStoreSteps>({
-  taskQueue: TaskQueue.main,
   startToCloseTimeout: '2 hours',
   // The boundary beats every 3 s whatever the batch in flight is doing (a slow request, a halving), so
   // 20 s is safe and a killed worker's job resumes after 20 s, not 2 minutes. It also sets the SDK's
@@ -121,13 +134,13 @@ export const evalActivities = proxyActivities<Pick<StageActivities, 'evaluateBat
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Stage bookkeeping on the main queue: preparing files, scoring, the report. */
-export const stageFileActivities = proxyActivities<StageFileSteps>({
-  taskQueue: TaskQueue.main,
+/** Stage bookkeeping beside the run's data: preparing files, scoring, the report. */
+const STAGE_FILE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
+export const stageFileActivities = proxyActivities<StageFileSteps>(STAGE_FILE_OPTIONS);
 
 /**
  * Preflight, each half on the worker that will do the work (its keys, its endpoints, its files, its
@@ -142,9 +155,22 @@ export const modelPreflightActivities = proxyActivities<Pick<GameActivities, 'pr
   heartbeatTimeout: '1 minute',
   retry: preflightRetry,
 });
-export const storePreflightActivities = proxyActivities<Pick<StoreActivities, 'preflightStore'>>({
-  taskQueue: TaskQueue.main,
+const STORE_PREFLIGHT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: preflightRetry,
-});
+};
+
+/**
+ * The store-side steps the run workflow schedules itself, on the queue of the worker that owns the
+ * run's data (`queue`; undefined for a run from before store ownership: the run's own queue). The
+ * workflows it starts there (domain loops, stages) reach the same worker without naming it.
+ */
+export function ownerSteps(queue: string | undefined) {
+  const on = queue === undefined ? {} : { taskQueue: queue };
+  return {
+    dataset: proxyActivities<DatasetActivities>({ ...DATASET_OPTIONS, ...on }),
+    stageFiles: proxyActivities<StageFileSteps>({ ...STAGE_FILE_OPTIONS, ...on }),
+    storePreflight: proxyActivities<Pick<StoreActivities, 'preflightStore'>>({ ...STORE_PREFLIGHT_OPTIONS, ...on }),
+  };
+}

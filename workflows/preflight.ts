@@ -5,13 +5,13 @@ import { SA } from '../common/search-attributes.js';
 import { preflightPlan, problemLines } from './logic/preflight.js';
 import type { StopReason } from './logic/progress.js';
 import type { RunStatus } from './messages.js';
-import { modelPreflightActivities, storePreflightActivities } from './options.js';
+import { modelPreflightActivities, ownerSteps } from './options.js';
 import { validRunConfig } from './validate.js';
 
-/** Both halves of preflight at once, each on its own queue's worker. */
-export async function preflightProblems(config: RunConfig): Promise<PreflightProblem[]> {
+/** Both halves of preflight at once, each on its own queue's worker: the store half on the run's data owner (`ownerQueue`). */
+export async function preflightProblems(config: RunConfig, ownerQueue?: string): Promise<PreflightProblem[]> {
   const plan = preflightPlan(config);
-  const [models, store] = await Promise.all([modelPreflightActivities.preflightModels(plan.models), storePreflightActivities.preflightStore(plan.store)]);
+  const [models, store] = await Promise.all([modelPreflightActivities.preflightModels(plan.models), ownerSteps(ownerQueue).storePreflight.preflightStore(plan.store)]);
   return [...models, ...store];
 }
 
@@ -25,12 +25,13 @@ export async function preflightStep(
   config: RunConfig,
   st: RunStatus,
   controls: { resumes: () => number; stopRequested: () => StopReason | undefined; preflightLifted: () => Promise<void> },
+  ownerQueue?: string,
 ): Promise<boolean> {
   for (;;) {
     st.stage = 'preflight';
     upsertSearchAttributes([{ key: SA.stage, value: 'preflight' }]);
     const seen = controls.resumes();
-    const problems = await preflightProblems(config);
+    const problems = await preflightProblems(config, ownerQueue);
     if (problems.length === 0) {
       st.preflight = { ok: true, problems: [] };
       st.stage = 'generating';

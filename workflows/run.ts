@@ -5,7 +5,8 @@ import { domainLoop } from './domain.js';
 import { startOptions } from './logic/start-options.js';
 import { zeroTokens } from './logic/progress.js';
 import type { RunStatus } from './messages.js';
-import { datasetActivities } from './options.js';
+import { ownerSteps, storeOwnerActivities } from './options.js';
+import { isStoreQueue, STORE_QUEUE_MEMO, storeQueue } from '../common/queues.js';
 import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
 import { validRunConfig } from './validate.js';
 import { calibrationStep } from './calibration.js';
@@ -29,6 +30,27 @@ export const PREFLIGHT = 'preflight';
 
 /** The patch that labels a run started without search attributes before validating it (docs/architecture.md, "Versions with patched()"). */
 export const LABEL_BEFORE_VALIDATION = 'label-before-validation';
+
+/** The patch that sends the run's store steps to the worker that owns its data (docs/architecture.md, "Store ownership"). */
+export const STORE_OWNER = 'store-owner';
+
+/**
+ * The queue of the worker that owns the run's data. A run started again under its id (the CLI passes
+ * the earlier execution's memo on) keeps its owner, whose ledger holds its finished episodes; a new
+ * run asks any worker on `nanoflux`, and the one that answers owns it. Status and the memo name it.
+ */
+async function storeOwnerQueue(st: RunStatus): Promise<string> {
+  const given = workflowInfo().memo?.[STORE_QUEUE_MEMO];
+  if (typeof given === 'string' && isStoreQueue(given)) {
+    st.store = { queue: given };
+    return given;
+  }
+  const owner = await storeOwnerActivities.claimStore();
+  const queue = storeQueue(owner.id);
+  st.store = { queue, host: owner.host, home: owner.home };
+  upsertMemo({ [STORE_QUEUE_MEMO]: queue, store: `${owner.host}:${owner.home}` });
+  return queue;
+}
 
 /**
  * A run started by `temporal workflow start` carries no search attributes until it upserts them,
@@ -92,10 +114,13 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     { key: SA.stage, value: 'generating' },
   ]);
   upsertMemo({ domains: config.domains.map((d) => d.name).join(', '), models: `A=${config.models.a.model} B=${config.models.b.model} judge=${config.models.judge.model}` });
+  // Histories from before this patch ran every step on `nanoflux`, whichever worker took it.
+  const ownerQueue = patched(STORE_OWNER) ? await storeOwnerQueue(st) : undefined;
+  const owned = ownerSteps(ownerQueue);
   // Before anything is spent: a missing key or a refusing endpoint would fail every episode.
   // Histories from before this patch went straight on.
   if (config.preflight && patched(PREFLIGHT)) {
-    const go = await preflightStep(config, st, { resumes: controls.resumes, stopRequested: controls.stopRequested, preflightLifted: controls.holdLifted });
+    const go = await preflightStep(config, st, { resumes: controls.resumes, stopRequested: controls.stopRequested, preflightLifted: controls.holdLifted }, ownerQueue);
     if (!go) return { runId: config.runId, status: st, failedDomains: [] };
   }
   // Before any episode: a Judge that cannot tell right from wrong must not gate a dataset. Histories
@@ -111,6 +136,8 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
     config.domains.map((domain) =>
       startOnceFree(() => startChild(domainLoop, {
         ...startOptions({ kind: 'domain', runId: config.runId, domain: domain.name }),
+        // On the data owner's queue: the episodes it starts, and their local store steps, follow it there.
+        ...(ownerQueue === undefined ? {} : { taskQueue: ownerQueue }),
         // A pause or stop that arrived before the loops existed could not be forwarded: it travels in their input.
         args: [{ config, domain, parentWorkflowId: selfId, initial: { paused: st.paused, stop: controls.stopRequested() } }],
         // Starting the same run id again re-enters each domain loop: finished episodes are read back
@@ -141,7 +168,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   upsertSearchAttributes([{ key: SA.stage, value: 'exporting' }, { key: SA.accepted, value: st.accepted }]);
   // The calibration travels in the activity's input only (replay matches activities by type, not input):
   // the card and report.html say what the Judge measured; an empty list says it was not calibrated.
-  const exported = await datasetActivities.exportDataset({
+  const exported = await owned.dataset.exportDataset({
     runId: config.runId,
     domains: config.domains.map((d) => d.name),
     embedding: config.models.embedding,
@@ -158,7 +185,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   upsertMemo({ dataset: exported.path });
 
   setStage('training');
-  const stages = await runDomainStages(config, { variants: true, ablation: Boolean(config.ablation) });
+  const stages = await runDomainStages(config, { variants: true, ablation: Boolean(config.ablation) }, ownerQueue);
   failedDomains.push(...stages.failed.map((f) => ({ domain: f.domain, error: `stages: ${f.error}` })));
   if (failedDomains.length > 0) st.failedDomains = failedDomains;
   st.variants = stages.results.flatMap((r) =>
@@ -166,7 +193,7 @@ export async function nanofluxRun(input: unknown): Promise<RunResult> {
   );
   if (config.evaluate) {
     setStage('reporting');
-    const report = await writeStagesReport(config, stages.results, generation);
+    const report = await writeStagesReport(config, stages.results, generation, ownerQueue);
     st.report = report.path;
     upsertMemo({ report: report.path });
   }

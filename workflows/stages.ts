@@ -6,7 +6,7 @@ import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { startOptions } from './logic/start-options.js';
-import { evalActivities, fineTuneActivities, stageFileActivities } from './options.js';
+import { evalActivities, fineTuneActivities, ownerSteps, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';
 import { validRunConfig } from './validate.js';
 
@@ -118,11 +118,17 @@ async function runVariant(input: VariantInput): Promise<VariantOutcome> {
 }
 
 /** Starts the stages of every domain as children and collects them; one domain's failure is reported, not thrown. */
-export async function runDomainStages(config: RunConfig, opts: { variants: boolean; ablation: boolean }): Promise<{ results: DomainStagesResult[]; failed: { domain: string; error: string }[] }> {
+export async function runDomainStages(
+  config: RunConfig,
+  opts: { variants: boolean; ablation: boolean },
+  ownerQueue?: string,
+): Promise<{ results: DomainStagesResult[]; failed: { domain: string; error: string }[] }> {
   const settled = await Promise.allSettled(
     config.domains.map((domain) =>
       executeChild(domainStages, {
         ...startOptions({ kind: 'stages', runId: config.runId, domain: domain.name }),
+        // Beside the run's data (workflows/options.ts ownerSteps); none: this workflow's own queue.
+        ...(ownerQueue === undefined ? {} : { taskQueue: ownerQueue }),
         args: [{ config, domain, ...opts }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -144,12 +150,12 @@ export async function runDomainStages(config: RunConfig, opts: { variants: boole
  * how long this run execution generated, which only the run workflow knows (an ablation passes none,
  * and the report finds what earlier executions recorded).
  */
-export async function writeStagesReport(config: RunConfig, results: DomainStagesResult[], generation?: GenerationTiming): Promise<{ path: string; figures: string[] }> {
+export async function writeStagesReport(config: RunConfig, results: DomainStagesResult[], generation?: GenerationTiming, ownerQueue?: string): Promise<{ path: string; figures: string[] }> {
   const skipped = results.flatMap((r) => [
     ...r.skipped.map((s) => ({ domain: r.domain, ...s })),
     ...r.outcomes.filter((o) => o.error).map((o) => ({ domain: r.domain, variant: o.variant, reason: `failed: ${o.error}` })),
   ]);
-  return stageFileActivities.writeRunReport({
+  return ownerSteps(ownerQueue).stageFiles.writeRunReport({
     runId: config.runId,
     generatedAt: new Date().toISOString(),
     models: runModels(config),

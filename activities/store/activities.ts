@@ -1,3 +1,4 @@
+import type { StoreOwner } from '../../common/contracts/index.js';
 import type { ModelRef } from '../../common/config.js';
 import type { EpisodeSummary, TrainingExample } from '../../common/contracts/index.js';
 import { examplesCollection, stripRunId } from './examples.js';
@@ -11,6 +12,8 @@ import { collectionName, pointId } from './vector/point-id.js';
 import type { VectorStore } from './vector/vector-store.js';
 
 export interface StoreDeps {
+  /** The data dir's identity (activities/store/owner.ts): a run claims it and sends its store steps to its queue. */
+  owner: StoreOwner;
   store: VectorStore;
   ledger: Ledger;
   embedder(ref: ModelRef): Embedder;
@@ -40,6 +43,9 @@ export function createStoreActivities(deps: StoreDeps) {
 
   return {
     ...createStorePreflight(deps),
+
+    /** Which worker a run's store steps go to: this one (the run then moves to its queue, workflows/run.ts). */
+    claimStore: activity(async (): Promise<StoreOwner> => deps.owner),
 
     ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
       const collection = await ensureDecontaminationSet(deps.store, deps.embedder(a.embedding), a.benchmark, deps.datasetsDir, { onProgress: reportProgress, resume: previousProgress() });

@@ -5,3 +5,4 @@ export * from './stages.js';
 export * from './verification.js';
 export * from './calibration.js';
 export * from './preflight.js';
+export * from './store.js';

@@ -2,7 +2,7 @@ import { AblationSchema, parseRunConfig, type RunConfig } from '../../common/con
 import { TaskQueue } from '../../common/queues.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';
-import { connectClient, loadRunConfig, runConfigFromTemporal, UserError } from '../lib/client.js';
+import { connectClient, loadRunConfig, runConfigFromTemporal, runStoreQueue, UserError } from '../lib/client.js';
 
 /**
  * `nanoflux ablate <run> [--config <file>] [--wait]`: re-cuts a finished run's dataset and fine-tunes
@@ -19,7 +19,8 @@ export async function ablateCommand(opts: { runId: string; config?: string; wait
   const { client, close } = await connectClient();
   try {
     const h = await client.workflow.start<typeof nanofluxAblation>('nanofluxAblation', {
-      taskQueue: TaskQueue.main,
+      // Beside the run's data: the worker that owns it has its dataset and results (runs from before store ownership: any worker).
+      taskQueue: (await runStoreQueue(client, opts.runId)) ?? TaskQueue.main,
       ...startOptions({ kind: 'ablation', runId: opts.runId }),
       args: [input],
       workflowIdConflictPolicy: 'FAIL',

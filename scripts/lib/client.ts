@@ -3,7 +3,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import { TaskQueue } from '../../common/queues.js';
+import { isStoreQueue, STORE_QUEUE_MEMO, TaskQueue } from '../../common/queues.js';
 import { runListUrl, workflowUrl } from '../../common/web-ui.js';
 import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
@@ -107,12 +107,28 @@ export async function executeUpdate<T>(p: Promise<T>, what: string): Promise<T> 
   }
 }
 
+/**
+ * The queue of the worker that owns an earlier execution's data (its memo, workflows/run.ts), if the
+ * run id ran before: a run started again there finds its finished episodes in that worker's ledger.
+ */
+export async function runStoreQueue(client: Client, runId: string): Promise<string | undefined> {
+  try {
+    const q = (await client.workflow.getHandle(runWorkflowId(runId)).describe()).memo?.[STORE_QUEUE_MEMO];
+    return typeof q === 'string' && isStoreQueue(q) ? q : undefined;
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return undefined;
+    throw e;
+  }
+}
+
 /** Starts `nanofluxRun`; a second launch of a running run id is refused (conflict policy FAIL). */
 export async function startRun(client: Client, raw: unknown, config: RunConfig) {
+  const storeQueue = await runStoreQueue(client, config.runId);
   try {
     return await client.workflow.start<typeof nanofluxRun>('nanofluxRun', {
       taskQueue: TaskQueue.main,
       ...startOptions({ kind: 'run', runId: config.runId }),
+      ...(storeQueue ? { memo: { [STORE_QUEUE_MEMO]: storeQueue } } : {}),
       args: [raw],
       workflowIdConflictPolicy: 'FAIL',
       staticSummary: `NanoFlux run ${config.runId}: ${config.domains.map((d) => d.name).join(', ')}`,

@@ -117,6 +117,7 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   if (s.cost) lines.push(`  cost    ${byRole(s.cost, usd)} · total ${usd(s.cost.total)}`);
   const limits = [s.budget?.maxTokens !== undefined ? `max tokens ${count(s.budget.maxTokens)}` : '', s.budget?.maxCost !== undefined ? `max cost ${usd(s.budget.maxCost)}` : ''].filter(Boolean);
   if (limits.length) lines.push(`  budget  ${limits.join(' · ')}`);
+  if (s.store) lines.push(`  store   ${s.store.host ? `${s.store.host}:${s.store.home} ` : ''}(its worker serves ${s.store.queue}; the run's store steps and files are there)`);
   if (s.dataset) lines.push(`  dataset ${s.dataset.path} (${s.dataset.examples} examples)`);
   for (const v of s.variants ?? []) {
     lines.push(`  ${v.domain}/${v.variant}: ${v.error ? `failed: ${v.error}` : v.accuracy === null ? 'not evaluated' : `${(v.accuracy * 100).toFixed(1)}% of ${v.n} items`}`);

@@ -50,7 +50,7 @@ describe('importExamples against a slow embeddings server (scripted, real HTTP)'
         return { id: pointId(id), vector: bagOfWordsVector(question), payload: { id, question, domain: 'math', provenance: { runId: 'old', episode }, runId: 'old' } };
       }),
     );
-    const activities = createStoreActivities({ store, ledger, embedder: buildEmbedder, datasetsDir: tmp });
+    const activities = createStoreActivities({ owner: { id: '0123456789ab', host: 'test', home: tmp }, store, ledger, embedder: buildEmbedder, datasetsDir: tmp });
     const args = { fromRunId: 'old', runId: 'new', domain: 'math', embedding: ref };
 
     expect(await activities.importExamples(args)).toEqual({ imported: 30 });
