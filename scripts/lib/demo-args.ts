@@ -40,7 +40,7 @@ docs/operating.md, "Play against a real model".`;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const VALUED = new Set(['--model', '--base-url', '--api-key-env']);
 
-export function parseDemoArgs(argv: string[], projectRoot: string): DemoArgs {
+export function parseDemoArgs(argv: string[], projectRoot: string, defaultConfig = 'demo.json'): DemoArgs {
   const got: Record<string, string> = {};
   const positional: string[] = [];
   let help = false;
@@ -57,7 +57,7 @@ export function parseDemoArgs(argv: string[], projectRoot: string): DemoArgs {
     else positional.push(a);
   }
   if (positional.length > 1) throw usage(`one config file at most, got ${positional.join(' ')}`);
-  const args: DemoArgs = { configPath: positional[0] ?? join(projectRoot, 'configs', 'demo.json'), help };
+  const args: DemoArgs = { configPath: positional[0] ?? join(projectRoot, 'configs', defaultConfig), help };
   if (got['--model'] !== undefined) args.model = got['--model'];
   if (got['--base-url'] !== undefined) args.baseURL = checkURL(got['--base-url']);
   if (got['--api-key-env'] !== undefined) {

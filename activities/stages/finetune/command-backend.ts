@@ -4,7 +4,8 @@ import { COMMAND_PLACEHOLDERS } from '../../../common/config.js';
 import { FineTuneFailed } from '../../../common/errors.js';
 import { PROJECT_ROOT } from '../../../common/env.js';
 import { writeFileAtomic } from '../../kit/files.js';
-import type { FineTuneResult } from '../../../common/contracts/index.js';
+import type { FineTuneResult, Hardware } from '../../../common/contracts/index.js';
+import { trainerHardware } from '../eval/usage.js';
 import type { FineTuneBackend, FineTuneJob } from './backend.js';
 import { studentModelPath, trainerFailure } from './local-backend.js';
 import { runProcess } from './subprocess.js';
@@ -33,7 +34,8 @@ export function expandCommand(template: string[], job: FineTuneJob): string[] {
  * A user's trainer command (Axolotl, LLaMA-Factory, a script). The contract is its output
  * directory: exit 0 leaving a PEFT adapter (adapter_config.json) or a full model (config.json) in
  * {out} or {out}/adapter, and optionally {out}/summary.json with train_tokens, steps, first_loss,
- * last_loss. After a crash the command is run again with the same {out}: resuming from its own
+ * last_loss and hardware ({kind, name, devices, visible}, as trainer/nanoflux_trainer/hardware.py
+ * writes it). After a crash the command is run again with the same {out}: resuming from its own
  * checkpoints there is the command's business (most trainers have a resume flag for this).
  */
 export function commandFineTuneBackend(template: string[]): FineTuneBackend {
@@ -66,6 +68,8 @@ export function commandFineTuneBackend(template: string[]): FineTuneBackend {
         steps: s.steps ?? null,
         firstLoss: s.first_loss ?? null,
         lastLoss: s.last_loss ?? null,
+        // Device-hours in the report's compute table come from it; absent, they read "not measured".
+        ...(s.hardware ? { hardware: s.hardware } : {}),
         ...(existsSync(join(out, 'metrics.jsonl')) ? { lossCurve: join(out, 'metrics.jsonl') } : {}),
         resumedFrom: null,
       };
@@ -83,12 +87,12 @@ function locateModel(out: string): Pick<FineTuneResult, 'kind' | 'model'> | unde
   return undefined;
 }
 
-function readSummary(file: string): { train_tokens?: number; steps?: number; first_loss?: number; last_loss?: number } {
+function readSummary(file: string): { train_tokens?: number; steps?: number; first_loss?: number; last_loss?: number; hardware?: Hardware } {
   if (!existsSync(file)) return {};
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     const num = (k: string) => (typeof v[k] === 'number' ? (v[k] as number) : undefined);
-    return { train_tokens: num('train_tokens'), steps: num('steps'), first_loss: num('first_loss'), last_loss: num('last_loss') };
+    return { train_tokens: num('train_tokens'), steps: num('steps'), first_loss: num('first_loss'), last_loss: num('last_loss'), hardware: trainerHardware(v.hardware) };
   } catch {
     return {}; // optional file: an unreadable one leaves the figures unknown, it does not fail a finished training
   }
