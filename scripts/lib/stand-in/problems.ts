@@ -6,6 +6,8 @@
  * asked. Pure and seeded: the same seed writes the same problem.
  */
 
+import { mulberry32 } from '../../../common/paired-stats.js';
+
 export type Op = { kind: 'add' | 'sub' | 'mul' | 'div'; by: number };
 
 export interface Problem {
@@ -38,17 +40,8 @@ const apply = (v: number, op: Op): number => (op.kind === 'add' ? v + op.by : op
 const SYMBOL: Record<Op['kind'], string> = { add: '+', sub: '-', mul: '*', div: '/' };
 const VERB: Record<Op['kind'], string> = { add: 'adding', sub: 'taking away', mul: 'multiplying by', div: 'keeping one of the equal shares, dividing by' };
 
-/** A small seeded generator (mulberry32): the rehearsal's problems are the same on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the bootstrap uses: the rehearsal's problems are the same on every machine. */
+export const rng = mulberry32;
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const between = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
