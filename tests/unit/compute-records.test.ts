@@ -60,6 +60,8 @@ describe('evaluation usage', () => {
     expect(evaluationOf(home, 'r1', 'math', 'tuned', 2, 70)).toEqual({
       evaluation: { via: 'trainer', items: 70, measuredItems: 70, promptTokens: 8000, completionTokens: 2000, wallSeconds: 72.5, hardware: H100 },
     });
+    writeFileSync(usagePath(p(1)), '{"via": "trainer", "items": 20, "wallSe');
+    expect(readBatchUsage(p(1))).toBeNull();
     writeFileSync(usagePath(p(1)), JSON.stringify({ via: 'trainer', items: -1 }));
     expect(readBatchUsage(p(1))).toBeNull();
     expect(evaluationOf(home, 'r1', 'math', 'tuned', 2, 70).evaluation?.measuredItems).toBe(50);

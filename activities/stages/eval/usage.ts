@@ -48,11 +48,17 @@ export function writeBatchUsage(predictionsPath: string, usage: BatchUsage): voi
 /** The records of a variant's batches, in batch order (null where a batch has none). */
 export const batchUsages = (predictionFiles: string[]): (BatchUsage | null)[] => predictionFiles.map(readBatchUsage);
 
-/** A batch's record; null when it has none (predicted before this was recorded) or it does not parse (said, not thrown: the report then counts the batch as unmeasured). */
+/** A batch's record; null when it has none (predicted before this was recorded) or it is not a record (not thrown: the report then counts the batch as unmeasured). */
 export function readBatchUsage(predictionsPath: string): BatchUsage | null {
   const file = usagePath(predictionsPath);
   if (!existsSync(file)) return null;
-  const parsed = BatchUsageSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  const parsed = BatchUsageSchema.safeParse(raw);
   return parsed.success ? (parsed.data as BatchUsage) : null;
 }
 
