@@ -12,7 +12,7 @@ const HELP = `npm run demo:paper -- [config.json] [--base-url <url> [--model <na
 
 A CPU rehearsal of the paper's experiment (configs/demo-paper.json): the adversarial game, then the
 student (the embedded SmolLM2-135M) fine-tuned on the accepted set and on a full-train baseline
-(100 GSM8K train items), both evaluated on the same 30 GSM8K test items, the set cut by complexity
+(100 GSM8K train items), both evaluated on the same 25 GSM8K test items, the set cut by complexity
 and by quality level (size-matched, 2 seeds each), every comparison paired (McNemar, bootstrap), and
 the whole compute of each side. About 40 minutes on two cores.
 
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     const outcome = await runDemo(raw, cfg);
     const { lines, complete } = paperReportLines(outcome.status.report);
     lines.forEach((l) => console.log(`[demo:paper] ${l}`));
-    console.log('[demo:paper] these numbers say nothing about the paper: a 135M student, 30 eval items, a stand-in for the frontier models. The README ("Reproduce the paper") says how to run the real experiment');
+    console.log('[demo:paper] these numbers say nothing about the paper: a 135M student, 25 eval items, a stand-in for the frontier models. The README ("Reproduce the paper") says how to run the real experiment');
     if (!outcome.ok || !complete) process.exitCode = EXIT.failure;
   } finally {
     await standIn?.close();
