@@ -42,7 +42,7 @@ export const modelActivities = proxyActivities<Pick<GameActivities, 'attack' | '
  * preflight check) is `nanoflux`, as before. A run's examples never land in another host's store.
  */
 
-/** Which worker owns the run's data: asked once, of any worker on `nanoflux`, before the run moves to that worker's queue. */
+/** Which worker owns the run's data: asked once, of any worker on `nanoflux`, before the run starts anything on that worker's queue. */
 export const storeOwnerActivities = proxyActivities<Pick<StoreActivities, 'claimStore'>>({
   taskQueue: TaskQueue.main,
   startToCloseTimeout: '1 minute',

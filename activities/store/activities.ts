@@ -44,7 +44,7 @@ export function createStoreActivities(deps: StoreDeps) {
   return {
     ...createStorePreflight(deps),
 
-    /** Which worker a run's store steps go to: this one (the run then moves to its queue, workflows/run.ts). */
+    /** Which worker a run's store steps go to: this one (the run then starts its loops and stages on this worker's queue, workflows/run.ts). */
     claimStore: activity(async (): Promise<StoreOwner> => deps.owner),
 
     ensureDecontamination: activity(async (a: { benchmark: Exclude<Benchmark, 'none'>; embedding: ModelRef }): Promise<{ collection: string }> => {
