@@ -1,5 +1,6 @@
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { TokenRuler } from './context-window.js';
+import { refusalKey } from './parameter-refusals.js';
 
 /**
  * What this worker process knows about one chat endpoint's context window: what the server says
@@ -122,7 +123,8 @@ const contexts = new Map<string, EndpointContext>();
  * are probed: OpenAI's own API says nothing about windows, and the probe would be wasted traffic.
  */
 export function endpointContext(t: Partial<ProbeTarget> & { model: string; apiKey: string }): EndpointContext {
-  const key = `${t.baseURL ?? 'openai'}|${t.model}`;
+  // The same key as what the endpoint refuses: both are facts about one model at one server.
+  const key = refusalKey(t.baseURL, t.model);
   let c = contexts.get(key);
   if (!c) {
     const { baseURL } = t;
