@@ -1,5 +1,8 @@
 import { type EpisodeSummary, OUTCOMES, type RejectionReason, type TokensByRole } from '../../common/contracts/index.js';
 import { type FailureReason, recordFailure } from './breaker.js';
+import { addTokens, totalTokens, zeroTokens } from '../../common/tokens-by-role.js';
+
+export { addTokens, totalTokens, zeroTokens };
 
 export type StopReason = 'target_reached' | 'max_episodes' | 'token_budget' | 'stopped';
 
@@ -46,18 +49,10 @@ function tally(t: VerificationTally | undefined, s: EpisodeSummary): Verificatio
   };
 }
 
-export const zeroTokens = (): TokensByRole => ({ attacker: 0, defender: 0, judge: 0, embedding: 0 });
-
 export function newProgress(domain: string): DomainProgress {
   const rejected = Object.fromEntries(OUTCOMES.filter((o) => o !== 'accepted').map((o) => [o, 0])) as Record<RejectionReason, number>;
   return { domain, accepted: 0, rejected, episodesStarted: 0, episodesFinished: 0, tokens: zeroTokens(), cost: zeroTokens() };
 }
-
-export function addTokens(a: TokensByRole, b: TokensByRole): TokensByRole {
-  return { attacker: a.attacker + b.attacker, defender: a.defender + b.defender, judge: a.judge + b.judge, embedding: a.embedding + b.embedding };
-}
-
-export const totalTokens = (t: TokensByRole): number => t.attacker + t.defender + t.judge + t.embedding;
 
 export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgress {
   const rejected = { ...p.rejected };

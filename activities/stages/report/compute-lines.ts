@@ -1,6 +1,7 @@
 import type { TokensByRole } from '../../../common/contracts/index.js';
 import { type DomainCompute, isMeasured, type Measure, type SideCompute } from './compute.js';
 import { duration, thousands } from './format.js';
+import { ROLES } from '../../../common/tokens-by-role.js';
 
 /**
  * The compute accounting in report.md: a table of every part for NanoFlux and each baseline, and per
@@ -14,7 +15,6 @@ export const COMPUTE_METHOD =
   "Tokens of different models (the frontier models', the student's) are added as counted. The base model's evaluation and the ablation cuts are in neither column: neither side needs them. " +
   'A quantity nobody measured is "not measured", with why, and so is any total or ratio that needs it.';
 
-const ROLE_ORDER: (keyof TokensByRole)[] = ['attacker', 'defender', 'judge', 'embedding'];
 
 export const usd = (x: number): string => (x !== 0 && Math.abs(x) < 0.01 ? `$${x.toFixed(4)}` : `$${x.toFixed(2)}`);
 
@@ -26,7 +26,7 @@ export const times = (r: number): string => `${r >= 0.1 ? r.toFixed(1) : Number(
 
 const cell = (m: Measure, show: (v: number) => string, md: (s: string) => string): string => (isMeasured(m) ? show(m.value) : `not measured (${md(m.missing)})`);
 
-const byRole = (t: TokensByRole, show: (v: number) => string): string => ROLE_ORDER.map((r) => `${r} ${show(t[r])}`).join(' · ');
+const byRole = (t: TokensByRole, show: (v: number) => string): string => ROLES.map((r) => `${r} ${show(t[r])}`).join(' · ');
 
 const GIVEN = 'none (trained on a given file)';
 

@@ -2,6 +2,7 @@ import type { Hardware, TokensByRole } from '../../../common/contracts/index.js'
 import { thousands } from './format.js';
 import type { GenerationCompute, ReportedVariant, ReportInput } from './types.js';
 import { domainScores } from './variants.js';
+import { totalTokens } from '../../../common/tokens-by-role.js';
 
 /**
  * The whole compute of NanoFlux against each baseline (issue 14, item 6): what generating the set
@@ -48,8 +49,6 @@ export interface DomainCompute {
   baselines: { side: SideCompute; ratios: ComputeRatios }[];
 }
 
-const ROLES = ['attacker', 'defender', 'judge', 'embedding'] as const;
-export const roleSum = (t: TokensByRole): number => ROLES.reduce((a, r) => a + t[r], 0);
 
 /** A part of a total: its name (for the reason a total is missing) and its measure. */
 type Part = [name: string, m: Measure];
@@ -82,13 +81,13 @@ function generationSide(g: GenerationCompute | undefined): NonNullable<SideCompu
     return { tokens: none, usd: none, wallSeconds: none, deviceHours: none, byRole: null };
   }
   const elsewhere = g.imported.examples > 0 ? `${g.imported.examples} examples were generated in ${g.imported.runs.join(', ')} and are not counted here` : null;
-  const tokens = elsewhere ? missing(`${elsewhere} (this run's: ${thousands(roleSum(g.tokens))})`) : measured(roleSum(g.tokens));
+  const tokens = elsewhere ? missing(`${elsewhere} (this run's: ${thousands(totalTokens(g.tokens))})`) : measured(totalTokens(g.tokens));
   const usdGap = [
     ...(g.unpriced === null ? ["the report was not told which models have prices"] : g.unpriced.length > 0 ? [`${g.unpriced.join(', ')} played by a model with no price`] : []),
     ...(g.uncosted > 0 ? [`${g.uncosted} episodes recorded before prices`] : []),
     ...(elsewhere ? [elsewhere] : []),
   ];
-  const usd = usdGap.length > 0 ? missing(usdGap.join('; ')) : measured(roleSum(g.cost));
+  const usd = usdGap.length > 0 ? missing(usdGap.join('; ')) : measured(totalTokens(g.cost));
   const wallSeconds =
     g.wallSeconds === null
       ? missing('no run workflow recorded it')

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportComputeInput } from '../../../common/compute.js';
-import type { EpisodeSummary, TokensByRole, TrainingExample } from '../../../common/contracts/index.js';
+import type { EpisodeSummary, TrainingExample } from '../../../common/contracts/index.js';
 import { readJsonlRows, runDir, writeFileAtomic } from '../../kit/files.js';
 import type { GenerationCompute } from './types.js';
+import { addTokens, zeroTokens } from '../../../common/tokens-by-role.js';
 
 /**
  * What generating each domain's set took, for the report's compute accounting: tokens and USD by
@@ -38,14 +39,6 @@ export function generationSeconds(dir: string, timing: ReportComputeInput['gener
   return all.length === 0 ? null : all.reduce((a, b) => a + b, 0);
 }
 
-const zero = (): TokensByRole => ({ attacker: 0, defender: 0, judge: 0, embedding: 0 });
-const add = (a: TokensByRole, b: TokensByRole): TokensByRole => ({
-  attacker: a.attacker + (b.attacker ?? 0),
-  defender: a.defender + (b.defender ?? 0),
-  judge: a.judge + (b.judge ?? 0),
-  embedding: a.embedding + (b.embedding ?? 0),
-});
-
 /**
  * Each domain's generation. Null when the run exported no episodes.jsonl (the report then says
  * generation was not measured); a domain with no episode in it gets zeros, since it generated nothing.
@@ -62,8 +55,8 @@ export function runGeneration(home: string, runId: string, domains: string[], co
     return {
       domain,
       episodes: mine.length,
-      tokens: mine.reduce((acc, e) => add(acc, e.summary.tokens), zero()),
-      cost: mine.reduce((acc, e) => (e.summary.cost ? add(acc, e.summary.cost) : acc), zero()),
+      tokens: mine.reduce((acc, e) => addTokens(acc, e.summary.tokens), zeroTokens()),
+      cost: mine.reduce((acc, e) => (e.summary.cost ? addTokens(acc, e.summary.cost) : acc), zeroTokens()),
       uncosted: mine.filter((e) => !e.summary.cost).length,
       unpriced: compute?.unpriced ?? null,
       imported: { examples: imported.length, runs: [...new Set(imported.map((e) => e.provenance.runId))].sort() },
