@@ -5,7 +5,8 @@ import { Resvg } from '@resvg/resvg-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { wilson } from '../../activities/stages/eval/score.js';
 import { planFigures } from '../../activities/stages/report/figures.js';
-import { compareCuts, ratio, signedPoints, thousands } from '../../activities/stages/report/format.js';
+import { compareCuts, signedPoints, thousands } from '../../activities/stages/report/format.js';
+import { times } from '../../activities/stages/report/compute-lines.js';
 import { chartFontFiles, svgToPng } from '../../activities/stages/report/png.js';
 import { PNG_SCALE, renderMarkdown, writeReport } from '../../activities/stages/report/report.js';
 import { ablationChart, accuracyBarChart, lossChart } from '../../activities/stages/report/svg-charts.js';
@@ -222,9 +223,8 @@ describe('renderMarkdown', () => {
 
 describe('number formats', () => {
   it('formats ratios, signed points and thousands without the locale', () => {
-    expect(ratio(9000, 1000)).toBe('9.0×');
-    expect(ratio(9000, null)).toBe('n/a');
-    expect(ratio(9000, 0)).toBe('n/a');
+    expect(times(9)).toBe('9.0×');
+    expect(times(0.0042)).toBe('0.0042×');
     expect(signedPoints(-0.0004)).toBe('+0.0');
     expect(signedPoints(-0.125)).toBe('-12.5');
     expect(thousands(1234567)).toBe('1,234,567');

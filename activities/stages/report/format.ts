@@ -17,12 +17,6 @@ export function signedPoints(delta: number): string {
   return `${rounded < 0 ? '-' : '+'}${Math.abs(rounded).toFixed(1)}`;
 }
 
-/** `of / to` as "9.0×"; "n/a" when either side is unknown or the denominator can't divide. */
-export function ratio(of: number | null | undefined, to: number | null | undefined): string {
-  if (of == null || to == null || !Number.isFinite(of) || !Number.isFinite(to) || to <= 0) return 'n/a';
-  return `${(of / to).toFixed(1)}×`;
-}
-
 export function thousands(n: number): string {
   const r = Math.round(n);
   return `${r < 0 ? '-' : ''}${Math.abs(r).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
