@@ -14,7 +14,7 @@ A CPU rehearsal of the paper's experiment (configs/demo-paper.json): the adversa
 student (the embedded SmolLM2-135M) fine-tuned on the accepted set and on a full-train baseline
 (100 GSM8K train items), both evaluated on the same 25 GSM8K test items, the set cut by complexity
 and by quality level (size-matched, 2 seeds each), every comparison paired (McNemar, bootstrap), and
-the whole compute of each side. About 40 minutes on two cores.
+the whole compute of each side. About 35 minutes on two cores (measured).
 
 By default model A and the Judge are a stand-in for the paper's paid models (a loopback server,
 scripts/lib/stand-in/) and model B is the embedded model; --base-url or --model plays all three
