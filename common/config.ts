@@ -336,9 +336,10 @@ export const RunConfigSchema = z
         }
       });
     }
-    if (c.evaluate?.via === 'endpoint' && c.finetune && c.finetune.backend !== 'openai') {
+    const adaptersLoaded = c.evaluate?.endpoint?.loadAdapters === true && c.finetune?.backend === 'local'; // a command may leave a full model, not an adapter
+    if (c.evaluate?.via === 'endpoint' && c.finetune && c.finetune.backend !== 'openai' && !adaptersLoaded) {
       const models = c.evaluate.endpoint?.models ?? {};
-      if (!models.tuned) ctx.addIssue({ code: 'custom', path: ['evaluate', 'endpoint', 'models', 'tuned'], message: 'endpoint evaluation of a local/command fine-tune needs the served model name of each variant' });
+      if (!models.tuned) ctx.addIssue({ code: 'custom', path: ['evaluate', 'endpoint', 'models', 'tuned'], message: 'endpoint evaluation of a local/command fine-tune needs the served model name of each variant, or (local backend, vLLM) evaluate.endpoint.loadAdapters' });
     }
     c.domains.forEach((d, i) => {
       if (d.baselines.length > 0 && !c.finetune) ctx.addIssue({ code: 'custom', path: ['domains', i, 'baselines'], message: 'baselines are fine-tuned: they need the finetune stage' });

@@ -31,6 +31,13 @@ describe('run config schema', () => {
     expect(r.config.budget.maxTokens).toBeUndefined();
   });
 
+  it('takes the README\'s vLLM route: endpoint evaluation of local adapters loaded at runtime needs no served name per variant; a command\'s output still does', () => {
+    const vllm = { ...valid, domains: [{ name: 'math', brief: 'b', topics: ['t'], benchmark: 'gsm8k' }], finetune: { backend: 'local', baseModel: 'models/Qwen3-4B' }, evaluate: { via: 'endpoint', thinking: false, endpoint: { baseURL: 'http://127.0.0.1:8000/v1', loadAdapters: true } } };
+    expect(problems(vllm)).toEqual([]);
+    expect(problems({ ...vllm, evaluate: { via: 'endpoint', thinking: false, endpoint: { baseURL: 'http://127.0.0.1:8000/v1' } } })).toEqual([expect.stringContaining('evaluate.endpoint.models.tuned: endpoint evaluation of a local/command fine-tune needs the served model name')]);
+    expect(problems({ ...vllm, finetune: { backend: 'command', baseModel: 'm', command: ['train', '{out}'] } })).toEqual([expect.stringContaining('evaluate.endpoint.models.tuned')]);
+  });
+
   it.each([
     ['missing runId', { ...valid, runId: undefined }, 'runId'],
     ['runId not a slug', { ...valid, runId: 'Has Spaces' }, 'runId'],
