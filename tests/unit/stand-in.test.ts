@@ -4,7 +4,7 @@ import { attackerMessages, judgeMessages } from '../../activities/game/prompts.j
 import { exactArithmetic, mathTools } from '../../activities/game/judge/tools/math.js';
 import { MathAttackSchema, VerdictSchema } from '../../common/game.js';
 import { type Detail, expressionOf, gradeSteps, readProblem, writeProblem } from '../../scripts/lib/stand-in/problems.js';
-import { type StandIn, startStandIn } from '../../scripts/lib/stand-in/server.js';
+import { answer, type StandIn, startStandIn } from '../../scripts/lib/stand-in/server.js';
 
 /**
  * The paper rehearsal's stand-in players (npm run demo:paper): the problems they write are read back
@@ -31,6 +31,13 @@ describe('stand-in word problems', () => {
       expect(gradeSteps(writeProblem(ops, ops, 'terse').steps, ops)).toBe(3);
       expect(gradeSteps(writeProblem(ops, ops, 'gaps').steps, ops)).toBe(2);
     }
+  });
+
+  it('defends by reading the problem back from the fenced question, and owns up to a foreign one', () => {
+    const p = writeProblem(11, 4, 'terse');
+    const body = (q: string) => ({ model: 'stand-in-frontier', messages: [{ role: 'user', content: `<<<QUESTION\n${q}\nQUESTION>>>` }], response_format: { json_schema: { name: 'defense' } } });
+    expect(answer(body(p.question), 0)).toEqual({ json: { reasoning: expect.stringContaining(`= ${p.answer}`), answer: String(p.answer) } });
+    expect(answer(body('What is the capital of France?'), 1)).toEqual({ json: expect.objectContaining({ answer: 'unknown' }) });
   });
 
   it('reads no other text as a problem', () => {

@@ -36,7 +36,8 @@ const SAY: Record<Op['kind'], string[]> = {
   div: ['Then they split them into {x} equal groups and keep one group.', 'Next, they share them equally among {x} people, keeping one share.'],
 };
 
-const apply = (v: number, op: Op): number => (op.kind === 'add' ? v + op.by : op.kind === 'sub' ? v - op.by : op.kind === 'mul' ? v * op.by : v / op.by);
+/** One operation on the running total; `ops.reduce(apply, start)` is a problem's answer. */
+export const apply = (v: number, op: Op): number => (op.kind === 'add' ? v + op.by : op.kind === 'sub' ? v - op.by : op.kind === 'mul' ? v * op.by : v / op.by);
 const SYMBOL: Record<Op['kind'], string> = { add: '+', sub: '-', mul: '*', div: '/' };
 const VERB: Record<Op['kind'], string> = { add: 'adding', sub: 'taking away', mul: 'multiplying by', div: 'keeping one of the equal shares, dividing by' };
 

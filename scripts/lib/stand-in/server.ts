@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Detail, expressionOf, gradeSteps, numberIn, readProblem, rng, writeProblem } from './problems.js';
+import { apply, type Detail, expressionOf, gradeSteps, numberIn, readProblem, rng, writeProblem } from './problems.js';
 
 /**
  * The paper rehearsal's stand-in for the paid frontier models (GPT-4.1, Claude, o4-mini): an
@@ -62,7 +62,7 @@ function attack(prompt: string, seq: number, withProgram: boolean) {
 function defend(question: string) {
   const p = readProblem(question);
   if (!p) return { reasoning: 'The stand-in Defender reads only the stand-in grammar; this question is outside it.', answer: 'unknown' };
-  const value = p.ops.reduce((v, op) => (op.kind === 'add' ? v + op.by : op.kind === 'sub' ? v - op.by : op.kind === 'mul' ? v * op.by : v / op.by), p.start);
+  const value = p.ops.reduce(apply, p.start);
   return { reasoning: `Applying the changes in order: ${expressionOf(p)} = ${value}.`, answer: String(value) };
 }
 
