@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { PROJECT_ROOT } from '../common/env.js';
-import { TaskQueue } from '../common/queues.js';
+import { TaskQueue } from '../common/task-queues.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import type { nanofluxRun } from '../workflows/run.js';
 import { scriptGame } from '../tests/support/game-script.js';

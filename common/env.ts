@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TaskQueue } from './queues.js';
+import { LEGACY_PREFIX, prefixProblem, QUEUE_ROLES, type QueueRole, taskQueues } from './queues.js';
 
 /**
  * Every environment variable NanoFlux reads, declared once (type, default, who reads it) and read by
@@ -105,16 +106,37 @@ function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
     },
   };
 }
-const QUEUES: readonly string[] = Object.values(TaskQueue);
-const queues: Kind<string[]> = {
-  expects: `comma-separated queues (${QUEUES.join(', ')})`,
+/** Roles, or (as before the prefix) the legacy queue names nanoflux, nanoflux-llm, nanoflux-train for them. */
+const LEGACY = taskQueues(LEGACY_PREFIX);
+const queues: Kind<QueueRole[]> = {
+  expects: `comma-separated roles (${QUEUE_ROLES.join(', ')})`,
   parse: (s) => {
     const named = s.split(',').map((q) => q.trim()).filter(Boolean);
-    const unknown = named.filter((q) => !QUEUES.includes(q));
-    if (unknown.length > 0 || named.length === 0) throw new Error(`unknown queue ${unknown.join(', ')}; known: ${QUEUES.join(', ')}`);
-    return named;
+    const role = (q: string) => QUEUE_ROLES.find((r) => r === q || LEGACY[r] === q);
+    const unknown = named.filter((q) => !role(q));
+    if (unknown.length > 0 || named.length === 0) throw new Error(`unknown queue role ${unknown.join(', ')}; known: ${QUEUE_ROLES.join(', ')}`);
+    return [...new Set(named.map((q) => role(q)!))];
   },
 };
+const queuePrefix: Kind<string> = {
+  expects: 'a queue name prefix',
+  parse: (s) => {
+    const problem = prefixProblem(s);
+    if (problem) throw new Error(problem);
+    return s;
+  },
+};
+
+/**
+ * The default task-queue prefix: one per checkout, so two checkouts on one machine (or one
+ * Temporal server) never serve each other's runs, and the same checkout keeps its prefix across
+ * restarts (its runs' queues must still be polled). Hosts of one deployment set the variable alike.
+ */
+export function defaultQueuePrefix(root: string = PROJECT_ROOT): string {
+  const real = existsSync(root) ? realpathSync(root) : resolve(root);
+  const slug = basename(real).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24) || 'checkout';
+  return `${LEGACY_PREFIX}-${slug}-${createHash('sha256').update(real).digest('hex').slice(0, 6)}`;
+}
 
 /**
  * The variables, by the name the code reads them under. Defaults are those of the code before this
@@ -152,8 +174,24 @@ export const ENV_VARS = {
     readers: ['worker'],
   }),
   queues: envVar({
-    name: 'NANOFLUX_QUEUES', kind: queues, fallback: () => [...QUEUES], shown: 'all three',
-    description: 'the task queues this worker serves, e.g. `nanoflux-train` alone on a GPU host', readers: ['worker'],
+    name: 'NANOFLUX_QUEUES', kind: queues, fallback: (): QueueRole[] => [...QUEUE_ROLES], shown: 'all three',
+    description: 'the queues this worker serves, by role: `main` (workflows, store steps), `llm` (model calls), `train` (fine-tunes, evaluation), e.g. `train` alone on a GPU host',
+    readers: ['worker'],
+  }),
+  taskQueuePrefix: envVar({
+    name: 'NANOFLUX_TASK_QUEUE_PREFIX', kind: queuePrefix, fallback: () => defaultQueuePrefix(), shown: '`nanoflux-<checkout>-<hash of its path>`',
+    description: 'names every task queue (`<prefix>`, `<prefix>-llm`, `<prefix>-train`, …): set it alike on every host of one deployment; `nanoflux` gives the queue names of versions before it',
+    readers: ['worker', 'CLI', 'tests', 'bench'],
+  }),
+  workerVersioning: envVar({
+    name: 'NANOFLUX_WORKER_VERSIONING', kind: flag, fallback: () => true, shown: '`1`',
+    description: "Temporal Worker Versioning: workers of one build serve the deployment, those of another build wait (`0` for a Temporal server older than 1.27, which has no worker deployments)",
+    readers: ['worker'],
+  }),
+  buildId: envVar({
+    name: 'NANOFLUX_BUILD_ID', kind: queuePrefix, fallback: unset, shown: 'a hash of the source',
+    description: "this worker's build id under Worker Versioning (default: a hash of the code the worker runs, workers/build-id.ts)",
+    readers: ['worker'],
   }),
   logLevel: envVar({
     name: 'NANOFLUX_LOG_LEVEL', kind: oneOf(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']), fallback: () => 'WARN' as const, shown: '`WARN`',

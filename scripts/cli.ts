@@ -7,6 +7,7 @@ import { registerResultCommands } from './commands/results.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerToolCommands } from './commands/tool.js';
+import { registerQueueCommands } from './commands/queues.js';
 import { type NanofluxEnv, readEnv } from '../common/env.js';
 import { EXIT, OperationalError, UserError } from './lib/errors.js';
 
@@ -41,7 +42,7 @@ function buildProgram(): { program: Command; lastError: () => { command: string;
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText('after', FOOTER);
-  for (const register of [registerConfigCommands, registerCalibrateCommand, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands]) {
+  for (const register of [registerConfigCommands, registerCalibrateCommand, registerRunCommands, registerControlCommands, registerReviewCommands, registerResultCommands, registerToolCommands, registerQueueCommands]) {
     register(program);
   }
   // Required options are checked here, after commander has refused unknown ones: `--cofig f` should

@@ -4,7 +4,9 @@ import proto from '@temporalio/proto';
 import { bundleWorkflowCode, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { readEnv } from '../common/env.js';
-import { storeQueue, TaskQueue } from '../common/queues.js';
+import { type QueueRole, QUEUE_ROLES, type TaskQueues, taskQueues } from '../common/queues.js';
+import { sourceBuildId } from './build-id.js';
+import { type Build, deploymentOptions, keepServing } from './deployment.js';
 import { SA } from '../common/search-attributes.js';
 import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
 import { splitStageActivities } from '../activities/stages/activities.js';
@@ -21,12 +23,33 @@ export interface WorkerSetOptions {
   llmConcurrency?: number;
   /** Fine-tunes and evaluation batches in flight per worker process (the `nanoflux-train` queue); default NANOFLUX_TRAIN_CONCURRENCY or 1. */
   trainConcurrency?: number;
-  /** The queues this process serves (default all): a GPU host may serve `nanoflux-train` alone. */
-  queues?: readonly string[];
+  /** The queue roles this process serves (default all): a GPU host may serve `train` alone. */
+  queues?: readonly QueueRole[];
+  /** Names every queue (NANOFLUX_TASK_QUEUE_PREFIX; default this checkout's, common/env.ts). */
+  prefix?: string;
+  /** This worker's version under Worker Versioning (workers/deployment.ts); null: unversioned. Default from NANOFLUX_WORKER_VERSIONING and NANOFLUX_BUILD_ID. */
+  build?: Build | null;
+  /** Where the worker set says what it does about builds (default the console). */
+  log?: (line: string) => void;
 }
 
-/** NANOFLUX_QUEUES=nanoflux-train,… → the queues named, each checked (common/env.ts); unset → all three. */
-export function queuesFromEnv(value: string | undefined): string[] {
+/** The workers of one process, run together with the upkeep of their deployment's current build. */
+export interface WorkerSet {
+  workers: Worker[];
+  queues: TaskQueues;
+  build: Build | null;
+  /** Runs every worker until shutdown (SIGINT/SIGTERM by default) and keeps the deployment served meanwhile. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** The build a worker of this process runs as: null when NANOFLUX_WORKER_VERSIONING=0. */
+export function envBuild(env = readEnv()): Build | null {
+  return env.workerVersioning ? { deploymentName: env.taskQueuePrefix, buildId: env.buildId ?? sourceBuildId() } : null;
+}
+
+/** NANOFLUX_QUEUES=train,… → the roles named, each checked (common/env.ts); unset → all three. */
+export function queuesFromEnv(value: string | undefined): QueueRole[] {
   return readEnv({ NANOFLUX_QUEUES: value }).queues;
 }
 
@@ -34,38 +57,55 @@ export function queuesFromEnv(value: string | undefined): string[] {
  * The worker of each queue, in one process by default. Each queue could run in a process of its
  * own (say the LLM queue near the GPUs); they share nothing but the activity dependencies.
  */
-export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
-  const serve = (q: string) => (o.queues ?? Object.values(TaskQueue)).includes(q);
+export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
+  const serve = (role: QueueRole) => (o.queues ?? QUEUE_ROLES).includes(role);
+  const build = o.build === undefined ? envBuild() : o.build;
+  const q = taskQueues(build?.deploymentName ?? o.prefix ?? readEnv().taskQueuePrefix);
+  const base = { connection: o.connection, namespace: o.namespace, ...deploymentOptions(build) };
   const workers: Worker[] = [];
-  const stages = splitStageActivities(createStageActivities(o.deps));
+  const stages = splitStageActivities(createStageActivities({ ...o.deps, trainHost: q.trainHost(o.deps.owner.id) }));
   // The episode's executed check runs as a local activity, so on the worker that runs the workflows; the model calls on `nanoflux-llm`.
   const { verifyReference, ...modelCalls } = createGameActivities(o.deps);
   // The stage activities' light half (preparing files, scoring, the report) runs beside the store.
   const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference };
-  if (serve(TaskQueue.main)) {
+  if (serve('main')) {
     // Bundled once for both workflow workers (`nanoflux` and this data dir's queue): a bundle takes seconds and tens of MB.
     const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger })) };
-    workers.push(await Worker.create({ connection: o.connection, namespace: o.namespace, taskQueue: TaskQueue.main, ...workflowSource, activities: storeSide }));
+    workers.push(await Worker.create({ ...base, taskQueue: q.main, ...workflowSource, activities: storeSide }));
     // This data dir's own queue: the runs it owns run their workflows and store steps here, and
     // nowhere else, so their examples never land in another host's store (workflows/run.ts).
-    workers.push(await Worker.create({ connection: o.connection, namespace: o.namespace, taskQueue: storeQueue(o.deps.owner.id), ...workflowSource, activities: storeSide }));
+    workers.push(await Worker.create({ ...base, taskQueue: q.store(o.deps.owner.id), ...workflowSource, activities: storeSide }));
   }
-  if (serve(TaskQueue.llm)) workers.push(await Worker.create({
-    connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: TaskQueue.llm,
+  if (serve('llm')) workers.push(await Worker.create({
+    ...base,
+    taskQueue: q.llm,
     activities: modelCalls,
     maxConcurrentActivityTaskExecutions: o.llmConcurrency ?? 8,
   }));
-  if (serve(TaskQueue.train)) workers.push(await Worker.create({
-    connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: TaskQueue.train,
-    activities: stages.compute,
+  if (serve('train')) {
     // One at a time by default: a fine-tune takes every core (or the GPU) it is given.
-    maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? readEnv().trainConcurrency,
-  }));
-  return workers;
+    const train = { ...base, activities: stages.compute, maxConcurrentActivityTaskExecutions: o.trainConcurrency ?? readEnv().trainConcurrency };
+    workers.push(await Worker.create({ ...train, taskQueue: q.train }));
+    // This host's own train queue: the evaluation of an adapter it trained comes here, where the adapter is (no shared filesystem needed).
+    workers.push(await Worker.create({ ...train, taskQueue: q.trainHost(o.deps.owner.id) }));
+  }
+  const log = o.log ?? ((line: string) => console.log(`[worker] ${line}`));
+  return {
+    workers,
+    queues: q,
+    build,
+    async run() {
+      const upkeep = new AbortController();
+      const serving = build ? keepServing(o.connection, o.namespace, build, q, upkeep.signal, log) : Promise.resolve();
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        upkeep.abort();
+        await serving;
+      }
+    },
+    shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
+  };
 }
 
 /** Registers the project's search attributes (idempotent), so workflows can set them on any server. */

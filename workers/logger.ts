@@ -1,6 +1,6 @@
 import { ApplicationFailure, type LogLevel, type LogMetadata, type Logger } from '@temporalio/common';
 import { LogTimestamp, Runtime } from '@temporalio/worker';
-import { TaskQueue } from '../common/queues.js';
+import { isActivityOnlyQueue } from '../common/queues.js';
 
 /**
  * The worker's log: one line per record, `<time> <LEVEL> <message> key=value …`, for the SDK's own
@@ -14,7 +14,6 @@ const severity = (l: LogLevel): number => LEVELS.indexOf(l);
 
 /** The SDK's warning for a worker that serves activities only; by design for these queues (workers/create-workers.ts). */
 export const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
-const QUEUES_WITHOUT_WORKFLOWS: readonly string[] = [TaskQueue.llm, TaskQueue.train];
 
 /** Shown first, in this order: what a reader looks for in an activity failure. */
 const FIRST_KEYS = ['activityType', 'activityId', 'attempt', 'error', 'workflowId', 'taskQueue'];
@@ -37,8 +36,8 @@ export interface LineLoggerOptions {
   colour?: boolean;
   /** Where each record goes (with its newline); default stderr. */
   write?: (text: string) => void;
-  /** Queues whose workers have no workflows on purpose: the SDK's warning about it is DEBUG there. */
-  queuesWithoutWorkflows?: readonly string[];
+  /** Queues whose workers have no workflows on purpose: the SDK's warning about it is DEBUG there (default: the llm, train and train-host queues of any prefix). */
+  queuesWithoutWorkflows?: (queue: string) => boolean;
 }
 
 /** One line of text: newlines (a multi-line error message) become ` ⏎ `, so one record never spans lines. */
@@ -112,17 +111,17 @@ export function formatRecord(level: LogLevel, message: string, meta: LogMetadata
 export class LineLogger implements Logger {
   private readonly min: number;
   private readonly write: (text: string) => void;
-  private readonly quietQueues: readonly string[];
+  private readonly quietQueue: (queue: string) => boolean;
 
   constructor(private readonly o: LineLoggerOptions) {
     this.min = severity(o.level);
     this.write = o.write ?? ((text) => void process.stderr.write(text));
-    this.quietQueues = o.queuesWithoutWorkflows ?? QUEUES_WITHOUT_WORKFLOWS;
+    this.quietQueue = o.queuesWithoutWorkflows ?? isActivityOnlyQueue;
   }
 
   log(level: LogLevel, message: string, meta: LogMetadata = {}): void {
     const queue = meta.taskQueue as unknown;
-    const shown = message === NO_WORKFLOWS_WARNING && typeof queue === 'string' && this.quietQueues.includes(queue) ? 'DEBUG' : level;
+    const shown = message === NO_WORKFLOWS_WARNING && typeof queue === 'string' && this.quietQueue(queue) ? 'DEBUG' : level;
     if (severity(shown) < this.min) return;
     const colour = this.o.colour ?? process.stderr.isTTY === true;
     this.write(`${formatRecord(shown, message, meta, { debug: this.o.debug ?? false, colour })}\n`);

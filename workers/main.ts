@@ -5,8 +5,8 @@ import { createWorkers, registerSearchAttributes } from './create-workers.js';
 import { installLogging } from './logger.js';
 
 /**
- * `npm run worker`: the workers of the `nanoflux`, `nanoflux-llm` and `nanoflux-train` queues in one
- * process (NANOFLUX_QUEUES picks some: a GPU host may serve nanoflux-train alone).
+ * `npm run worker`: the workers of the main, llm and train queues of this deployment (their names from
+ * NANOFLUX_TASK_QUEUE_PREFIX) in one process (NANOFLUX_QUEUES picks some: a GPU host may serve `train` alone).
  * Its settings (server, data dir, concurrency) come from the environment, as common/env.ts declares.
  */
 async function main(): Promise<void> {
@@ -17,10 +17,13 @@ async function main(): Promise<void> {
   const deps = buildActivityDeps(env);
   const { llmConcurrency, trainConcurrency, queues } = env;
   const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, trainConcurrency, queues });
-  console.log(`[worker] polling ${queues.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}); data in ${env.home}`);
+  const q = workers.queues;
+  const names = queues.flatMap((r) => (r === 'main' ? [q.main, q.store(deps.owner.id)] : r === 'train' ? [q.train, q.trainHost(deps.owner.id)] : [q.llm]));
+  const build = workers.build ? `build ${workers.build.buildId} of deployment ${workers.build.deploymentName}` : 'unversioned (NANOFLUX_WORKER_VERSIONING=0)';
+  console.log(`[worker] polling ${names.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}), ${build}; data in ${env.home}`);
   try {
     // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).
-    await Promise.all(workers.map((w) => w.run()));
+    await workers.run();
   } finally {
     await deps.close();
     await connection.close();

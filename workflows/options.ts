@@ -1,14 +1,26 @@
-import { type ActivityOptions, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { type ActivityInterfaceFor, type ActivityOptions, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../common/errors.js';
-import { TaskQueue } from '../common/queues.js';
+import { queuesOf, type QueueRole } from '../common/queues.js';
 import { PREFLIGHT_ATTEMPTS } from '../common/contracts/preflight.js';
 import type { DatasetActivities, GameActivities, StageActivities, StoreActivities } from '../activities/index.js';
+
+/**
+ * Activities on one of the deployment's queues (common/queues.ts). The queue is found when an
+ * activity is scheduled, from the queue this workflow runs on (its main queue or a store queue):
+ * workflow code reads no environment, so this is how it knows NANOFLUX_TASK_QUEUE_PREFIX, and a
+ * history replays onto the queues it was written with.
+ */
+function onQueue<A extends object>(role: QueueRole, options: ActivityOptions): ActivityInterfaceFor<A> {
+  return new Proxy({} as ActivityInterfaceFor<A>, {
+    get: (_, name) => (proxyActivities<A>({ ...options, taskQueue: queuesOf(workflowInfo().taskQueue)[role] }) as Record<string | symbol, unknown>)[name],
+  });
+}
 
 // Each proxy names exactly the activities its group calls, so a workflow cannot schedule an activity
 // on a queue whose workers do not register it.
 type EpisodeStoreSteps = Pick<StoreActivities, 'checkNovelty' | 'storeExample' | 'recordEpisode' | 'loadEpisodeSummary'>;
 type BulkStoreSteps = Pick<StoreActivities, 'importExamples' | 'ensureDecontamination'>;
-type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation' | 'scoreVariant' | 'writeRunReport'>;
+type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation' | 'scoreVariant' | 'writeRunReport' | 'shipTrainingFiles' | 'shipEvalBatch' | 'keepFineTune' | 'keepPredictions'>;
 
 /**
  * One options object per activity group, each with explicit timeouts and retries
@@ -17,8 +29,7 @@ type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation'
  * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
  * it left scheduled. Twelve attempts bound the retries, not the calendar.
  */
-export const modelActivities = proxyActivities<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>({
-  taskQueue: TaskQueue.llm,
+export const modelActivities = onQueue<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>('llm', {
   // The embedded model runs on CPU and queues behind other generations in the same process.
   startToCloseTimeout: '10 minutes',
   // Activities heartbeat while they run (activities/kit/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
@@ -43,8 +54,7 @@ export const modelActivities = proxyActivities<Pick<GameActivities, 'attack' | '
  */
 
 /** Which worker owns the run's data: asked once, of any worker on `nanoflux`, before the run starts anything on that worker's queue. */
-export const storeOwnerActivities = proxyActivities<Pick<StoreActivities, 'claimStore'>>({
-  taskQueue: TaskQueue.main,
+export const storeOwnerActivities = onQueue<Pick<StoreActivities, 'claimStore'>>('main', {
   startToCloseTimeout: '1 minute',
   // Waiting for a worker to appear is fine (no schedule-to-start limit); a claim itself is instant.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -91,8 +101,7 @@ export const checkActivities = proxyLocalActivities<Pick<GameActivities, 'verify
 });
 
 /** The Judge's calibration: tens of Judge calls before the run generates, on the model queue; heartbeats show its progress. */
-export const calibrationActivities = proxyActivities<Pick<GameActivities, 'calibrateJudge'>>({
-  taskQueue: TaskQueue.llm,
+export const calibrationActivities = onQueue<Pick<GameActivities, 'calibrateJudge'>>('llm', {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '1 minute',
   scheduleToCloseTimeout: '7 days',
@@ -119,20 +128,26 @@ export const bulkActivities = proxyActivities<BulkStoreSteps>({
  * Fine-tunes: hours to days. The activity heartbeats every few seconds, so a dead worker is noticed
  * in 30 s and the retry resumes from the last checkpoint (local) or the existing job (openai).
  */
-export const fineTuneActivities = proxyActivities<Pick<StageActivities, 'fineTune'>>({
-  taskQueue: TaskQueue.train,
+export const fineTuneActivities = onQueue<Pick<StageActivities, 'fineTune'>>('train', {
   startToCloseTimeout: '72 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** One evaluation batch: a model load plus generation; a 429 from an endpoint is retried after its Retry-After. */
-export const evalActivities = proxyActivities<Pick<StageActivities, 'evaluateBatch'>>({
-  taskQueue: TaskQueue.train,
+const EVAL_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
+export const evalActivities = onQueue<Pick<StageActivities, 'evaluateBatch'>>('train', EVAL_OPTIONS);
+
+/**
+ * Evaluation on the host that holds a fine-tune's outputs (its own train queue, common/queues.ts
+ * trainHostQueue). If that host is gone, the batch waits for it, durably, as store steps wait for
+ * their owner: its adapter is nowhere else.
+ */
+export const evalActivitiesOn = (queue: string) => proxyActivities<Pick<StageActivities, 'evaluateBatch'>>({ ...EVAL_OPTIONS, taskQueue: queue });
 
 /** Stage bookkeeping beside the run's data: preparing files, scoring, the report. */
 const STAGE_FILE_OPTIONS: ActivityOptions = {
@@ -149,8 +164,7 @@ export const stageFileActivities = proxyActivities<StageFileSteps>(STAGE_FILE_OP
  * server's first answer take minutes on CPU.
  */
 const preflightRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: PREFLIGHT_ATTEMPTS, nonRetryableErrorTypes: NON_RETRYABLE };
-export const modelPreflightActivities = proxyActivities<Pick<GameActivities, 'preflightModels'>>({
-  taskQueue: TaskQueue.llm,
+export const modelPreflightActivities = onQueue<Pick<GameActivities, 'preflightModels'>>('llm', {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
   retry: preflightRetry,

@@ -6,7 +6,7 @@ import { startOptions } from './logic/start-options.js';
 import { zeroTokens } from './logic/progress.js';
 import type { RunStatus } from './messages.js';
 import { ownerSteps, storeOwnerActivities } from './options.js';
-import { isStoreQueue, STORE_QUEUE_MEMO, storeQueue } from '../common/queues.js';
+import { isStoreQueue, queuesOf, STORE_QUEUE_MEMO } from '../common/queues.js';
 import { type DomainStagesResult, runDomainStages, writeStagesReport } from './stages.js';
 import { validRunConfig } from './validate.js';
 import { calibrationStep } from './calibration.js';
@@ -46,7 +46,7 @@ async function storeOwnerQueue(st: RunStatus): Promise<string> {
     return given;
   }
   const owner = await storeOwnerActivities.claimStore();
-  const queue = storeQueue(owner.id);
+  const queue = queuesOf(workflowInfo().taskQueue).store(owner.id);
   st.store = { queue, host: owner.host, home: owner.home };
   upsertMemo({ [STORE_QUEUE_MEMO]: queue, store: `${owner.host}:${owner.home}` });
   return queue;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, ParentClosePolicy, patched, upsertMemo, upsertSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { DomainConfig, RunConfig } from '../common/config.js';
 import type { BenchmarkName, FineTuneResult, VariantResult, VariantSpec } from '../common/contracts/index.js';
 import { type GenerationTiming, reportComputeInput } from '../common/compute.js';
@@ -6,9 +6,12 @@ import { runModels } from '../common/run-models.js';
 import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { startOptions } from './logic/start-options.js';
-import { evalActivities, fineTuneActivities, ownerSteps, stageFileActivities } from './options.js';
+import { evalActivities, evalActivitiesOn, fineTuneActivities, ownerSteps, stageFileActivities } from './options.js';
 import { mapBounded } from './pool.js';
 import { validRunConfig } from './validate.js';
+
+/** The patch that ships stage files to and from the train hosts in payloads (docs/architecture.md, "Stage files between hosts"). */
+export const STAGE_FILES_SHIPPED = 'stage-files-shipped';
 
 export interface VariantInput {
   config: RunConfig;
@@ -35,13 +38,18 @@ export interface VariantOutcome {
 export async function variantWorkflow(input: VariantInput): Promise<VariantOutcome> {
   const { config, domain, spec } = input;
   const runId = config.runId;
+  const shipped = patched(STAGE_FILES_SHIPPED);
   let train: FineTuneResult | null = null;
   if (spec.variant !== 'base') {
     if (!config.finetune) throw ApplicationFailure.nonRetryable(`variant ${spec.variant} needs the finetune stage`, ErrorType.InvalidRunConfig);
     upsertSearchAttributes([{ key: SA.stage, value: 'finetuning' }]);
     // A seeded ablation run trains with its own seed; every other variant with finetune.seed.
     const finetune = spec.cut?.seed === undefined ? config.finetune : { ...config.finetune, seed: spec.cut.seed };
-    train = await fineTuneActivities.fineTune({ runId, domain, variant: spec.variant, finetune });
+    const job = { runId, domain, variant: spec.variant, finetune };
+    // Shipped: the training files travel to whichever host trains, and its loss curve back (activities/stages/shipping.ts).
+    train = shipped
+      ? await stageFileActivities.keepFineTune({ train: await fineTuneActivities.fineTune(job, await stageFileActivities.shipTrainingFiles(job)) })
+      : await fineTuneActivities.fineTune(job);
     upsertMemo({ model: train.model, trainTokens: train.trainTokens ?? 'unknown', loss: `${train.firstLoss ?? '?'} → ${train.lastLoss ?? '?'}` });
   }
   let result: VariantResult | null = null;
@@ -50,8 +58,18 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantOutco
     const baseModel = config.finetune?.baseModel ?? config.evaluate.endpoint?.models.base ?? 'smollm2-135m';
     const target = { variant: spec.variant, baseModel, ...(train ? { trained: { kind: train.kind, model: train.model } } : {}) };
     // Batches one after another: the train queue's slots are better spent on other variants.
+    // An adapter or model directory is evaluated on the host that trained it; the base model and a provider's model anywhere.
+    const evaluator = shipped && train?.trainedOn && train.kind !== 'remote' ? evalActivitiesOn(train.trainedOn) : evalActivities;
     for (let batch = 0; batch < input.batches; batch++) {
-      await evalActivities.evaluateBatch({ runId, domain, batch, target, evaluate: config.evaluate });
+      const args = { runId, domain, batch, target, evaluate: config.evaluate };
+      if (!shipped) {
+        await evalActivities.evaluateBatch(args);
+        continue;
+      }
+      const prompts = await stageFileActivities.shipEvalBatch({ runId, domain, variant: spec.variant, batch });
+      if (prompts === null) continue; // the owner has this batch's predictions already
+      const { files } = await evaluator.evaluateBatch(args, prompts);
+      if (files) await stageFileActivities.keepPredictions({ files });
     }
     result = await stageFileActivities.scoreVariant({ runId, domain, spec, benchmark: input.benchmark, batches: input.batches, train });
     upsertMemo({ accuracy: `${(result.accuracy * 100).toFixed(1)}% (${result.correct}/${result.n})` });

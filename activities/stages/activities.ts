@@ -5,12 +5,10 @@ import type { ReportComputeInput } from '../../common/compute.js';
 import { projectPath } from '../../common/env.js';
 import { MissingResource } from '../../common/errors.js';
 import type { FineTuneResult, PreparedDomain, TrainingExample, VariantResult, VariantSpec } from '../../common/contracts/index.js';
-import { activity, cancellationSignal, reportProgress } from '../kit/boundary.js';
+import { activity } from '../kit/boundary.js';
 import { loadBenchmark, shippedBenchmarkData, type BenchmarkItem } from '../kit/benchmarks.js';
-import { evaluateBatchFile, type EvalTarget } from './eval/run-eval.js';
 import { type Prediction, scorePredictions } from './eval/score.js';
 import { readJsonlRows, runDir, writeFileAtomic, writeJsonl } from '../kit/files.js';
-import type { FineTuneBackend } from './finetune/backend.js';
 import { writeReport } from './report/report.js';
 import { calibrationSummary, levelDistributions } from '../dataset/measures.js';
 import { readRunCalibration } from '../dataset/run-calibration.js';
@@ -19,15 +17,14 @@ import { ablationCuts, cutSpec, writeCutTrainingFile } from './cuts.js';
 import { reuseEarlierStages, stageSettings, writeStageSettings } from './reuse.js';
 import * as L from './layout.js';
 import { evaluationOf, finishedVariantResults, readVariantResult, reportedVariant, writeVariantResult } from './results.js';
-import { baselineRows, evalPrompt, matchesTunedTokens, nanofluxTrainingRows, readTrainingPlan, systemPrompt, trainingOf, trainingPlan, writeTrainingPlan } from './training-data.js';
+import { baselineRows, evalPrompt, nanofluxTrainingRows, readTrainingPlan, systemPrompt, trainingPlan, writeTrainingPlan } from './training-data.js';
 import { cutPlan } from './annotation-cuts.js';
+import { createShippingActivities } from './ship-activities.js';
+import { createComputeActivities, mustExist } from './compute-activities.js';
+import type { StageDeps } from './deps.js';
 import { runGeneration } from './report/generation.js';
 
-export interface StageDeps {
-  home: string;
-  datasetsDir: string;
-  fineTuneBackend(config: FineTuneConfig): FineTuneBackend;
-}
+export type { StageDeps } from './deps.js';
 
 /** The benchmark a domain is evaluated on: its `evaluation`, else its decontamination benchmark. */
 export function domainBenchmark(d: DomainConfig): { benchmark: EvalBenchmark; data?: string; limit?: number } | null {
@@ -43,15 +40,12 @@ function runExamples(home: string, runId: string, domain: string): TrainingExamp
     .filter((e) => e.domain === domain);
 }
 
-/** A config names a file the worker cannot see: no retry will make it appear, so the stage fails at once, naming the field. */
-function mustExist(path: string, field: string): string {
-  if (!existsSync(path)) throw new MissingResource(`${field}: ${path} not found on the worker (relative paths are taken from the project root)`);
-  return path;
-}
-
 export function createStageActivities(deps: StageDeps) {
   const { home } = deps;
   return {
+    ...createShippingActivities(deps),
+    ...createComputeActivities(deps),
+
     /** Writes the evaluation items and their batches, and the training file of `tuned` and each baseline. Deterministic, so a retry rewrites the same bytes. */
     prepareDomainStage: activity(async (a: { runId: string; domain: DomainConfig; evaluate?: EvaluateConfig; finetune?: FineTuneConfig; resumeFrom?: string }): Promise<PreparedDomain> => {
       const out: PreparedDomain = { domain: a.domain.name, benchmark: null, evalItems: 0, batches: 0, variants: [], skipped: [] };
@@ -97,39 +91,6 @@ export function createStageActivities(deps: StageDeps) {
       return {
         ...(reused ? { reused } : {}), cuts: cuts.map(cutSpec), skipped };
     }),
-
-    /** One fine-tune, start to finish; called again after a crash, the backend resumes it. */
-    fineTune: activity(async (a: { runId: string; domain: string; variant: string; finetune: FineTuneConfig }): Promise<FineTuneResult> => {
-      const f = a.finetune;
-      const backend = deps.fineTuneBackend(f);
-      const t = trainingOf(f);
-      const matchTokensOf = matchesTunedTokens(t, a.variant) ? mustExist(L.trainDataPath(home, a.runId, a.domain, 'tuned'), 'finetune.training.match "tokens" (the tuned training file)') : undefined;
-      const result = await backend.train(
-        {
-          runId: a.runId,
-          domain: a.domain,
-          variant: a.variant,
-          dataPath: L.trainDataPath(home, a.runId, a.domain, a.variant),
-          outDir: L.finetuneDir(home, a.runId, a.domain, a.variant),
-          baseModel: f.baseModel,
-          hyper: { epochs: f.epochs, learningRate: f.learningRate, loraR: f.loraR, batchSize: f.batchSize, maxLength: f.maxLength, maxSteps: f.maxSteps, seed: f.seed, saveEvery: f.saveEvery, thinking: t.thinking, ...(matchTokensOf ? { matchTokensOf } : {}) },
-        },
-        { heartbeat: reportProgress, signal: cancellationSignal() },
-      );
-      return result.budget ? result : { ...result, budget: { by: 'epochs', epochs: f.epochs } };
-    }),
-
-    /** Predictions of one variant on one batch of items (kept per batch: a retry redoes one batch at most). */
-    evaluateBatch: activity(async (a: { runId: string; domain: string; batch: number; target: EvalTarget; evaluate: EvaluateConfig }) =>
-      evaluateBatchFile({
-        itemsPath: L.evalBatchPath(home, a.runId, a.domain, a.batch),
-        outPath: L.predictionsPath(home, a.runId, a.domain, a.target.variant, a.batch),
-        target: a.target,
-        evaluate: a.evaluate,
-        signal: cancellationSignal(),
-        progress: (message) => reportProgress({ message, batch: a.batch }),
-      }),
-    ),
 
     /** Scores a variant's predictions; per-item outputs go to scores.json, the summary to result.json. */
     scoreVariant: activity(async (a: { runId: string; domain: string; spec: VariantSpec; benchmark: EvalBenchmark; batches: number; train: FineTuneResult | null }): Promise<VariantResult> => {

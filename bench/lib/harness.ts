@@ -12,7 +12,7 @@ import { buildActivityDeps } from '../../activities/deps.js';
 import type { ActivityDeps } from '../../activities/index.js';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../common/config.js';
 import { readEnv } from '../../common/env.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { type DevServer, startDevServer } from '../../scripts/lib/dev-server.js';
 import { testConfig } from '../../tests/support/game-script.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from '../../tests/support/scripted-openai.js';
@@ -83,7 +83,7 @@ export async function runThroughTemporal(
   const connection = await NativeConnection.connect({ address: env.server.address });
   const deps = benchDeps(o.home ?? benchHome());
   const workers = await createWorkers({ connection, namespace: 'default', deps, workflowBundle: await workflowBundle(), ...o.workers });
-  const running = Promise.all(workers.map((w) => w.run()));
+  const running = workers.run();
   const cc = await Connection.connect({ address: env.server.address });
   const client = new Client({ connection: cc, namespace: 'default' });
   try {
@@ -95,7 +95,7 @@ export async function runThroughTemporal(
     await during;
     return { ms, result };
   } finally {
-    workers.forEach((w) => w.shutdown());
+    workers.shutdown();
     await running;
     await deps.close();
     await cc.close();

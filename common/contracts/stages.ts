@@ -37,6 +37,14 @@ export interface FineTuneResult {
   /** Where this attempt resumed from (checkpoint path or existing job id), if it did. */
   resumedFrom?: string | null;
   /**
+   * The queue of the host whose data dir holds the outputs (common/queues.ts trainHostQueue): its
+   * adapter or model directory is evaluated there. Absent from fine-tunes from before stage files
+   * were shipped between hosts: those are evaluated on any `nanoflux-train` worker, as then.
+   */
+  trainedOn?: string;
+  /** What the fine-tune sends back to the run's owner (activities/stages/shipping.ts); the owner keeps it and drops this field. */
+  returned?: { files: string; lossCurve?: string };
+  /**
    * How its length was set: finetune.epochs passes, or (a baseline under training.match "tokens")
    * the training tokens `tuned` sees. Absent from results written before it was recorded.
    */

@@ -1,5 +1,5 @@
 import { AblationSchema, parseRunConfig, type RunConfig } from '../../common/config.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';
 import { connectClient, loadRunConfig, runConfigFromTemporal, runStoreQueue, UserError } from '../lib/client.js';

@@ -2,6 +2,8 @@ import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { readEnv } from '../../common/env.js';
 import { SA } from '../../common/search-attributes.js';
+import { queuesOf } from '../../common/queues.js';
+import { deploymentWorkers, type DeploymentWorkers, describeBuilds } from '../../workers/deployment.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import { describeRun, fromWorker, listWorkflows, uiLinks, withClient } from '../lib/client.js';
 import { hinted, UserError, withTimeout } from '../lib/errors.js';
@@ -102,6 +104,8 @@ export interface Snapshot {
   failure?: string;
   /** Why there is no fresh status (no worker answered); the watch keeps going. */
   note?: string;
+  /** A running run's workers by build (workers/deployment.ts): a worker of another build is shown as one that waits. */
+  workers?: DeploymentWorkers;
 }
 
 /**
@@ -117,11 +121,14 @@ export async function snapshot(client: Client, runId: string, tolerant: boolean)
     return { runId, workflowId, workflowStatus, status: result.status };
   }
   if (workflowStatus === 'RUNNING') {
+    // Who serves it: asked beside the query, and left out where the server cannot say (no worker deployments before Temporal 1.27).
+    const workers = deploymentWorkers(client, client.options.namespace, queuesOf(description.taskQueue)).catch(() => undefined);
     try {
-      return { runId, workflowId, workflowStatus, status: await fromWorker(handle.query(statusQuery), `the status query of run ${runId}`) };
+      const status = await fromWorker(handle.query(statusQuery), `the status query of run ${runId}`);
+      return { runId, workflowId, workflowStatus, status, ...withWorkers(await workers) };
     } catch (e) {
       if (!tolerant) throw e;
-      return { runId, workflowId, workflowStatus, note: (e as Error).message };
+      return { runId, workflowId, workflowStatus, note: (e as Error).message, ...withWorkers(await workers) };
     }
   }
   let failure: string | undefined;
@@ -147,13 +154,16 @@ function rootCause(e: WorkflowFailedError): string {
   return `${where}${err?.message ?? e.message}`;
 }
 
+const withWorkers = (w: DeploymentWorkers | undefined) => (w ? { workers: w } : {});
+
 function renderSnapshot(s: Snapshot): string {
   const body = s.status ? renderStatus(s.status, { workflowStatus: s.workflowStatus, ...(s.failure ? { failure: s.failure } : {}) }) : `run ${s.runId}: ${s.workflowStatus.toLowerCase()}${s.failure ? ` — ${s.failure}` : ''}`;
-  return s.note ? `${body}\n  (${s.note})` : body;
+  const workers = s.workers ? `\n  workers ${describeBuilds(s.workers)}` : '';
+  return s.note ? `${body}${workers}\n  (${s.note})` : `${body}${workers}`;
 }
 
 function snapshotJson(s: Snapshot): unknown {
-  return { ...(s.status ?? { runId: s.runId }), workflowStatus: s.workflowStatus, ...(s.failure ? { failure: s.failure } : {}) };
+  return { ...(s.status ?? { runId: s.runId }), workflowStatus: s.workflowStatus, ...(s.failure ? { failure: s.failure } : {}), ...withWorkers(s.workers) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

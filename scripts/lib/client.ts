@@ -3,7 +3,8 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import { isStoreQueue, STORE_QUEUE_MEMO, TaskQueue } from '../../common/queues.js';
+import { isStoreQueue, STORE_QUEUE_MEMO } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runListUrl, workflowUrl } from '../../common/web-ui.js';
 import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';

@@ -35,7 +35,7 @@ export async function runDemo(raw: unknown, cfg: RunConfig): Promise<DemoOutcome
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
   const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency: 2 });
-  const running = Promise.all(workers.map((w) => w.run()));
+  const running = workers.run();
 
   const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const runId = `${cfg.runId}-${stamp}`;
@@ -54,7 +54,7 @@ export async function runDemo(raw: unknown, cfg: RunConfig): Promise<DemoOutcome
     return { status, ok };
   } finally {
     await close();
-    workers.forEach((w) => w.shutdown());
+    workers.shutdown();
     await running;
     await deps.close();
     await connection.close();

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { PreflightProblem } from '../../common/contracts/index.js';
 import { readEnv } from '../../common/env.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { SA } from '../../common/search-attributes.js';
 import type { nanofluxPreflight } from '../../workflows/preflight.js';
 import { hinted, OperationalError, withTimeout } from './errors.js';

@@ -227,10 +227,10 @@ export function useFaultFixture(namespace: string, opts: { chatTimeoutMs?: numbe
     f.deps = chat ? { ...base, chatModel: (ref) => chat(ref) } : base;
     const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const workers = await createWorkers({ connection, namespace, deps: f.deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
-    const running = Promise.all(workers.map((w) => w.run()));
+    const running = workers.run();
     f.tc = await testClient(namespace);
     stop = async () => {
-      workers.forEach((w) => w.shutdown());
+      workers.shutdown();
       await running;
       await f.deps.close();
       await connection.close();

@@ -31,12 +31,12 @@ export async function startTestWorkers(namespace: string, home = tempHome(), add
   const connection = await NativeConnection.connect({ address });
   const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
   const workers = await createWorkers({ connection, namespace, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
-  const running = Promise.all(workers.map((w) => w.run()));
+  const running = workers.run();
   return {
     home,
     deps,
     async stop() {
-      workers.forEach((w) => w.shutdown());
+      workers.shutdown();
       await running;
       await deps.close();
       await connection.close();

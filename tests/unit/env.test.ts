@@ -66,7 +66,8 @@ describe('the environment (common/env.ts)', () => {
       qdrantUrl: undefined,
       llmConcurrency: 8,
       trainConcurrency: 1,
-      queues: ['nanoflux', 'nanoflux-llm', 'nanoflux-train'],
+      queues: ['main', 'llm', 'train'],
+      workerVersioning: true,
       logLevel: 'WARN',
       localThreads: Math.max(1, Math.min(4, availableParallelism() - 1)),
       temporalPort: 7233,
@@ -86,14 +87,14 @@ describe('the environment (common/env.ts)', () => {
 
   it('reads the values given', () => {
     const env = readEnv({ NANOFLUX_HOME: '/tmp/nf', NANOFLUX_TRAIN_CONCURRENCY: '2', NANOFLUX_QUEUES: ' nanoflux-train ', NANOFLUX_DEBUG: '1', NANOFLUX_CHAOS_SEED: '0', TEMPORAL_ADDRESS: 'localhost:7233' });
-    expect(env).toMatchObject({ home: '/tmp/nf', trainConcurrency: 2, queues: ['nanoflux-train'], debug: true, chaosSeed: 0 });
+    expect(env).toMatchObject({ home: '/tmp/nf', trainConcurrency: 2, queues: ['train'], debug: true, chaosSeed: 0 });
     expect([...env.given].sort()).toEqual(['NANOFLUX_CHAOS_SEED', 'NANOFLUX_DEBUG', 'NANOFLUX_HOME', 'NANOFLUX_QUEUES', 'NANOFLUX_TRAIN_CONCURRENCY', 'TEMPORAL_ADDRESS']);
   });
 
   it('refuses a bad value in one line naming the variable and what it expects', () => {
     expect(() => readEnv({ NANOFLUX_TRAIN_CONCURRENCY: 'abc' })).toThrow(EnvError);
     expect(() => readEnv({ NANOFLUX_TRAIN_CONCURRENCY: 'abc' })).toThrow(/^environment variable NANOFLUX_TRAIN_CONCURRENCY="abc": expected a positive integer$/);
-    expect(() => readEnv({ NANOFLUX_QUEUES: 'nanoflux-gpu' })).toThrow(/NANOFLUX_QUEUES="nanoflux-gpu": unknown queue nanoflux-gpu; known: nanoflux, nanoflux-llm, nanoflux-train/);
+    expect(() => readEnv({ NANOFLUX_QUEUES: 'nanoflux-gpu' })).toThrow(/NANOFLUX_QUEUES="nanoflux-gpu": unknown queue role nanoflux-gpu; known: main, llm, train/);
     let message = '';
     try {
       readEnv({ NANOFLUX_LOG_LEVEL: 'loud', TEMPORAL_PORT: '70000', QDRANT_URL: 'not a url', NANOFLUX_DEBUG: 'yes' });

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { LogTimestamp } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { describeError, formatRecord, LineLogger, NO_WORKFLOWS_WARNING } from '../../workers/logger.js';
 
 /** A logger writing into an array, as the worker's would to stderr. */
@@ -21,7 +21,7 @@ function activityFailure(error: Error) {
     taskToken: 'CiQ0ZDNi…',
     activityId: '7',
     activityType: 'chat',
-    taskQueue: TaskQueue.llm,
+    taskQueue: 'nanoflux-llm',
     workflowId: 'nanoflux-r1-math-ep-4',
     workflowRunId: '0197…',
     workflowType: 'episodeWorkflow',
@@ -92,11 +92,13 @@ describe('the worker log (workers/logger.ts)', () => {
 
   it("makes the SDK's 'No workflows registered' DEBUG on the queues that have none by design, and only there", () => {
     const { logger, out } = capture('INFO');
-    logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: TaskQueue.llm });
-    logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: TaskQueue.train });
+    for (const q of [TaskQueue.llm, TaskQueue.train, TaskQueue.trainHost('0123456789ab'), 'nanoflux-llm', 'other-prefix-train']) {
+      logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: q });
+    }
     expect(out).toEqual([]);
-    logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: TaskQueue.main });
-    expect(out).toHaveLength(1);
+    logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: 'nanoflux' });
+    logger.warn(NO_WORKFLOWS_WARNING, { sdkComponent: 'worker', taskQueue: TaskQueue.store('0123456789ab') });
+    expect(out).toHaveLength(2);
     expect(out[0]).toContain(`WARN ${NO_WORKFLOWS_WARNING} taskQueue=nanoflux\n`);
 
     const verbose = capture('DEBUG');

@@ -271,11 +271,11 @@ describe('mapBounded', () => {
 });
 
 describe('NANOFLUX_QUEUES', () => {
-  it('serves every queue by default, the named ones otherwise, and refuses unknown names', async () => {
+  it('serves every queue by default, the named ones otherwise, and refuses unknown names (roles; the legacy queue names in tests/unit/queues.test.ts)', async () => {
     const { queuesFromEnv } = await import('../../workers/create-workers.js');
-    expect(queuesFromEnv(undefined)).toEqual(['nanoflux', 'nanoflux-llm', 'nanoflux-train']);
-    expect(queuesFromEnv(' nanoflux-train ')).toEqual(['nanoflux-train']);
-    expect(() => queuesFromEnv('nanoflux-gpu')).toThrow(/unknown queue nanoflux-gpu; known: nanoflux, nanoflux-llm, nanoflux-train/);
+    expect(queuesFromEnv(undefined)).toEqual(['main', 'llm', 'train']);
+    expect(queuesFromEnv(' train ')).toEqual(['train']);
+    expect(() => queuesFromEnv('nanoflux-gpu')).toThrow(/unknown queue role nanoflux-gpu; known: main, llm, train/);
   });
 });
 

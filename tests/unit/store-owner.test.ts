@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storeOwner } from '../../activities/store/owner.js';
-import { isStoreQueue, storeQueue, TaskQueue } from '../../common/queues.js';
+import { isStoreQueue, taskQueues } from '../../common/queues.js';
 
 describe('a data dir\'s store identity', () => {
   it('is made once and kept: every worker on the data dir has it, another data dir has its own', () => {
@@ -12,9 +12,10 @@ describe('a data dir\'s store identity', () => {
     expect(first.id).toMatch(/^[0-9a-f]{12}$/);
     expect(storeOwner(home)).toEqual(first);
     expect(storeOwner(mkdtempSync(join(tmpdir(), 'nanoflux-owner-'))).id).not.toBe(first.id);
-    expect(storeQueue(first.id)).toBe(`nanoflux-store-${first.id}`);
-    expect(isStoreQueue(storeQueue(first.id))).toBe(true);
-    expect(Object.values(TaskQueue).some(isStoreQueue)).toBe(false);
+    const q = taskQueues('nanoflux');
+    expect(q.store(first.id)).toBe(`nanoflux-store-${first.id}`);
+    expect(isStoreQueue(q.store(first.id))).toBe(true);
+    expect([q.main, q.llm, q.train, q.trainHost(first.id)].some(isStoreQueue)).toBe(false);
   });
 
   it('refuses a store-id file it did not write, saying what to do', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { type ConfigProblem, parseRunConfig } from '../../common/config.js';
 import { temporalCliPath } from '../../common/env.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { standardSample } from '../fixtures/bad-configs/generate.js';
 import { useGameFixture } from '../support/workers.js';
 import { runCommand } from '../support/run-command.js';

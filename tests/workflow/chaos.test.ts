@@ -8,7 +8,7 @@ import { createStoreActivities } from '../../activities/store/activities.js';
 import { collectionName, pointId } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
 import type { TrainingExample } from '../../common/contracts/index.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { readEnv } from '../../common/env.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';

@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { temporalCliPath } from '../../common/env.js';
 import { stringify } from 'yaml';
 import type { RunConfigInput } from '../../common/config.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { episodeWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';
 import type { RunResult } from '../../workflows/run.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/store/vector/point-id.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { domainWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import { domainStatusQuery, pauseSignal, resumeSignal, type RunStatus, setConcurrencyUpdate, statusQuery, stopSignal } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';

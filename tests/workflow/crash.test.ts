@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../activities/store/ledger.js';
 import { collectionName } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
 import type { JobCursor } from '../../activities/store/embeddings/job.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { defaultDatasetsDir } from '../../activities/store/decontamination.js';
 import { domainWorkflowId, runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';

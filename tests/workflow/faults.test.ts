@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import {

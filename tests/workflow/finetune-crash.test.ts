@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { finetuneDir } from '../../activities/stages/layout.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId, variantWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { testConfig } from '../support/game-script.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DefenseSchema, MathAttackSchema, VerdictSchema } from '../../common/game.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { type EpisodeInput, JUNK_REASONS, type Outcome } from '../../common/contracts/index.js';
 import type { Attack, Defense, JudgeVerdict, Verification } from '../../common/contracts/index.js';
 import type { episodeWorkflow } from '../../workflows/episode.js';

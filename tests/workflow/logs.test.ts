@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { NO_WORKFLOWS_WARNING } from '../../workers/logger.js';
@@ -62,19 +62,19 @@ describe('quiet, readable logs', () => {
     const failures = output.split('\n').filter((l) => l.includes('Activity failed'));
     expect(failures, output).toHaveLength(1);
     expect(failures[0]).toMatch(
-      new RegExp(`^${ISO} WARN Activity failed activityType=attack activityId=\\S+ attempt=1 error="ModelUnavailable: [^"]*500[^"]*" workflowId=nanoflux-logs/math/ep-\\d+ taskQueue=nanoflux-llm durationMs=\\d+$`),
+      new RegExp(`^${ISO} WARN Activity failed activityType=attack activityId=\\S+ attempt=1 error="ModelUnavailable: [^"]*500[^"]*" workflowId=nanoflux-logs/math/ep-\\d+ taskQueue=${TaskQueue.llm} durationMs=\\d+$`),
     );
   }, 180_000);
 
   it("still gets the SDK's warning, as DEBUG, on a queue without workflows (so the check above is not vacuous)", async () => {
     let debugOutput = '';
-    // nanoflux-llm alone: no workflow bundle to build, so it is up in seconds.
-    worker = startWorkerProcess(NS, tempHome(), { NANOFLUX_LOG_LEVEL: 'DEBUG', NANOFLUX_QUEUES: TaskQueue.llm }, (t) => (debugOutput += t));
+    // The llm queue alone: no workflow bundle to build, so it is up in seconds.
+    worker = startWorkerProcess(NS, tempHome(), { NANOFLUX_LOG_LEVEL: 'DEBUG', NANOFLUX_QUEUES: 'llm' }, (t) => (debugOutput += t));
     await waitFor(async () => {
       if (worker!.exitCode !== null) throw new Error(`worker exited on its own (${worker!.exitCode}): ${debugOutput}`);
       return debugOutput.includes(NO_WORKFLOWS_WARNING);
     }, 60_000);
-    expect(debugOutput).toMatch(new RegExp(`^${ISO} DEBUG ${NO_WORKFLOWS_WARNING} taskQueue=nanoflux-llm$`, 'm'));
+    expect(debugOutput).toMatch(new RegExp(`^${ISO} DEBUG ${NO_WORKFLOWS_WARNING} taskQueue=${TaskQueue.llm}$`, 'm'));
     expect(debugOutput).not.toMatch(new RegExp(`WARN ${NO_WORKFLOWS_WARNING}`));
     const exited = new Promise((r) => worker!.once('exit', r));
     worker.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { SA } from '../../common/search-attributes.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import { type RunStatus, statusQuery } from '../../workflows/messages.js';

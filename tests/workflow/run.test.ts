@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectionName } from '../../activities/store/vector/point-id.js';
 import { PROJECT_ROOT } from '../../common/env.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { setBudgetUpdate, statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';

@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { collectionName } from '../../activities/store/vector/point-id.js';
 import { readEnv } from '../../common/env.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { freePort, startDevServer } from '../../scripts/lib/dev-server.js';
 import { createWorkers } from '../../workers/create-workers.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
@@ -30,7 +30,7 @@ describe('the Temporal server stopped and restarted mid-run (its SQLite file kep
     const connection = await NativeConnection.connect({ address });
     const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
     const workers = await createWorkers({ connection, namespace: 'default', deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
-    const running = Promise.all(workers.map((w) => w.run()));
+    const running = workers.run();
     const client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
     try {
       const config = testConfig(llm.baseURL, 'restart', { generation: { targetAccepted: 6, maxEpisodes: 60, concurrency: 2 } });
@@ -53,7 +53,7 @@ describe('the Temporal server stopped and restarted mid-run (its SQLite file kep
       const episodes = deps.ledger.episodes('restart').map((e) => e.episode);
       expect(episodes).toEqual(Array.from({ length: d.episodesFinished }, (_, i) => i));
     } finally {
-      workers.forEach((w) => w.shutdown());
+      workers.shutdown();
       await running.catch(() => undefined);
       await deps.close();
       await client.connection.close();

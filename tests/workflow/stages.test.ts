@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
-import { TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { ablationWorkflowId, runWorkflowId, stagesWorkflowId, variantWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import type { nanofluxAblation } from '../../workflows/stages.js';

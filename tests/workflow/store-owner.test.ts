@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../activities/store/ledger.js';
 import { storeOwner } from '../../activities/store/owner.js';
 import { collectionName } from '../../activities/store/vector/point-id.js';
 import { SqliteVectorStore } from '../../activities/store/vector/sqlite-store.js';
-import { storeQueue, TaskQueue } from '../../common/queues.js';
+import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -60,7 +60,7 @@ describe('store ownership across hosts', () => {
         await waitFor(async () => Boolean((s = await status()).store), 60_000);
         return s!;
       })();
-      const owner = homes.findIndex((home) => storeQueue(storeOwner(home).id) === store!.queue);
+      const owner = homes.findIndex((home) => TaskQueue.store(storeOwner(home).id) === store!.queue);
       expect(owner).toBeGreaterThanOrEqual(0);
       expect(store!.home).toBe(storeOwner(homes[owner]!).home);
       const others = [0, 1, 2].filter((i) => i !== owner);
@@ -89,6 +89,56 @@ describe('store ownership across hosts', () => {
       for (const i of others) expect(await heldBy(homes[i]!, 'owned'), `data dir ${i}`).toEqual({ points: [], accepted: 0, exported: null });
     } finally {
       await Promise.all(alive().map(killHard));
+    }
+  }, 300_000);
+
+  it('fine-tunes and evaluates on a host whose data dir holds nothing of the run: the files travel in payloads, the results land on the owner', async () => {
+    const owner = tempHome();
+    const gpu = tempHome();
+    const tools = tempHome();
+    // A command-backend trainer: an adapter, a loss curve, and a copy of the data it was given.
+    const trainer = join(tools, 'trainer.sh');
+    writeFileSync(trainer, `#!/bin/sh\nmkdir -p "$1"\necho '{}' > "$1/adapter_config.json"\ncp "$2" "$1/seen.jsonl"\nprintf '{"step":1,"loss":2.5}\\n{"step":2,"loss":1.5}\\n' > "$1/metrics.jsonl"\n`, { mode: 0o755 });
+    scriptGame(server, { other: (req) => ({ content: `Step by step.\nAnswer: ${req.model === 'served-tuned' ? '18' : '-1'}`, usage: { prompt_tokens: 50, completion_tokens: 10 } }) });
+    const hosts = [
+      startWorkerProcess(NS, owner, { NANOFLUX_QUEUES: 'main,llm' }),
+      startWorkerProcess(NS, gpu, { NANOFLUX_QUEUES: 'train' }),
+    ];
+    try {
+      const config = testConfig(server.baseURL, 'shipped', {
+        domains: [{ name: 'math', brief: 'Arithmetic.', topics: ['sums'], benchmark: 'none', evaluation: { benchmark: 'gsm8k', limit: 6 } }],
+        generation: { targetAccepted: 4, maxEpisodes: 30, concurrency: 2 },
+        finetune: { backend: 'command', baseModel: 'student', command: [trainer, '{out}', '{data}'] },
+        evaluate: { via: 'endpoint', limit: 6, batchSize: 4, endpoint: { baseURL: server.baseURL, apiKeyEnv: 'NANOFLUX_TEST_KEY', models: { base: 'served-base', tuned: 'served-tuned' } } },
+      });
+      const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('shipped'), args: [config] });
+      expect(result.failedDomains).toEqual([]);
+      const outcomes = result.stages!.find((s) => s.domain === 'math')!.outcomes;
+      expect(outcomes.map((o) => [o.variant, o.error ?? null])).toEqual([['base', null], ['tuned', null]]);
+      const tuned = outcomes.find((o) => o.variant === 'tuned')!;
+
+      // Trained on the GPU host, from the owner's training file, byte for byte; evaluated where its adapter is.
+      const ownerStage = join(owner, 'runs', 'shipped', 'stages', 'math');
+      const gpuStage = join(gpu, 'runs', 'shipped', 'stages', 'math');
+      expect(tuned.train!.model.startsWith(gpu)).toBe(true);
+      expect(tuned.train!.trainedOn).toBe(TaskQueue.trainHost(storeOwner(gpu).id));
+      expect(readFileSync(join(gpuStage, 'variants', 'tuned', 'finetune', 'output', 'seen.jsonl'), 'utf8')).toBe(readFileSync(join(ownerStage, 'variants', 'tuned', 'train.jsonl'), 'utf8'));
+      expect(existsSync(join(gpu, 'runs', 'shipped', 'examples.jsonl'))).toBe(false);
+
+      // Predictions, scores, the loss curve and the report are on the owner.
+      for (const v of ['base', 'tuned']) {
+        for (const f of ['predictions/batch-000.jsonl', 'predictions/batch-001.jsonl', 'predictions/batch-000.jsonl.usage.json', 'scores.json', 'result.json']) {
+          expect(existsSync(join(ownerStage, 'variants', v, f)), `${v}/${f}`).toBe(true);
+        }
+      }
+      expect(tuned.result).toMatchObject({ n: 6, correct: expect.any(Number) });
+      expect(tuned.train!.lossCurve).toBe(join(ownerStage, 'variants', 'tuned', 'finetune', 'output', 'metrics.jsonl'));
+      expect(tuned.train).not.toHaveProperty('returned');
+      expect(result.status.report!.startsWith(owner)).toBe(true);
+      expect(readFileSync(result.status.report!, 'utf8')).toMatch(/loss-math/);
+      expect(existsSync(join(gpu, 'runs', 'shipped', 'report.md'))).toBe(false);
+    } finally {
+      await Promise.all(hosts.map(killHard));
     }
   }, 300_000);
 });
