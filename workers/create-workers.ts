@@ -40,6 +40,8 @@ export interface WorkerSet {
   build: Build | null;
   /** Runs every worker until shutdown (SIGINT/SIGTERM by default) and keeps the deployment served meanwhile. */
   run(): Promise<void>;
+  /** Resolves once run() has these workers receiving tasks: their build is current (at once when unversioned). Never, while another build's workers serve. */
+  serving(): Promise<void>;
   shutdown(): void;
 }
 
@@ -90,20 +92,23 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
     workers.push(await Worker.create({ ...train, taskQueue: q.trainHost(o.deps.owner.id) }));
   }
   const log = o.log ?? ((line: string) => console.log(`[worker] ${line}`));
+  let markServing = () => undefined as void;
+  const serving = build ? new Promise<void>((resolve) => (markServing = resolve)) : Promise.resolve();
   return {
     workers,
     queues: q,
     build,
     async run() {
       const upkeep = new AbortController();
-      const serving = build ? keepServing(o.connection, o.namespace, build, q, upkeep.signal, log) : Promise.resolve();
+      const upkeeping = build ? keepServing(o.connection, o.namespace, build, q, upkeep.signal, log, markServing) : Promise.resolve();
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
         upkeep.abort();
-        await serving;
+        await upkeeping;
       }
     },
+    serving: () => serving,
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
   };
 }

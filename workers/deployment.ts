@@ -96,6 +96,7 @@ export async function keepServing(
   queues: { main: string; llm: string; train: string },
   signal: AbortSignal,
   log: (line: string) => void,
+  onCurrent: () => void = () => undefined,
 ): Promise<void> {
   let waitingSaid: string | null = null;
   let seenOnce = false;
@@ -107,6 +108,9 @@ export async function keepServing(
       if (shouldPromote(current, build.buildId, live)) {
         await connection.workflowService.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: build.deploymentName, buildId: build.buildId, identity: `nanoflux-worker ${build.buildId}` });
         log(`build ${build.buildId} is now the current version of ${build.deploymentName}${current ? ` (build ${current} has no live worker)` : ''}`);
+        onCurrent();
+      } else if (current === build.buildId) {
+        onCurrent();
       } else if (current !== build.buildId && current !== waitingSaid) {
         waitingSaid = current;
         log(`build ${current} serves ${build.deploymentName} while its workers run: this worker (build ${build.buildId}) waits; stop them to upgrade (nanoflux status shows both)`);

@@ -84,6 +84,8 @@ export async function runThroughTemporal(
   const deps = benchDeps(o.home ?? benchHome());
   const workers = await createWorkers({ connection, namespace: 'default', deps, workflowBundle: await workflowBundle(), ...o.workers });
   const running = workers.run();
+  // Timed from a served deployment: the first worker start's wait for its build to become current is not orchestration.
+  await workers.serving();
   const cc = await Connection.connect({ address: env.server.address });
   const client = new Client({ connection: cc, namespace: 'default' });
   try {
