@@ -69,6 +69,14 @@ export interface DomainBrief {
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens, those the provider served from its prompt cache (`prompt_tokens_details.cached_tokens`); absent: none reported. */
+  cachedPromptTokens?: number;
+  /** Of completionTokens, the reasoning model's thinking (`completion_tokens_details.reasoning_tokens`); absent: none reported. */
+  reasoningTokens?: number;
+  /** The tiers the provider says it billed (each response's `service_tier`); absent: it did not say. */
+  billedTiers?: string[];
+  /** The part of this usage billed at the flex tier (activities/game/models/tiers.ts); absent: none. */
+  flex?: { promptTokens: number; completionTokens: number; cachedPromptTokens: number };
 }
 
 /** One recorded tool call of the judge (tool, input, short output, duration, error). */

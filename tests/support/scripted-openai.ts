@@ -22,7 +22,12 @@ export interface ScriptedRequest extends ChatBody {
   role: ScriptRole;
 }
 
-export type ScriptedResponse = { delayMs?: number; usage?: { prompt_tokens: number; completion_tokens: number } } & (
+export type ScriptedResponse = {
+  delayMs?: number;
+  usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens: number }; completion_tokens_details?: { reasoning_tokens: number } };
+  /** The tier the answer says it was billed at; default, for a request that names a `service_tier`: flex for flex, else `default` (as OpenAI answers). */
+  serviceTier?: string;
+} & (
   | { json: unknown }
   | { content: string }
   | { toolCalls: Array<{ name: string; arguments: string }> }
@@ -122,6 +127,7 @@ function completion(body: ChatBody, r: ScriptedResponse, countPrompt?: (body: Ch
     model: body.model,
     choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
     usage: r.usage ?? { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    ...(r.serviceTier || typeof body.service_tier === 'string' ? { service_tier: r.serviceTier ?? (body.service_tier === 'flex' ? 'flex' : 'default') } : {}),
   };
 }
 

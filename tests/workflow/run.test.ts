@@ -172,4 +172,39 @@ describe('nanofluxRun on a real dev server', () => {
     expect(result.status.dataset!.examples).toBe(result.status.domains.math!.accepted);
     expect(result.status.episodes).toBeGreaterThan(finished);
   });
+
+  it('flex tier: refused for capacity, the Judge goes on at the standard tier; the cost is what the provider billed at each tier', async () => {
+    scriptGame(f.server);
+    let judgeAtFlex = 0;
+    // Every other flex Judge request is refused for lack of capacity (a 429 OpenAI does not bill).
+    f.server.intercept((req) =>
+      req.role === 'judge' && req.body.service_tier === 'flex' && judgeAtFlex++ % 2 === 0
+        ? { status: 429, errorBody: { error: { message: 'Resource Unavailable: no capacity for flex processing', type: 'resource_unavailable', code: 'resource_unavailable' } } }
+        : undefined,
+    );
+    const before = f.server.requests.length;
+    try {
+      const base = testConfig(f.server.baseURL, 'flex');
+      const price = { inputPerMillion: 1, outputPerMillion: 1 };
+      const flex = (m: (typeof base.models)['a'], fallback: number) => ({ ...m, tier: 'flex' as const, flexFallbackAfterSeconds: fallback, price });
+      const config = { ...base, models: { ...base.models, a: flex(base.models.a, 60), b: flex(base.models.b, 60), judge: flex(base.models.judge, 0) } };
+      const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('flex'), args: [config] });
+      expect(result.status.domains.math!.stopReason).toBe('target_reached');
+      const chat = f.server.requests.slice(before).filter((r) => r.path.endsWith('/chat/completions'));
+      // Attacker and Defender were never refused: every request at flex, billed at half.
+      expect(chat.filter((r) => r.role !== 'judge').every((r) => r.body.service_tier === 'flex')).toBe(true);
+      const { tokens, cost } = result.status;
+      expect(cost.attacker).toBeCloseTo(tokens.attacker * 0.5e-6, 9);
+      expect(cost.defender).toBeCloseTo(tokens.defender * 0.5e-6, 9);
+      // The Judge: each refusal (fallback 0) is followed by the same call at the standard tier, billed in full.
+      const judge = chat.filter((r) => r.role === 'judge');
+      const standard = judge.filter((r) => r.body.service_tier === undefined);
+      expect(standard.length).toBeGreaterThan(0);
+      expect(standard.length).toBe(Math.ceil(judgeAtFlex / 2));
+      expect(cost.judge).toBeGreaterThan(tokens.judge * 0.5e-6 * 1.05);
+      expect(cost.judge).toBeLessThan(tokens.judge * 1e-6 * 0.95);
+    } finally {
+      f.server.intercept(undefined);
+    }
+  });
 });

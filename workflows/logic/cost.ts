@@ -1,10 +1,29 @@
 import type { ModelRef } from '../../common/config.js';
 import type { Usage } from '../../common/contracts/index.js';
 
-/** USD of one model call at the model's configured price; a model without a price (local) costs nothing. */
+/** Flex is billed at batch rates (OpenAI: half), unless the price says otherwise. */
+export const DEFAULT_FLEX_DISCOUNT = 0.5;
+
+type Tokens = { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
+
+/**
+ * USD of one model call as the provider billed it (issue 16): cached prompt tokens at the cached
+ * price, the part billed at flex at the flex discount, the rest at the configured price. A model
+ * without a price (local) costs nothing; a usage from before these were recorded is all standard.
+ */
 export function callCost(usage: Usage, price: ModelRef['price']): number {
   if (!price) return 0;
-  return (usage.promptTokens * price.inputPerMillion + usage.completionTokens * price.outputPerMillion) / 1_000_000;
+  const at = (t: Tokens) => {
+    const cached = Math.min(t.cachedPromptTokens ?? 0, t.promptTokens);
+    return ((t.promptTokens - cached) * price.inputPerMillion + cached * (price.cachedInputPerMillion ?? price.inputPerMillion) + t.completionTokens * price.outputPerMillion) / 1_000_000;
+  };
+  const flex = usage.flex ?? { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  const standard = {
+    promptTokens: usage.promptTokens - flex.promptTokens,
+    completionTokens: usage.completionTokens - flex.completionTokens,
+    cachedPromptTokens: (usage.cachedPromptTokens ?? 0) - flex.cachedPromptTokens,
+  };
+  return at(standard) + at(flex) * (1 - (price.flexDiscount ?? DEFAULT_FLEX_DISCOUNT));
 }
 
 /** Embedding calls report one token count, all of it input. */

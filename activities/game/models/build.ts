@@ -23,6 +23,8 @@ export const buildChatModel = memoByRef((ref: ModelRef, env): ChatModel => {
     timeoutMs,
     rateLimiter: rateLimiterFor(ref),
     contextTokens: ref.contextTokens,
+    ...(ref.tier ? { tier: ref.tier } : {}),
+    ...(ref.flexFallbackAfterSeconds !== undefined ? { flexFallbackMs: ref.flexFallbackAfterSeconds * 1000 } : {}),
     // Asked of the server only for refs that do not state contextTokens, once per server per process.
     context: endpointContext({ baseURL: ref.baseURL, model: ref.model, apiKey, timeoutMs }),
   });

@@ -12,6 +12,7 @@ import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from '.
 import type { RateLimiter } from '../../kit/rate-limiter.js';
 import { ConversationMeter, fitRequest, marginOf, type Measure, shrinkTo, toolOutputBudget, trimToolOutput } from './context-window.js';
 import { EndpointContext } from './endpoint-context.js';
+import { addBilledUsage, DEFAULT_FLEX_FALLBACK_MS, DEFAULT_FLEX_TIMEOUT_MS, type FlexCall, flexCall, sendAtFlex } from './tiers.js';
 import { adjustmentFor, applyRefusals, bodyFieldOf, knownRefusals, learnRefusal, refusalKey } from './parameter-refusals.js';
 
 /** Longer answers are refused: a runaway model must not push megabytes into activity results/histories. */
@@ -114,6 +115,10 @@ export interface OpenAIChatOptions {
   contextTokens?: number;
   /** What this process knows of the endpoint's window, shared by the refs naming it (endpoint-context.ts); default: a private one that never probes. */
   context?: EndpointContext;
+  /** The ref's service tier (tiers.ts); default standard: no `service_tier` sent. */
+  tier?: 'standard' | 'flex';
+  /** flex: how long a call waits for flex capacity before it goes on at the standard tier; default DEFAULT_FLEX_FALLBACK_MS. */
+  flexFallbackMs?: number;
 }
 
 /** How long one chat completion may take when the ref does not say (its `timeoutSeconds`). */
@@ -177,7 +182,7 @@ export class OpenAIChatModel implements ChatModel {
     this.params = chatParameters(this.settings);
     this.refusals = refusalKey(baseURL, model);
     // maxRetries 0: Temporal owns retries, so every attempt is visible in the workflow history.
-    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? DEFAULT_CHAT_TIMEOUT_MS });
+    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: this.timeoutMs });
     this.context = opts.context ?? new EndpointContext();
   }
 
@@ -200,6 +205,7 @@ export class OpenAIChatModel implements ChatModel {
     const meter = new ConversationMeter(this.context.ruler);
     const params = req.temperature === undefined ? this.params : chatParameters({ ...this.settings, temperature: req.temperature });
     const adjusted = new Set<string>();
+    const flex = this.opts.tier === 'flex' ? flexCall(this.opts.flexFallbackMs ?? DEFAULT_FLEX_FALLBACK_MS) : undefined;
 
     let rounds = 0;
     let attempts = 0;
@@ -228,6 +234,7 @@ export class OpenAIChatModel implements ChatModel {
             ...params.extra,
           },
           adjusted,
+          flex,
         );
       } catch (e) {
         if (!(e instanceof ContextExceededError)) throw e;
@@ -243,8 +250,7 @@ export class OpenAIChatModel implements ChatModel {
           { ...(e.status !== undefined ? { status: e.status } : {}), ...(e.requestId !== undefined ? { requestId: e.requestId } : {}) },
         );
       }
-      usage.promptTokens += resp.usage?.prompt_tokens ?? 0;
-      usage.completionTokens += resp.usage?.completion_tokens ?? 0;
+      addBilledUsage(usage, resp);
       meter.observe(sent, resp.usage?.prompt_tokens ?? 0);
       const msg = resp.choices[0]?.message;
       const calls = (msg?.tool_calls ?? []).filter((c) => c.type === 'function');
@@ -324,14 +330,14 @@ export class OpenAIChatModel implements ChatModel {
    * without is learned and the request sent again without it, once per parameter. `adjusted` collects
    * what was left out or renamed, for the call's result.
    */
-  private async sendAdjusting(request: Record<string, unknown>, adjusted: Set<string>): Promise<OpenAI.Chat.Completions.ChatCompletion> {
+  private async sendAdjusting(request: Record<string, unknown>, adjusted: Set<string>, flex?: FlexCall): Promise<OpenAI.Chat.Completions.ChatCompletion> {
     const tried = new Set<string>();
     for (;;) {
       const known = knownRefusals(this.refusals);
       const { body, changed } = applyRefusals(request, known);
       for (const c of changed) adjusted.add(c);
       try {
-        return await this.send(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming);
+        return await this.send(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, flex);
       } catch (e) {
         if (!(e instanceof UnsupportedParameterError)) throw e;
         const field = bodyFieldOf(e.parameter, body);
@@ -344,15 +350,19 @@ export class OpenAIChatModel implements ChatModel {
     }
   }
 
-  /** One completion: its rate-limit slot, its time limit, its failure translated. */
-  private async send(body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming): Promise<OpenAI.Chat.Completions.ChatCompletion> {
-    // Every request waits for its slot, tool rounds and schema re-asks included: the provider counts requests, not activities.
-    await this.opts.rateLimiter?.acquire(cancellationSignal());
-    let resp: OpenAI.Chat.Completions.ChatCompletion;
-    try {
+  /** One completion: its rate-limit slot, its time limit, its tier (a flex call waits for capacity, tiers.ts), its failure translated. */
+  private async send(body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, flex?: FlexCall): Promise<OpenAI.Chat.Completions.ChatCompletion> {
+    const signal = cancellationSignal();
+    const once = async (b: object): Promise<OpenAI.Chat.Completions.ChatCompletion> => {
+      // Every request waits for its slot, tool rounds, schema re-asks and flex re-asks included: the provider counts requests, not activities.
+      await this.opts.rateLimiter?.acquire(signal);
       // The client's timeout stops counting once the headers arrive; a body that stalls after them
       // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
-      resp = await withCallTimeout(this.opts.timeoutMs ?? DEFAULT_CHAT_TIMEOUT_MS, (signal) => this.client.chat.completions.create(body, { signal }));
+      return withCallTimeout(this.timeoutMs, (s) => this.client.chat.completions.create(b as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, { signal: s }));
+    };
+    let resp: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      resp = flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
     } catch (e) {
       // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
       const err = fromOpenAIError(e);
@@ -363,5 +373,10 @@ export class OpenAIChatModel implements ChatModel {
       throw new ModelError(ErrorType.ModelUnavailable, `malformed response from ${this.opts.model}: not a chat completion`);
     }
     return resp;
+  }
+
+  /** One request's limit: the ref's, else the tier's default (flex is slower). */
+  private get timeoutMs(): number {
+    return this.opts.timeoutMs ?? (this.opts.tier === 'flex' ? DEFAULT_FLEX_TIMEOUT_MS : DEFAULT_CHAT_TIMEOUT_MS);
   }
 }

@@ -1,0 +1,101 @@
+import OpenAI from 'openai';
+import type { Usage } from '../../../common/contracts/index.js';
+
+/**
+ * Service tiers (issue 16): a `flex` ref's requests carry `service_tier: "flex"` (batch prices on
+ * synchronous calls, slower, sometimes refused for lack of capacity). A refusal is a 429 "Resource
+ * Unavailable" that the provider does not bill and that says nothing about the endpoint's rate limit:
+ * the call backs off and asks again at flex, and once it has been refused for `fallbackMs` it goes on
+ * at the standard tier, for the rest of that model call. What each response was billed at comes back
+ * in its `service_tier` and is recorded with its usage.
+ */
+
+/** Slower than the standard tier's 120 s: OpenAI advises 15 minutes for flex; a model activity has 10. */
+export const DEFAULT_FLEX_TIMEOUT_MS = 540_000;
+/** How long a call waits for flex capacity before it goes on at the standard tier, when the ref does not say. */
+export const DEFAULT_FLEX_FALLBACK_MS = 240_000;
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+
+/** One model call's flex state, across its requests (tool rounds, schema re-asks). */
+export interface FlexCall {
+  fallbackMs: number;
+  /** When the first refusal came. */
+  refusedSince?: number;
+  /** Refused for fallbackMs: the rest of the call goes at the standard tier. */
+  fellBack: boolean;
+}
+
+export const flexCall = (fallbackMs: number): FlexCall => ({ fallbackMs, fellBack: false });
+
+/** A flex request refused for lack of capacity (not billed, not a rate limit). */
+export function isCapacityRefusal(e: unknown): boolean {
+  if (!(e instanceof OpenAI.APIError) || e.status !== 429) return false;
+  return /resource[ _-]?unavailable/i.test(`${e.code ?? ''} ${e.type ?? ''} ${e.message}`);
+}
+
+/** Sends `body` at flex while capacity comes within the call's fallback time, else at the standard tier. */
+export async function sendAtFlex<R>(
+  call: FlexCall,
+  body: object,
+  send: (body: object) => Promise<R>,
+  signal: AbortSignal,
+  clock: { now(): number; sleep(ms: number, signal: AbortSignal): Promise<void> } = realClock,
+): Promise<R> {
+  let backoff = FIRST_BACKOFF_MS;
+  for (;;) {
+    if (call.fellBack) return send(body);
+    try {
+      return await send({ ...body, service_tier: 'flex' });
+    } catch (e) {
+      if (!isCapacityRefusal(e)) throw e;
+      call.refusedSince ??= clock.now();
+      const left = call.fallbackMs - (clock.now() - call.refusedSince);
+      if (left <= 0) {
+        call.fellBack = true;
+        continue;
+      }
+      await clock.sleep(Math.min(backoff, left), signal);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+}
+
+const realClock = {
+  now: () => Date.now(),
+  sleep: (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new Error('cancelled while waiting for flex capacity'));
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => (clearTimeout(t), reject(new Error('cancelled while waiting for flex capacity'))), { once: true });
+    }),
+};
+
+interface ResponseUsage {
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number } | null;
+    completion_tokens_details?: { reasoning_tokens?: number } | null;
+  } | null;
+  service_tier?: string | null;
+}
+
+/** Adds one response's usage as the provider reports it: cached prompt and reasoning tokens, and the part billed at flex. */
+export function addBilledUsage(usage: Usage, resp: ResponseUsage): void {
+  const prompt = resp.usage?.prompt_tokens ?? 0;
+  const completion = resp.usage?.completion_tokens ?? 0;
+  const cached = resp.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = resp.usage?.completion_tokens_details?.reasoning_tokens ?? 0;
+  usage.promptTokens += prompt;
+  usage.completionTokens += completion;
+  if (cached > 0) usage.cachedPromptTokens = (usage.cachedPromptTokens ?? 0) + cached;
+  if (reasoning > 0) usage.reasoningTokens = (usage.reasoningTokens ?? 0) + reasoning;
+  if (resp.service_tier) usage.billedTiers = [...new Set([...(usage.billedTiers ?? []), resp.service_tier])];
+  if (resp.service_tier === 'flex') {
+    const f = (usage.flex ??= { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 });
+    f.promptTokens += prompt;
+    f.completionTokens += completion;
+    f.cachedPromptTokens += cached;
+  }
+}
