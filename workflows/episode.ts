@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { answerKind } from '../common/answer-kind.js';
-import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, RejectionReason, ReferenceCheck, ToolCallRecord, TrainingExample, Verification } from '../common/contracts/index.js';
+import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, RejectionReason, ReferenceCheck, ToolCallRecord, TrainingExample, Usage, Verification } from '../common/contracts/index.js';
 import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
 import { episodeKey } from './logic/ids.js';
@@ -9,7 +9,7 @@ import { failureTypeOf } from './logic/breaker.js';
 import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
 import { checkActivities, localStoreActivities, modelActivities, storeActivities } from './options.js';
-import { callCost, embeddingCost } from './logic/cost.js';
+import { addBilled, callCost, embeddingCost } from './logic/cost.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
 /** The patch that moved the store steps to local activities (docs/architecture.md, "Versions with patched()"). */
@@ -77,6 +77,12 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
 }
 
 /** The game's steps; each `return` leaves `summary.outcome` set for `finish`. */
+/** What the provider said of a call's bill (cached prompt, flex), kept in the summary only once it says something. */
+function noteBilled(summary: EpisodeSummary, role: 'attacker' | 'defender' | 'judge', usage: Usage): void {
+  const billed = addBilled(summary.billed, role, usage);
+  if (billed) summary.billed = billed;
+}
+
 async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise<void> {
   const { input, summary, transcript } = ep;
   const { tokens, cost } = summary;
@@ -91,6 +97,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   });
   tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
   cost!.attacker += callCost(attacked.usage, input.models.attacker.price);
+  noteBilled(summary, 'attacker', attacked.usage);
   transcript.attack = attacked.attack;
   noteRefused(transcript, 'attacker', attacked);
   summary.skill = attacked.attack.skill;
@@ -129,6 +136,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   for (const d of defended) {
     tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
     cost!.defender += callCost(d.usage, input.models.defender.price);
+    noteBilled(summary, 'defender', d.usage);
     noteRefused(transcript, 'defender', d);
   }
   transcript.defenses = defended.map((d) => d.defense);
@@ -143,6 +151,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   });
   tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
   cost!.judge += callCost(judged.usage, input.models.judge.price);
+  noteBilled(summary, 'judge', judged.usage);
   Object.assign(transcript, { verdict: judged.verdict, judgeModel: judged.model, toolCalls: judged.toolCalls });
   noteRefused(transcript, 'judge', judged);
   summary.toolCalls = judged.toolCalls.length;

@@ -1,3 +1,4 @@
+import type { BilledTokens } from '../common/contracts/index.js';
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorType } from '../common/errors.js';
 import type { CalibrationOutcome } from '../common/contracts/calibration.js';
@@ -55,6 +56,8 @@ export interface RunStatus {
   tokens: { attacker: number; defender: number; judge: number; embedding: number; total: number };
   /** USD by role and in all, from the models' prices. */
   cost: { attacker: number; defender: number; judge: number; embedding: number; total: number };
+  /** Of `tokens`, those the provider billed from its prompt cache or at flex, by role (absent until it says so of a call). */
+  billed?: BilledTokens;
   dataset?: { path: string; examples: number };
   /** The queue of the worker that owns the run's data (its store, ledger and files), and where that data dir is when this execution claimed it. */
   store?: { queue: string; host?: string; home?: string };

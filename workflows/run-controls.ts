@@ -4,6 +4,8 @@ import { ErrorType } from '../common/errors.js';
 import { SA } from '../common/search-attributes.js';
 import { domainWorkflowId } from './logic/ids.js';
 import { topFailureReasons } from './logic/breaker.js';
+import { sumBilled } from './logic/cost.js';
+import type { BilledTokens } from '../common/contracts/index.js';
 import { addTokens, type Budget, budgetExceeded, type StopReason, totalTokens, zeroTokens } from './logic/progress.js';
 import {
   acceptJudgeSignal,
@@ -136,6 +138,8 @@ export function runControls(config: RunConfig, st: RunStatus) {
     st.tokens = { ...t, total: totalTokens(t) };
     const c = all.reduce((acc, x) => addTokens(acc, x.cost ?? zeroTokens()), zeroTokens());
     st.cost = { ...c, total: totalTokens(c) };
+    const billed = all.reduce<BilledTokens | undefined>((acc, x) => sumBilled(acc, x.billed), undefined);
+    if (billed) st.billed = billed;
     const failures = topFailureReasons(all);
     if (failures.length > 0) st.failures = failures;
   };

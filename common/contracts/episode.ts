@@ -27,6 +27,12 @@ export interface EpisodeInput {
   review?: { timeoutSeconds: number; onTimeout: 'approve' | 'reject' };
 }
 
+/** Tokens by role the provider billed otherwise than at the standard price (issue 16): served from its prompt cache (prompt tokens only), billed at the flex tier. */
+export interface BilledTokens {
+  cachedPrompt: TokensByRole;
+  flex: TokensByRole;
+}
+
 /** What an episode workflow returns: compact, so the domain loop's history stays small. The ledger keeps it (activities/store/ledger.ts). */
 export interface EpisodeSummary {
   episode: number;
@@ -40,6 +46,8 @@ export interface EpisodeSummary {
   tokens: TokensByRole;
   /** USD by role, from the models' prices (absent in summaries written before prices existed). */
   cost?: TokensByRole;
+  /** Of `tokens`, what the provider said of its bill, by role (absent when it said nothing: standard tier, no cache). */
+  billed?: BilledTokens;
   scores?: Scores;
   /** Review mode: the human (or timeout) decision on an accepted example. */
   review?: { approve: boolean; reviewer?: string; note?: string };

@@ -25,6 +25,17 @@ export function byRole(values: Record<(typeof ROLES)[number], number>, show: (n:
   return ROLES.map((r) => `${r} ${show(values[r] ?? 0)}`).join(' · ');
 }
 
+/** Of each role's tokens, the share the provider billed at flex and served from its prompt cache (issue 16): the roles it said something of. */
+export function billedLine(s: Pick<RunStatus, 'tokens' | 'billed'>): string {
+  const pct = (n: number, of: number) => `${of > 0 ? Math.round((100 * n) / of) : 0}%`;
+  const parts = ROLES.filter((r) => (s.billed!.flex[r] ?? 0) + (s.billed!.cachedPrompt[r] ?? 0) > 0).map((r) => {
+    const flex = s.billed!.flex[r] ?? 0;
+    const cached = s.billed!.cachedPrompt[r] ?? 0;
+    return `${r} ${[flex ? `${pct(flex, s.tokens[r])} at flex` : '', cached ? `${count(cached)} cached prompt tokens` : ''].filter(Boolean).join(', ')}`;
+  });
+  return `${parts.join(' · ')} (as the provider reported each call; the cost above prices them so)`;
+}
+
 export function duration(ms: number): string {
   if (ms <= 0) return 'now';
   const s = Math.round(ms / 1000);
@@ -115,6 +126,7 @@ export function renderStatus(s: RunStatus, extra: { workflowStatus?: string; fai
   lines.push(...failureLines(s));
   lines.push(`  tokens  ${byRole(s.tokens, count)} · total ${count(s.tokens.total)}`);
   if (s.cost) lines.push(`  cost    ${byRole(s.cost, usd)} · total ${usd(s.cost.total)}`);
+  if (s.billed) lines.push(`  billed  ${billedLine(s)}`);
   const limits = [s.budget?.maxTokens !== undefined ? `max tokens ${count(s.budget.maxTokens)}` : '', s.budget?.maxCost !== undefined ? `max cost ${usd(s.budget.maxCost)}` : ''].filter(Boolean);
   if (limits.length) lines.push(`  budget  ${limits.join(' · ')}`);
   if (s.store) lines.push(`  store   ${s.store.host ? `${s.store.host}:${s.store.home} ` : ''}(its worker serves ${s.store.queue}; the run's store steps and files are there)`);

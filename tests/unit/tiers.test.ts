@@ -4,7 +4,8 @@ import { OpenAIChatModel } from '../../activities/game/models/openai-chat.js';
 import { flexCall, sendAtFlex } from '../../activities/game/models/tiers.js';
 import { ModelRefSchema } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import { callCost } from '../../workflows/logic/cost.js';
+import { addBilled, callCost, sumBilled } from '../../workflows/logic/cost.js';
+import { billedLine } from '../../scripts/lib/format.js';
 import { failure } from '../support/expect-error.js';
 import { startScriptedOpenAI, type ScriptedOpenAI, type ScriptedResponse } from '../support/scripted-openai.js';
 
@@ -96,5 +97,18 @@ describe('cost as billed (workflows/logic/cost.ts)', () => {
     expect(local.success).toBe(false);
     expect(JSON.stringify(local.error?.issues)).toMatch(/flex is a provider tier/);
     expect(ModelRefSchema.safeParse({ provider: 'openai', model: 'x', tier: 'batch' }).success).toBe(false);
+  });
+});
+
+describe('billed tokens by role (workflows/logic/cost.ts addBilled, scripts/lib/format.ts billedLine)', () => {
+  it('keeps nothing until the provider says something of a call, then adds by role', () => {
+    expect(addBilled(undefined, 'judge', { promptTokens: 10, completionTokens: 5 })).toBeUndefined();
+    const one = addBilled(undefined, 'judge', { promptTokens: 10, completionTokens: 5, cachedPromptTokens: 4, flex: { promptTokens: 10, completionTokens: 5, cachedPromptTokens: 4 } });
+    expect(one).toEqual({ cachedPrompt: { attacker: 0, defender: 0, judge: 4, embedding: 0 }, flex: { attacker: 0, defender: 0, judge: 15, embedding: 0 } });
+    const two = sumBilled(one, addBilled(undefined, 'attacker', { promptTokens: 8, completionTokens: 2, flex: { promptTokens: 8, completionTokens: 2, cachedPromptTokens: 0 } }));
+    expect(two!.flex).toEqual({ attacker: 10, defender: 0, judge: 15, embedding: 0 });
+    expect(sumBilled(undefined, undefined)).toBeUndefined();
+    const tokens = { attacker: 10, defender: 7, judge: 30, embedding: 3, total: 50 };
+    expect(billedLine({ tokens, billed: two })).toBe('attacker 100% at flex · judge 50% at flex, 4 cached prompt tokens (as the provider reported each call; the cost above prices them so)');
   });
 });

@@ -12,6 +12,7 @@ import { setBudgetUpdate, statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import { useGameFixture } from '../support/workers.js';
+import { renderStatus } from '../../scripts/lib/format.js';
 
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-run';
@@ -203,6 +204,14 @@ describe('nanofluxRun on a real dev server', () => {
       expect(standard.length).toBe(Math.ceil(judgeAtFlex / 2));
       expect(cost.judge).toBeGreaterThan(tokens.judge * 0.5e-6 * 1.05);
       expect(cost.judge).toBeLessThan(tokens.judge * 1e-6 * 0.95);
+      // What the provider billed at flex, by role, in the status and its text.
+      const billed = result.status.billed!;
+      expect(billed.flex.attacker).toBe(tokens.attacker);
+      expect(billed.flex.defender).toBe(tokens.defender);
+      expect(billed.flex.judge).toBeGreaterThan(0);
+      expect(billed.flex.judge).toBeLessThan(tokens.judge);
+      expect(billed.flex.embedding).toBe(0);
+      expect(renderStatus(result.status)).toMatch(/\n {2}billed {2}attacker 100% at flex · defender 100% at flex · judge \d+% at flex \(as the provider reported each call/);
     } finally {
       f.server.intercept(undefined);
     }

@@ -1,5 +1,6 @@
 import type { ModelRef } from '../../common/config.js';
-import type { Usage } from '../../common/contracts/index.js';
+import type { BilledTokens, TokensByRole, Usage } from '../../common/contracts/index.js';
+import { addTokens, zeroTokens } from '../../common/tokens-by-role.js';
 
 /** Flex is billed at batch rates (OpenAI: half), unless the price says otherwise. */
 export const DEFAULT_FLEX_DISCOUNT = 0.5;
@@ -29,4 +30,19 @@ export function callCost(usage: Usage, price: ModelRef['price']): number {
 /** Embedding calls report one token count, all of it input. */
 export function embeddingCost(tokens: number, price: ModelRef['price']): number {
   return callCost({ promptTokens: tokens, completionTokens: 0 }, price);
+}
+
+/** Adds one call's billing detail to an episode's (or a domain's) record, creating it at the first detail the provider gave. */
+export function addBilled(billed: BilledTokens | undefined, role: keyof TokensByRole, usage: Usage): BilledTokens | undefined {
+  const cached = usage.cachedPromptTokens ?? 0;
+  const flex = (usage.flex?.promptTokens ?? 0) + (usage.flex?.completionTokens ?? 0);
+  if (cached === 0 && flex === 0) return billed;
+  const b = billed ?? { cachedPrompt: zeroTokens(), flex: zeroTokens() };
+  return { cachedPrompt: addTokens(b.cachedPrompt, { [role]: cached }), flex: addTokens(b.flex, { [role]: flex }) };
+}
+
+/** Two records summed (a domain's progress and an episode's summary). */
+export function sumBilled(a: BilledTokens | undefined, b: BilledTokens | undefined): BilledTokens | undefined {
+  if (!a || !b) return a ?? b;
+  return { cachedPrompt: addTokens(a.cachedPrompt, b.cachedPrompt), flex: addTokens(a.flex, b.flex) };
 }

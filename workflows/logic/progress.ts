@@ -1,6 +1,7 @@
-import { type EpisodeSummary, OUTCOMES, type RejectionReason, type TokensByRole } from '../../common/contracts/index.js';
+import { type BilledTokens, type EpisodeSummary, OUTCOMES, type RejectionReason, type TokensByRole } from '../../common/contracts/index.js';
 import { type FailureReason, recordFailure } from './breaker.js';
 import { addTokens, totalTokens, zeroTokens } from '../../common/tokens-by-role.js';
+import { sumBilled } from './cost.js';
 
 export { addTokens, totalTokens, zeroTokens };
 
@@ -15,6 +16,8 @@ export interface DomainProgress {
   tokens: TokensByRole;
   /** USD by role. */
   cost: TokensByRole;
+  /** Of `tokens`, those the provider billed from its prompt cache or at flex (absent until it says so of a call). */
+  billed?: BilledTokens;
   /**
    * The verified gate's record (absent in progress from before it): episodes whose reference an
    * executed or rule check decided, how many of them it confirmed, how many accepted examples it
@@ -65,6 +68,7 @@ export function applySummary(p: DomainProgress, s: EpisodeSummary): DomainProgre
     episodesFinished: p.episodesFinished + 1,
     tokens: addTokens(p.tokens, s.tokens),
     cost: addTokens(p.cost ?? zeroTokens(), s.cost ?? zeroTokens()),
+    ...(p.billed || s.billed ? { billed: sumBilled(p.billed, s.billed) } : {}),
     ...(s.verification || p.verification ? { verification: tally(p.verification, s) } : {}),
     ...(s.outcome === 'failed' || p.failures ? { failures: recordFailure(p.failures, s) } : {}),
   };
