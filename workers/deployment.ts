@@ -145,7 +145,8 @@ export async function deploymentWorkers(service: Service, namespace: string, que
 
 /** One line: how many workers of each build poll, the current one first, the others said to wait. */
 export function describeBuilds(d: DeploymentWorkers): string {
-  if (d.builds.length === 0) return `no worker polls ${d.deployment} (start one: npm run worker)`;
+  // A run started before an upgrade is on the queues of its own prefix (`nanoflux` before prefixes): say how to serve it.
+  if (d.builds.length === 0) return `no worker polls ${d.deployment}: start one with NANOFLUX_TASK_QUEUE_PREFIX=${d.deployment} npm run worker`;
   return d.builds
     .map((b) =>
       b.current ? `${b.workers} of build ${b.buildId} (current)`

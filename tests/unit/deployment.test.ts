@@ -17,7 +17,7 @@ describe('which build serves a deployment (workers/deployment.ts)', () => {
     expect(describeBuilds({ deployment: 'nf', current: 'b1', builds: [{ buildId: 'b1', workers: 2, current: true }, { buildId: 'b2', workers: 1, current: false }, { buildId: null, workers: 1, current: false }] })).toBe(
       '2 of build b1 (current) · 1 of build b2 (another build: waits while the current build has workers) · 1 unversioned (serves nothing while a build is current)',
     );
-    expect(describeBuilds({ deployment: 'nf', current: null, builds: [] })).toBe('no worker polls nf (start one: npm run worker)');
+    expect(describeBuilds({ deployment: 'nf', current: null, builds: [] })).toBe('no worker polls nf: start one with NANOFLUX_TASK_QUEUE_PREFIX=nf npm run worker');
   });
 });
 
