@@ -106,6 +106,16 @@ function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
     },
   };
 }
+/** host:port or :port (all interfaces), as the SDK's Prometheus exporter binds it. */
+const listenAddress: Kind<string> = {
+  expects: 'host:port or :port',
+  parse: (s) => {
+    const m = /^([A-Za-z0-9.\-]*|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(s.trim());
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error('expected host:port or :port (e.g. :9464)');
+    return `${m[1] || '0.0.0.0'}:${m[2]}`;
+  },
+};
+
 /** Roles, or (as before the prefix) the legacy queue names nanoflux, nanoflux-llm, nanoflux-train for them. */
 const LEGACY = taskQueues(LEGACY_PREFIX);
 const queues: Kind<QueueRole[]> = {
@@ -191,6 +201,11 @@ export const ENV_VARS = {
   buildId: envVar({
     name: 'NANOFLUX_BUILD_ID', kind: queuePrefix, fallback: unset, shown: 'a hash of the source',
     description: "this worker's build id under Worker Versioning (default: a hash of the code the worker runs, workers/build-id.ts)",
+    readers: ['worker'],
+  }),
+  metricsAddr: envVar({
+    name: 'NANOFLUX_METRICS_ADDR', kind: listenAddress, fallback: unset, shown: 'unset (off)',
+    description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`)",
     readers: ['worker'],
   }),
   logLevel: envVar({

@@ -148,8 +148,11 @@ export class LineLogger implements Logger {
  * same level; the core's third-party crates at ERROR only: their WARNs are transport chatter).
  * Once per process, before any connection or worker.
  */
-export function installLogging(o: LineLoggerOptions): LineLogger {
+export function installLogging(o: LineLoggerOptions & { metricsAddr?: string }): LineLogger {
   const logger = new LineLogger(o);
-  Runtime.install({ logger, telemetryOptions: { logging: { filter: { core: o.level, other: 'ERROR' }, forward: {} } } });
+  // Metrics (NANOFLUX_METRICS_ADDR): the SDK's Prometheus exporter serves its own and NanoFlux's
+  // (activities/kit/metrics.ts, workflows/metrics.ts) at /metrics; unset, the meters are no-ops.
+  const metrics = o.metricsAddr ? { metrics: { prometheus: { bindAddress: o.metricsAddr } } } : {};
+  Runtime.install({ logger, telemetryOptions: { logging: { filter: { core: o.level, other: 'ERROR' }, forward: {} }, ...metrics } });
   return logger;
 }

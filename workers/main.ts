@@ -11,7 +11,7 @@ import { installLogging } from './logger.js';
  */
 async function main(): Promise<void> {
   const env = readEnv();
-  installLogging({ level: env.logLevel, debug: env.debug });
+  installLogging({ level: env.logLevel, debug: env.debug, ...(env.metricsAddr ? { metricsAddr: env.metricsAddr } : {}) });
   await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const q = workers.queues;
   const names = queues.flatMap((r) => (r === 'main' ? [q.main, q.store(deps.owner.id)] : r === 'train' ? [q.train, q.trainHost(deps.owner.id)] : [q.llm]));
   const build = workers.build ? `build ${workers.build.buildId} of deployment ${workers.build.deploymentName}` : 'unversioned (NANOFLUX_WORKER_VERSIONING=0)';
-  console.log(`[worker] polling ${names.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}), ${build}; data in ${env.home}`);
+  const metrics = env.metricsAddr ? `; metrics at http://${env.metricsAddr}/metrics` : '';
+  console.log(`[worker] polling ${names.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}), ${build}; data in ${env.home}${metrics}`);
   try {
     // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).
     await workers.run();

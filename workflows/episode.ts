@@ -10,6 +10,7 @@ import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
 import { checkActivities, localStoreActivities, modelActivities, storeActivities } from './options.js';
 import { addBilled, callCost, embeddingCost } from './logic/cost.js';
+import { countEpisode } from './metrics.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
 /** The patch that moved the store steps to local activities (docs/architecture.md, "Versions with patched()"). */
@@ -286,6 +287,7 @@ async function finish(ep: Episode): Promise<EpisodeSummary> {
     summary,
     transcript,
   });
+  countEpisode(input, summary);
   return summary;
 }
 

@@ -4,6 +4,7 @@ import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, Verd
 import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.js';
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
+import { measuredModelCall } from '../kit/metrics.js';
 import { activity, reportProgress } from '../kit/boundary.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
@@ -35,7 +36,7 @@ const refused = (r: { refusedParameters?: string[] }) => (r.refusedParameters ? 
 export function createGameActivities(deps: GameDeps) {
   async function play<T>(role: keyof typeof ROLE_TEMPERATURE, ref: ModelRef, req: Omit<StructuredRequest<T>, 'temperature' | 'maxOutputTokens'>) {
     const m = deps.chatModel(ref);
-    const r = await m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens });
+    const r = await measuredModelCall(role, m.id, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens }));
     return { ...r, model: m.id };
   }
 
