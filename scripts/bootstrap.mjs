@@ -84,21 +84,27 @@ if (withTrainer) {
   }
 }
 
-// 4. Chromium, for the test that reads the Temporal web UI (tests/webui): Debian's package, installed
-// with apt when running as root. Never fatal here: without it that test fails, saying how to install it.
+// 4. Chromium, for the test that reads the Temporal web UI (tests/webui), and Prometheus, for the test
+// that scrapes a worker's metrics (tests/workflow/metrics.test.ts): Debian's packages, installed with
+// apt when running as root. Never fatal here: without them those tests fail, saying how to install them.
 if (withTrainer) {
   const chromium = process.env.NANOFLUX_CHROMIUM || '/usr/bin/chromium';
-  const canApt = !process.env.NANOFLUX_CHROMIUM && process.getuid?.() === 0 && onPath('apt-get');
-  if (!existsSync(chromium) && canApt) {
-    log('installing chromium with apt-get (for the web UI test)');
+  const canApt = process.getuid?.() === 0 && onPath('apt-get');
+  const missing = [
+    ...(!existsSync(chromium) && !process.env.NANOFLUX_CHROMIUM ? ['chromium'] : []),
+    ...(!onPath('prometheus') ? ['prometheus'] : []),
+  ];
+  if (missing.length > 0 && canApt) {
+    log(`installing ${missing.join(' and ')} with apt-get (for the web UI and metrics tests)`);
     // Quiet unless it fails (apt's own chatter, e.g. debconf's, is noise on a test run).
     const apt = (args) => {
       const r = spawnSync('apt-get', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
       if (r.status !== 0) console.error(`[bootstrap] apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n')}`);
       return r.status === 0;
     };
-    apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium']);
+    apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
   }
+  if (!onPath('prometheus')) console.error('[bootstrap] no prometheus on PATH: the metrics test (tests/workflow/metrics.test.ts) will fail. Install it with `sudo apt-get install prometheus` (Debian).');
   if (!existsSync(chromium)) {
     console.error(`[bootstrap] no Chromium at ${chromium}: the web UI test (tests/webui) will fail. Install it with \`sudo apt-get install chromium\` (Debian), or set NANOFLUX_CHROMIUM to a Chromium binary.`);
   }

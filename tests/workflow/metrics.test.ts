@@ -1,4 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { TaskQueue } from '../../common/task-queues.js';
@@ -28,9 +31,23 @@ function sum(text: string, name: string, labels: Record<string, string>): number
     .reduce((n, l) => n + Number(l.trim().split(/\s+/).at(-1)), 0);
 }
 
+/** Prometheus scraping the worker every second, its data in a fresh directory. */
+function startPrometheus(target: number, listen: number): ChildProcess {
+  let bin: string;
+  try {
+    bin = execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('prometheus not found on PATH: `npm test` installs it (node scripts/bootstrap.mjs --trainer runs apt-get as root); or `sudo apt-get install prometheus`');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'nanoflux-prometheus-'));
+  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: nanoflux\n    static_configs:\n      - targets: ['127.0.0.1:${target}']\n`);
+  return spawn(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${listen}`], { stdio: 'ignore' });
+}
+
 /**
  * A worker process with NANOFLUX_METRICS_ADDR serves Prometheus metrics: the SDK's own and
- * NanoFlux's episode, token and cost counters, equal to what the run's status says.
+ * NanoFlux's episode, token and cost counters, equal to what the run's status says, and a real
+ * Prometheus scraping it finds them.
  */
 describe('worker metrics at /metrics', () => {
   let server: ScriptedOpenAI;
@@ -40,7 +57,9 @@ describe('worker metrics at /metrics', () => {
 
   it('counts episodes by outcome, tokens and cost by role as the status does, beside the SDK\'s own metrics', async () => {
     const port = await freePort();
+    const promPort = await freePort();
     worker = startWorkerProcess(NS, tempHome(), { NANOFLUX_METRICS_ADDR: `127.0.0.1:${port}` });
+    const prometheus = startPrometheus(port, promPort);
     try {
       scriptGame(server);
       const base = testConfig(server.baseURL, 'metered');
@@ -64,9 +83,19 @@ describe('worker metrics at /metrics', () => {
       // The SDK's own, from the same exporter.
       expect(text).toMatch(/^temporal_workflow_completed/m);
       expect(text).not.toContain('test-key-value');
+
+      // A real Prometheus (Debian's, installed by the bootstrap) scraping the worker finds the same.
+      const query = async (q: string) => {
+        const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+        return Number(r.data?.result?.[0]?.value[1] ?? NaN);
+      };
+      await waitFor(async () => (await query('sum(nanoflux_episodes{run="metered",outcome="accepted"})')) === st.accepted, 60_000);
+      expect(await query('sum(nanoflux_tokens{run="metered",role="judge"})')).toBe(st.tokens.judge);
+      expect(await query('sum(nanoflux_episodes{run="metered"})')).toBe(st.episodes);
     } finally {
       if (worker) await killHard(worker);
       worker = undefined;
+      await killHard(prometheus);
     }
-  }, 120_000);
+  }, 180_000);
 });
