@@ -205,7 +205,7 @@ export const ENV_VARS = {
   }),
   metricsAddr: envVar({
     name: 'NANOFLUX_METRICS_ADDR', kind: listenAddress, fallback: unset, shown: 'unset (off)',
-    description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`)",
+    description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`, `nanoflux_rate_limit_wait`)",
     readers: ['worker'],
   }),
   logLevel: envVar({

@@ -6,6 +6,15 @@ import { ErrorType, NanofluxError } from '../../common/errors.js';
  * runtime's own at NANOFLUX_METRICS_ADDR (workers/logger.ts), nothing when it is unset. Labels are
  * bounded: role, model, error type — never a text.
  */
+/** How long a request waited for its endpoint's client-side rate limit (rate-limiter.ts), by model. */
+export function recordRateLimitWait(ms: number, model: string): void {
+  try {
+    Context.current().metricMeter.createHistogram('nanoflux_rate_limit_wait', 'int', 'ms', "A request's wait for its endpoint's client-side rate limit").record(Math.round(ms), { model });
+  } catch {
+    // called directly, outside an activity
+  }
+}
+
 export async function measuredModelCall<R>(role: string, model: string, call: () => Promise<R>): Promise<R> {
   let meter: Context['metricMeter'] | undefined;
   try {

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -62,9 +63,11 @@ describe('worker metrics at /metrics', () => {
     const prometheus = startPrometheus(port, promPort);
     try {
       scriptGame(server);
+      // One failed call (a 500, retried by Temporal), and a client-side rate limit on model A: every metric the dashboard reads has samples.
+      server.enqueue('attacker', { status: 500, message: 'scripted outage' });
       const base = testConfig(server.baseURL, 'metered');
       const price = { inputPerMillion: 2, outputPerMillion: 8 };
-      const config = { ...base, models: { ...base.models, a: { ...base.models.a, price }, b: { ...base.models.b, price }, judge: { ...base.models.judge, price } } };
+      const config = { ...base, models: { ...base.models, a: { ...base.models.a, price, requestsPerMinute: 6000 }, b: { ...base.models.b, price }, judge: { ...base.models.judge, price } } };
       const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('metered'), args: [config] });
       const st = result.status;
       const url = `http://127.0.0.1:${port}/metrics`;
@@ -89,9 +92,21 @@ describe('worker metrics at /metrics', () => {
         const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
         return Number(r.data?.result?.[0]?.value[1] ?? NaN);
       };
-      await waitFor(async () => (await query('sum(nanoflux_episodes{run="metered",outcome="accepted"})')) === st.accepted, 60_000);
+      // Until a scrape after the last episode has landed.
+      await waitFor(async () => (await query('sum(nanoflux_episodes{run="metered"})')) === st.episodes, 60_000);
+      expect(await query('sum(nanoflux_episodes{run="metered",outcome="accepted"})')).toBe(st.accepted);
       expect(await query('sum(nanoflux_tokens{run="metered",role="judge"})')).toBe(st.tokens.judge);
-      expect(await query('sum(nanoflux_episodes{run="metered"})')).toBe(st.episodes);
+
+      // The Grafana dashboard (deploy/grafana/nanoflux.json): every panel's query is valid PromQL that
+      // Prometheus answers, and every metric it reads is one the worker serves.
+      const dashboard = JSON.parse(readFileSync(join(PROJECT_ROOT, 'deploy', 'grafana', 'nanoflux.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+      for (const panel of dashboard.panels) {
+        for (const { expr } of panel.targets) {
+          const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string };
+          expect(r.status, `${panel.title}: ${r.error ?? ''}`).toBe('success');
+          for (const [, name] of expr.matchAll(/\b((?:nanoflux|temporal)_[a-z_]+?)(?:_bucket)?\b/g)) expect(text, `${panel.title} reads ${name}`).toMatch(new RegExp(`^${name}(_bucket)?[{ ]`, 'm'));
+        }
+      }
     } finally {
       if (worker) await killHard(worker);
       worker = undefined;

@@ -5,6 +5,7 @@ import { formatPath } from '../../../common/config.js';
 import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { cancellationSignal } from '../../kit/boundary.js';
+import { recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
 import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
@@ -355,7 +356,11 @@ export class OpenAIChatModel implements ChatModel {
     const signal = cancellationSignal();
     const once = async (b: object): Promise<OpenAI.Chat.Completions.ChatCompletion> => {
       // Every request waits for its slot, tool rounds, schema re-asks and flex re-asks included: the provider counts requests, not activities.
-      await this.opts.rateLimiter?.acquire(signal);
+      if (this.opts.rateLimiter) {
+        const queued = Date.now();
+        await this.opts.rateLimiter.acquire(signal);
+        recordRateLimitWait(Date.now() - queued, this.opts.model);
+      }
       // The client's timeout stops counting once the headers arrive; a body that stalls after them
       // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
       return withCallTimeout(this.timeoutMs, (s) => this.client.chat.completions.create(b as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, { signal: s }));
