@@ -3,7 +3,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readEnv, type NanofluxEnv } from '../../common/env.js';
 import { parseRunConfig, type RunConfig } from '../../common/config.js';
 import { ErrorType } from '../../common/errors.js';
-import { isStoreQueue, STORE_QUEUE_MEMO } from '../../common/queues.js';
+import { isStoreQueue, queuesOf, STORE_QUEUE_MEMO } from '../../common/queues.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runListUrl, workflowUrl } from '../../common/web-ui.js';
 import { SA } from '../../common/search-attributes.js';
@@ -115,7 +115,9 @@ export async function executeUpdate<T>(p: Promise<T>, what: string): Promise<T> 
 export async function runStoreQueue(client: Client, runId: string): Promise<string | undefined> {
   try {
     const q = (await client.workflow.getHandle(runWorkflowId(runId)).describe()).memo?.[STORE_QUEUE_MEMO];
-    return typeof q === 'string' && isStoreQueue(q) ? q : undefined;
+    // Only an owner of this deployment (the same prefix): a run first started under another prefix (the
+    // legacy `nanoflux` queues) would wait on a queue no worker of this checkout polls; it claims anew.
+    return typeof q === 'string' && isStoreQueue(q) && queuesOf(q).main === TaskQueue.main ? q : undefined;
   } catch (e) {
     if (e instanceof WorkflowNotFoundError) return undefined;
     throw e;

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
+import { runStoreQueue } from '../../scripts/lib/client.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
@@ -57,6 +58,9 @@ describe('queues that do not mix', () => {
       expect(resultB.status.domains.math?.accepted).toBeGreaterThanOrEqual(3);
       expect(pidsOf(await servedBy(tc, ra.workflowId))).toEqual(new Set([a.pid]));
       expect(pidsOf(await servedBy(tc, rb.workflowId))).toEqual(new Set([b.pid]));
+      // Started again from this checkout (another prefix), a run is not sent back to checkout-a's owner queue, which no worker here polls.
+      expect(String((await ra.describe()).memo?.storeQueue)).toMatch(/^checkout-a-store-[0-9a-f]{12}$/);
+      expect(await runStoreQueue(tc.client, 'on-a')).toBeUndefined();
     } finally {
       await Promise.all(workers.splice(0).map(killHard));
     }
