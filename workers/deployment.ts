@@ -1,4 +1,5 @@
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import { sleep } from '../activities/kit/sleep.js';
 
 /**
  * Temporal Worker Versioning (docs/architecture.md, "Queues, prefixes and builds"). Every worker of
@@ -121,10 +122,7 @@ export async function keepServing(
       if ((e as { code?: number }).code === GRPC_NOT_FOUND && !seenOnce) delay = FIRST_POLL_RETRY_MS;
       else log(`could not check the current build of ${build.deploymentName}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, delay);
-      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+    await sleep(delay, signal);
   }
 }
 

@@ -24,11 +24,12 @@ interface Bundle {
   kept?: { owner: string; reason: string };
 }
 
+/** The files by their path relative to the data dir, gzip'd. */
+const pack = (home: string, paths: string[]): Buffer => gzipSync(JSON.stringify({ files: Object.fromEntries(paths.map((p) => [relativeTo(home, p), readFileSync(p, 'utf8')])) } satisfies Bundle));
+
 /** A data dir's files as one bundle; over the payload limit, a bundle that says they stayed with `owner`. */
 export function packFiles(home: string, paths: string[], owner: string): Uint8Array {
-  const files: Record<string, string> = {};
-  for (const p of paths) files[relativeTo(home, p)] = readFileSync(p, 'utf8');
-  const packed = gzipSync(JSON.stringify({ files } satisfies Bundle));
+  const packed = pack(home, paths);
   if (packed.byteLength <= SHIPPED_MAX_BYTES) return packed;
   const reason = `${paths.length} stage file(s) of ${mb(packed.byteLength)} compressed are over the ${mb(SHIPPED_MAX_BYTES)} a Temporal payload carries`;
   return gzipSync(JSON.stringify({ files: {}, kept: { owner, reason } } satisfies Bundle));
@@ -36,7 +37,7 @@ export function packFiles(home: string, paths: string[], owner: string): Uint8Ar
 
 /** Files that go back to the owner in an activity's result (a JSON field, so base64); too large for a payload is an error the caller can act on. */
 export function packReturnedFiles(home: string, paths: string[], what: string): string {
-  const packed = gzipSync(JSON.stringify({ files: Object.fromEntries(paths.map((p) => [relativeTo(home, p), readFileSync(p, 'utf8')])) } satisfies Bundle));
+  const packed = pack(home, paths);
   if (packed.byteLength * 4 / 3 > SHIPPED_MAX_BYTES) throw new MissingResource(`${what} is ${mb(packed.byteLength)} compressed, over the ${mb(SHIPPED_MAX_BYTES)} a Temporal payload carries back: lower evaluate.batchSize`);
   return packed.toString('base64');
 }

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Usage } from '../../../common/contracts/index.js';
+import { sleep } from '../../kit/sleep.js';
 
 /**
  * Service tiers (issue 16): a `flex` ref's requests carry `service_tier: "flex"` (batch prices on
@@ -63,12 +64,9 @@ export async function sendAtFlex<R>(
 
 const realClock = {
   now: () => Date.now(),
-  sleep: (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(new Error('cancelled while waiting for flex capacity'));
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => (clearTimeout(t), reject(new Error('cancelled while waiting for flex capacity'))), { once: true });
-    }),
+  sleep: async (ms: number, signal: AbortSignal) => {
+    if (!(await sleep(ms, signal))) throw new Error('cancelled while waiting for flex capacity');
+  },
 };
 
 interface ResponseUsage {
