@@ -38,21 +38,30 @@ export const ModelRefSchema = z
         'Client-side rate limit: requests per minute this worker process sends to this endpoint (base URL + apiKeyEnv + model), evenly spaced; refs naming the same endpoint share one limit (the smallest given), and a 429 with Retry-After holds them all back. Per worker process: with several, give each its share. `openai` only; default: no limit',
       ),
     tier: z
-      .enum(['standard', 'flex'])
+      .enum(['standard', 'flex', 'batch'])
       .optional()
-      .describe("Service tier: `flex` sends `service_tier: \"flex\"` (OpenAI: batch prices on ordinary calls, slower, sometimes refused for lack of capacity; a refused call backs off and asks again, then goes on at the standard tier after flexFallbackAfterSeconds). The tier each response was billed at is recorded with its usage. `openai` only; default standard"),
+      .describe("Service tier: `flex` sends `service_tier: \"flex\"` (OpenAI: batch prices on ordinary calls, slower, sometimes refused for lack of capacity; a refused call backs off and asks again, then goes on at the standard tier after flexFallbackAfterSeconds). `batch` sends every request of the game's calls through the provider's Batch API (OpenAI: half price, answers within 24 h): requests from all episodes in flight are collected and sent as batch jobs by the worker that owns the run's data (see `batch`). The preflight and the Judge's calibration go at the standard tier. The tier each response was billed at is recorded with its usage. `openai` only; default standard"),
     flexFallbackAfterSeconds: z
       .int()
       .min(0)
       .max(540)
       .optional()
       .describe('tier flex: how long one model call waits for flex capacity (backing off between refusals) before it goes on at the standard tier; 0 falls back at the first refusal. Default 240, inside the model activity\'s 10 minutes'),
+    batch: z
+      .strictObject({
+        maxWaitSeconds: z.number().min(0).max(86_400).optional().describe('A request waits at most this long for others to join its batch job before the job is sent; default 60'),
+        maxRequests: z.int().min(1).max(50_000).optional().describe("Requests per batch job (the Batch API's limit: 50,000 and 200 MB per file); a full job is sent at once; default 50000"),
+        pollSeconds: z.number().min(0.05).max(3600).optional().describe('First wait between asking a batch job its status; it grows to ten times this while the job runs; default 30'),
+      })
+      .optional()
+      .describe('tier batch: how requests are gathered into Batch API jobs and how often a job is asked its status (other tiers ignore it, as they ignore flexFallbackAfterSeconds)'),
     price: z
       .strictObject({
         inputPerMillion: z.number().min(0).describe('USD per million prompt tokens'),
         outputPerMillion: z.number().min(0).describe('USD per million completion tokens'),
         cachedInputPerMillion: z.number().min(0).optional().describe("USD per million prompt tokens served from the provider's prompt cache (as each response reports them); default: inputPerMillion"),
         flexDiscount: z.number().min(0).max(1).optional().describe('Share taken off the price of what the provider billed at the flex tier (OpenAI: 0.5, batch rates); default 0.5'),
+        batchDiscount: z.number().min(0).max(1).optional().describe('Share taken off the price of what was answered through the Batch API (OpenAI: 0.5); default 0.5'),
       })
       .optional()
       .describe("Price of this model, for cost per role, episode and run and for budget.maxCost; default: free (local models)"),
@@ -61,7 +70,7 @@ export const ModelRefSchema = z
     if (m.apiKeyEnv && /^(sk-|Bearer )/.test(m.apiKeyEnv)) {
       ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'looks like a secret; put the key in an environment variable and name the variable here' });
     }
-    if (m.provider === 'local' && m.tier === 'flex') ctx.addIssue({ code: 'custom', path: ['tier'], message: 'flex is a provider tier: `openai` refs only' });
+    if (m.provider === 'local' && (m.tier === 'flex' || m.tier === 'batch')) ctx.addIssue({ code: 'custom', path: ['tier'], message: `${m.tier} is a provider tier: \`openai\` refs only` });
     // What the model is known to refuse (common/model-capabilities.ts): found here, not as a 400 on every call.
     for (const p of settingProblems(m)) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
   });

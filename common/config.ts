@@ -42,7 +42,12 @@ export type DomainConfig = z.infer<typeof DomainSchema>;
 export const GenerationSchema = z.strictObject({
   targetAccepted: z.int().min(1).max(100000).default(200).describe('Stop a domain once this many examples are accepted'),
   maxEpisodes: z.int().min(1).max(1000000).default(1000).describe('Stop a domain after this many episodes'),
-  concurrency: z.int().min(1).max(256).default(4).describe('Episodes in flight per domain'),
+  concurrency: z
+    .int()
+    .min(1)
+    .max(1000)
+    .default(4)
+    .describe("Episodes in flight per domain. Hundreds make sense at the batch tier, where an episode mostly waits for its jobs; at most 1000, within Temporal's 2,000 pending child workflows of one workflow"),
   noveltyThreshold: z.number().gt(0).max(1).default(0.85).describe('Cosine similarity at or above which a question is a duplicate'),
   targetComplexity: z.int().min(1).max(5).default(3).describe('Complexity (1–5) the Attacker is asked for'),
   targetHops: z.int().min(1).max(10).default(2).describe('Reasoning hops the Attacker is asked for'),
@@ -271,6 +276,8 @@ export const RunConfigSchema = z
     if (c.resumeFrom === c.runId) ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'a run cannot resume from itself; give the new run its own runId' });
     // Flex is a tier of chat and responses requests; embeddings have none (OpenAI).
     if (c.models.embedding.tier === 'flex') ctx.addIssue({ code: 'custom', path: ['models', 'embedding', 'tier'], message: 'flex applies to chat models; the embedding model has no flex tier' });
+    // The novelty check embeds one question while its episode waits: a batch job would hold every episode for hours to save little (embeddings cost a fraction of chat).
+    if (c.models.embedding.tier === 'batch') ctx.addIssue({ code: 'custom', path: ['models', 'embedding', 'tier'], message: 'the embedding model answers the novelty check within an episode: the batch tier is for the chat models' });
     if (c.budget.maxCost !== undefined) {
       for (const role of ['a', 'b', 'judge', 'embedding'] as const) {
         const m = c.models[role];

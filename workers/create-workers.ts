@@ -69,14 +69,18 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
   // The episode's executed check runs as a local activity, so on the worker that runs the workflows; the model calls on `nanoflux-llm`.
   const { verifyReference, ...modelCalls } = createGameActivities(o.deps);
   // The stage activities' light half (preparing files, scoring, the report) runs beside the store.
-  const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference };
+  // A batch-tier ref's model calls run here too, beside the batcher's ledger in this data dir (workflows/options.ts modelCallsFor).
+  const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference, ...modelCalls };
   if (serve('main')) {
     // Bundled once for both workflow workers (`nanoflux` and this data dir's queue): a bundle takes seconds and tens of MB.
     const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger })) };
-    workers.push(await Worker.create({ ...base, taskQueue: q.main, ...workflowSource, activities: storeSide }));
+    // Batch-tier model calls wait here for their jobs, one slot each while they wait (an async wait, no
+    // thread): as many slots as a domain may have episodes in flight (generation.concurrency ≤ 1000), times a few domains.
+    const storeSlots = { maxConcurrentActivityTaskExecutions: 4000 };
+    workers.push(await Worker.create({ ...base, taskQueue: q.main, ...workflowSource, activities: storeSide, ...storeSlots }));
     // This data dir's own queue: the runs it owns run their workflows and store steps here, and
     // nowhere else, so their examples never land in another host's store (workflows/run.ts).
-    workers.push(await Worker.create({ ...base, taskQueue: q.store(o.deps.owner.id), ...workflowSource, activities: storeSide }));
+    workers.push(await Worker.create({ ...base, taskQueue: q.store(o.deps.owner.id), ...workflowSource, activities: storeSide, ...storeSlots }));
   }
   if (serve('llm')) workers.push(await Worker.create({
     ...base,

@@ -8,7 +8,7 @@ import { zeroTokens } from './logic/progress.js';
 import { failureTypeOf } from './logic/breaker.js';
 import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
-import { checkActivities, localStoreActivities, modelActivities, storeActivities } from './options.js';
+import { checkActivities, localStoreActivities, modelCallsFor, storeActivities } from './options.js';
 import { addBilled, callCost, embeddingCost } from './logic/cost.js';
 import { countEpisode } from './metrics.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
@@ -87,7 +87,7 @@ function noteBilled(summary: EpisodeSummary, role: 'attacker' | 'defender' | 'ju
 async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise<void> {
   const { input, summary, transcript } = ep;
   const { tokens, cost } = summary;
-  const attacked = await modelActivities.attack({
+  const attacked = await modelCallsFor(input.models.attacker).attack({
     domain: input.domain,
     topic: input.topic,
     targetComplexity: input.targetComplexity,
@@ -131,7 +131,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   const samples = input.solveRate?.samples ?? 1;
   const defended = await Promise.all(
     Array.from({ length: samples }, () =>
-      modelActivities.defend({ domain: input.domain, question: attacked.attack.question, model: input.models.defender, maxSchemaRetries: input.maxSchemaRetries, sampled: samples > 1 }),
+      modelCallsFor(input.models.defender).defend({ domain: input.domain, question: attacked.attack.question, model: input.models.defender, maxSchemaRetries: input.maxSchemaRetries, sampled: samples > 1 }),
     ),
   );
   for (const d of defended) {
@@ -142,7 +142,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
   }
   transcript.defenses = defended.map((d) => d.defense);
 
-  const judged = await modelActivities.judge({
+  const judged = await modelCallsFor(input.models.judge).judge({
     domain: input.domain,
     attack: attacked.attack,
     defenses: transcript.defenses,

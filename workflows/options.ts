@@ -46,6 +46,24 @@ export const modelActivities = onQueue<Pick<GameActivities, 'attack' | 'defend' 
 });
 
 /**
+ * Model calls of a `tier: "batch"` ref (activities/game/models/batcher.ts): on the queue of the
+ * workflow that schedules them, the worker that owns the run's data dir, where the batcher keeps its
+ * ledger, so a retried call finds the request its earlier attempt sent. A call waits for its Batch API
+ * job (24 h at most, per request: the Judge's tool rounds are a job each); the heartbeat still says
+ * within 20 s that its worker died, and the retry picks up the same job.
+ */
+const BATCH_MODEL_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '100 hours',
+  heartbeatTimeout: '20 seconds',
+  scheduleToCloseTimeout: '14 days',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes: [...NON_RETRYABLE, ErrorType.ModelOutputInvalid] },
+};
+const batchModelActivities = proxyActivities<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>(BATCH_MODEL_OPTIONS);
+
+/** The model calls of a role's ref: through the Batch API on the data dir's worker, or on the model queue. */
+export const modelCallsFor = (ref: { tier?: string }) => (ref.tier === 'batch' ? batchModelActivities : modelActivities);
+
+/**
  * The store's steps — novelty, storage, ledger, the export, decontamination, imports, the stage
  * files and the report — name no task queue: they go to the queue of the workflow that schedules
  * them, which for a run is the queue of the worker that owns its data dir (`nanoflux-store-<id>`,

@@ -9,6 +9,7 @@ import { activity, reportProgress } from '../kit/boundary.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
 import { createChatPreflight } from './preflight.js';
+import { atStandardTier } from './models/build.js';
 import type { ChatModel, StructuredRequest, ToolSpec } from './models/chat-model.js';
 import { attackerMessages, defenderMessages, judgeMessages, judgePromptDigest, rolePromptGrams } from './prompts.js';
 
@@ -86,7 +87,8 @@ export function createGameActivities(deps: GameDeps) {
 
     judge: activity(judgeCall),
 
-    ...createChatPreflight(deps.chatModel),
+    // A batch job can take hours: the preflight asks each endpoint at the standard tier.
+    ...createChatPreflight((ref) => deps.chatModel(atStandardTier(ref))),
 
     /** The domain pack's deterministic check of the reference (math: the Attacker's program, run in the sandbox). Runs as a local activity of the episode. */
     verifyReference: activity(async (v: { pack: DomainBrief['pack']; attack: Attack }): Promise<ReferenceCheck> => PACKS[v.pack].verify(v.attack)),
@@ -103,7 +105,8 @@ export function createGameActivities(deps: GameDeps) {
         deps.datasetsDir,
         { domain: c.domain, judgeIdentity: { ...identity, tools: c.tools, prompt: judgePromptDigest(c.domain.promptVersion, c.domain.pack) }, judgeModel: c.model.model, items: c.items, minAgreement: c.minAgreement },
         async (attack, defense) => {
-          const v = (await judgeCall({ ...c, attack, defenses: [defense] })).verdict;
+          // Tens of sequential Judge calls before the run starts: at the standard tier, not a batch job each.
+          const v = (await judgeCall({ ...c, model: atStandardTier(c.model), attack, defenses: [defense] })).verdict;
           return { questionValid: v.questionValid, referenceCorrect: v.referenceCorrect, defenderCorrect: v.defendersCorrect[0] ?? false };
         },
         (done, total) => reportProgress({ calibrated: done, of: total }),

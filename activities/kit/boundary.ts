@@ -45,6 +45,17 @@ export function activityNamespace(): string | undefined {
   }
 }
 
+/** The current activity's identity, the same in every attempt (undefined outside an activity): what makes a retried request the same request. */
+export function activityIdentity(): { workflowId: string; activityId: string } | undefined {
+  try {
+    const info = Context.current().info;
+    // A standalone activity (no workflow) has no workflow id; its activity id is its identity then.
+    return { workflowId: info.workflowExecution?.workflowId ?? '', activityId: info.activityId };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Heartbeat period: well inside the shortest heartbeatTimeout in workflows/options.ts. */
 const HEARTBEAT_EVERY_MS = 3000;
 

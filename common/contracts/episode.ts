@@ -31,6 +31,8 @@ export interface EpisodeInput {
 export interface BilledTokens {
   cachedPrompt: TokensByRole;
   flex: TokensByRole;
+  /** Answered through the Batch API; absent in records from before the batch tier. */
+  batch?: TokensByRole;
 }
 
 /** What an episode workflow returns: compact, so the domain loop's history stays small. The ledger keeps it (activities/store/ledger.ts). */

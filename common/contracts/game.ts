@@ -76,7 +76,16 @@ export interface Usage {
   /** The tiers the provider says it billed (each response's `service_tier`); absent: it did not say. */
   billedTiers?: string[];
   /** The part of this usage billed at the flex tier (activities/game/models/tiers.ts); absent: none. */
-  flex?: { promptTokens: number; completionTokens: number; cachedPromptTokens: number };
+  flex?: TierTokens;
+  /** The part answered through the Batch API (activities/game/models/batcher.ts); absent: none. */
+  batch?: TierTokens;
+}
+
+/** Tokens of a usage that the provider billed at a discounted tier. */
+export interface TierTokens {
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
 }
 
 /** One recorded tool call of the judge (tool, input, short output, duration, error). */

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from './http.js';
+import { type ScriptedBatches, scriptedBatches } from './scripted-batches.js';
 
 /**
- * A real HTTP server that speaks enough of the OpenAI API (chat completions, embeddings) for tests:
+ * A real HTTP server that speaks enough of the OpenAI API (chat completions, embeddings, and the
+ * Batch API's files and batches: scripted-batches.ts) for tests:
  * the production client, its serialisation and its error classes are exercised end to end, and
  * each test scripts what the "model" answers per role.
  */
@@ -56,6 +58,8 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   body: any;
   role: ScriptRole;
+  /** A line of this Batch API job, answered when the job ended (not a request of its own). */
+  viaBatch?: string;
 }
 
 export interface ScriptedOpenAI {
@@ -71,6 +75,8 @@ export interface ScriptedOpenAI {
   intercept(hook: Interceptor | undefined): void;
   /** How a chat request's prompt is counted in `usage.prompt_tokens` (undefined: the default, JSON length / 4). */
   countPromptTokens(count: ((body: ChatBody) => number) | undefined): void;
+  /** The Batch API side: the jobs created, and how the next ones progress. */
+  batches: ScriptedBatches;
   close(): Promise<void>;
 }
 
@@ -163,10 +169,26 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
     return false;
   };
 
+  /** A batch line, answered as the same request sent alone would be; a dropped or unreadable answer is a 500 line. */
+  const batches = scriptedBatches(async (body, batchId) => {
+    const role = roleOf(body as ChatBody);
+    const recorded: RecordedRequest = { path: '/v1/chat/completions', method: 'POST', at: Date.now(), headers: {}, body, role, viaBatch: batchId };
+    requests.push(recorded);
+    const r = (interceptor ? await interceptor(recorded) : undefined) ?? queues.get(role)?.shift() ?? (await handler({ ...(body as ChatBody), role }));
+    if ('status' in r && r.status !== 200) return { status: r.status, body: r.errorBody ?? { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } } };
+    if ('drop' in r || 'rawBody' in r) return { status: 500, body: { error: { message: 'scripted server error', type: 'server_error' } } };
+    return { status: 200, body: completion(body as ChatBody, r, countPrompt) };
+  });
+
   const server = createServer((req, res) => {
     const at = Date.now();
     void (async () => {
       const raw = await readBody(req);
+      const route = (req.url ?? '').replace(/\?.*$/, '');
+      if (/\/v1\/(files|batches)\b/.test(route)) {
+        requests.push({ path: route, method: req.method ?? '', at, headers: req.headers, body: undefined, role: 'unknown' });
+        if (await batches.route(req, res, raw, route)) return;
+      }
       let body: any = undefined;
       try {
         body = raw ? JSON.parse(raw) : undefined;
@@ -227,6 +249,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
     countPromptTokens(count) {
       countPrompt = count;
     },
+    batches,
     close: () =>
       new Promise<void>((ok, fail) => {
         server.closeAllConnections();

@@ -91,12 +91,13 @@ describe('cost as billed (workflows/logic/cost.ts)', () => {
     expect(callCost(allFlex, undefined)).toBe(0);
   });
 
-  it('takes tier flex for openai refs only', () => {
+  it('takes tiers flex and batch for openai refs only', () => {
     expect(ModelRefSchema.safeParse({ provider: 'openai', model: 'gpt-4.1-mini', tier: 'flex', flexFallbackAfterSeconds: 0 }).success).toBe(true);
     const local = ModelRefSchema.safeParse({ provider: 'local', model: 'smollm2-135m', tier: 'flex' });
     expect(local.success).toBe(false);
     expect(JSON.stringify(local.error?.issues)).toMatch(/flex is a provider tier/);
-    expect(ModelRefSchema.safeParse({ provider: 'openai', model: 'x', tier: 'batch' }).success).toBe(false);
+    expect(ModelRefSchema.safeParse({ provider: 'openai', model: 'x', tier: 'batch', batch: { maxWaitSeconds: 5 } }).success).toBe(true);
+    expect(JSON.stringify(ModelRefSchema.safeParse({ provider: 'local', model: 'smollm2-135m', tier: 'batch' }).error?.issues)).toMatch(/batch is a provider tier/);
   });
 });
 

@@ -1,15 +1,19 @@
 import type { ModelRef } from '../../common/config.js';
-import type { BilledTokens, TokensByRole, Usage } from '../../common/contracts/index.js';
+import type { BilledTokens, TierTokens, TokensByRole, Usage } from '../../common/contracts/index.js';
 import { addTokens, zeroTokens } from '../../common/tokens-by-role.js';
 
 /** Flex is billed at batch rates (OpenAI: half), unless the price says otherwise. */
 export const DEFAULT_FLEX_DISCOUNT = 0.5;
+/** The Batch API's discount at OpenAI, unless the price says otherwise. */
+export const DEFAULT_BATCH_DISCOUNT = 0.5;
+
+const NONE: TierTokens = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
 
 type Tokens = { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
 
 /**
  * USD of one model call as the provider billed it (issue 16): cached prompt tokens at the cached
- * price, the part billed at flex at the flex discount, the rest at the configured price. A model
+ * price, the parts billed at flex and through the Batch API at their discounts, the rest at the configured price. A model
  * without a price (local) costs nothing; a usage from before these were recorded is all standard.
  */
 export function callCost(usage: Usage, price: ModelRef['price']): number {
@@ -18,13 +22,14 @@ export function callCost(usage: Usage, price: ModelRef['price']): number {
     const cached = Math.min(t.cachedPromptTokens ?? 0, t.promptTokens);
     return ((t.promptTokens - cached) * price.inputPerMillion + cached * (price.cachedInputPerMillion ?? price.inputPerMillion) + t.completionTokens * price.outputPerMillion) / 1_000_000;
   };
-  const flex = usage.flex ?? { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  const flex = usage.flex ?? NONE;
+  const batch = usage.batch ?? NONE;
   const standard = {
-    promptTokens: usage.promptTokens - flex.promptTokens,
-    completionTokens: usage.completionTokens - flex.completionTokens,
-    cachedPromptTokens: (usage.cachedPromptTokens ?? 0) - flex.cachedPromptTokens,
+    promptTokens: usage.promptTokens - flex.promptTokens - batch.promptTokens,
+    completionTokens: usage.completionTokens - flex.completionTokens - batch.completionTokens,
+    cachedPromptTokens: (usage.cachedPromptTokens ?? 0) - flex.cachedPromptTokens - batch.cachedPromptTokens,
   };
-  return at(standard) + at(flex) * (1 - (price.flexDiscount ?? DEFAULT_FLEX_DISCOUNT));
+  return at(standard) + at(flex) * (1 - (price.flexDiscount ?? DEFAULT_FLEX_DISCOUNT)) + at(batch) * (1 - (price.batchDiscount ?? DEFAULT_BATCH_DISCOUNT));
 }
 
 /** Embedding calls report one token count, all of it input. */
@@ -36,13 +41,20 @@ export function embeddingCost(tokens: number, price: ModelRef['price']): number 
 export function addBilled(billed: BilledTokens | undefined, role: keyof TokensByRole, usage: Usage): BilledTokens | undefined {
   const cached = usage.cachedPromptTokens ?? 0;
   const flex = (usage.flex?.promptTokens ?? 0) + (usage.flex?.completionTokens ?? 0);
-  if (cached === 0 && flex === 0) return billed;
+  const batch = (usage.batch?.promptTokens ?? 0) + (usage.batch?.completionTokens ?? 0);
+  if (cached === 0 && flex === 0 && batch === 0) return billed;
   const b = billed ?? { cachedPrompt: zeroTokens(), flex: zeroTokens() };
-  return { cachedPrompt: addTokens(b.cachedPrompt, { [role]: cached }), flex: addTokens(b.flex, { [role]: flex }) };
+  return {
+    cachedPrompt: addTokens(b.cachedPrompt, { [role]: cached }),
+    flex: addTokens(b.flex, { [role]: flex }),
+    // Absent until a call was batched, so the records of runs without the batch tier keep their shape.
+    ...(batch > 0 || b.batch ? { batch: addTokens(b.batch ?? zeroTokens(), { [role]: batch }) } : {}),
+  };
 }
 
 /** Two records summed (a domain's progress and an episode's summary). */
 export function sumBilled(a: BilledTokens | undefined, b: BilledTokens | undefined): BilledTokens | undefined {
   if (!a || !b) return a ?? b;
-  return { cachedPrompt: addTokens(a.cachedPrompt, b.cachedPrompt), flex: addTokens(a.flex, b.flex) };
+  const batch = a.batch || b.batch ? { batch: addTokens(a.batch ?? zeroTokens(), b.batch ?? zeroTokens()) } : {};
+  return { cachedPrompt: addTokens(a.cachedPrompt, b.cachedPrompt), flex: addTokens(a.flex, b.flex), ...batch };
 }

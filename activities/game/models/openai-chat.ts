@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { formatPath } from '../../../common/config.js';
 import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
-import { cancellationSignal } from '../../kit/boundary.js';
+import { activityIdentity, cancellationSignal } from '../../kit/boundary.js';
 import { recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
@@ -13,6 +13,7 @@ import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from '.
 import type { RateLimiter } from '../../kit/rate-limiter.js';
 import { ConversationMeter, fitRequest, marginOf, type Measure, shrinkTo, toolOutputBudget, trimToolOutput } from './context-window.js';
 import { EndpointContext } from './endpoint-context.js';
+import type { BatchLane } from './batcher.js';
 import { addBilledUsage, DEFAULT_FLEX_FALLBACK_MS, DEFAULT_FLEX_TIMEOUT_MS, type FlexCall, flexCall, sendAtFlex } from './tiers.js';
 import { adjustmentFor, applyRefusals, bodyFieldOf, knownRefusals, learnRefusal, refusalKey } from './parameter-refusals.js';
 
@@ -117,7 +118,9 @@ export interface OpenAIChatOptions {
   /** What this process knows of the endpoint's window, shared by the refs naming it (endpoint-context.ts); default: a private one that never probes. */
   context?: EndpointContext;
   /** The ref's service tier (tiers.ts); default standard: no `service_tier` sent. */
-  tier?: 'standard' | 'flex';
+  tier?: 'standard' | 'flex' | 'batch';
+  /** tier batch: the lane of the worker's batcher (batcher.ts) every request of a call goes through. */
+  batch?: BatchLane;
   /** flex: how long a call waits for flex capacity before it goes on at the standard tier; default DEFAULT_FLEX_FALLBACK_MS. */
   flexFallbackMs?: number;
 }
@@ -367,7 +370,7 @@ export class OpenAIChatModel implements ChatModel {
     };
     let resp: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      resp = flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
+      resp = this.opts.batch ? await this.sendInBatch(this.opts.batch, body, signal) : flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
     } catch (e) {
       // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
       const err = fromOpenAIError(e);
@@ -378,6 +381,13 @@ export class OpenAIChatModel implements ChatModel {
       throw new ModelError(ErrorType.ModelUnavailable, `malformed response from ${this.opts.model}: not a chat completion`);
     }
     return resp;
+  }
+
+  /** One request through a Batch API job: no rate-limit slot or time limit of its own (the job's window is 24 h). */
+  private sendInBatch(lane: BatchLane, body: object, signal: AbortSignal): Promise<OpenAI.Chat.Completions.ChatCompletion> {
+    // Outside an activity (a direct call), each call is its own: nothing retries it.
+    const asker = activityIdentity() ?? { workflowId: 'direct', activityId: Math.random().toString(36).slice(2) };
+    return lane.complete(body, asker, signal);
   }
 
   /** One request's limit: the ref's, else the tier's default (flex is slower). */

@@ -79,7 +79,7 @@ interface ResponseUsage {
   service_tier?: string | null;
 }
 
-/** Adds one response's usage as the provider reports it: cached prompt and reasoning tokens, and the part billed at flex. */
+/** Adds one response's usage as the provider reports it: cached prompt and reasoning tokens, and the part billed at flex or through the Batch API (which the batcher marks `batch`). */
 export function addBilledUsage(usage: Usage, resp: ResponseUsage): void {
   const prompt = resp.usage?.prompt_tokens ?? 0;
   const completion = resp.usage?.completion_tokens ?? 0;
@@ -90,8 +90,8 @@ export function addBilledUsage(usage: Usage, resp: ResponseUsage): void {
   if (cached > 0) usage.cachedPromptTokens = (usage.cachedPromptTokens ?? 0) + cached;
   if (reasoning > 0) usage.reasoningTokens = (usage.reasoningTokens ?? 0) + reasoning;
   if (resp.service_tier) usage.billedTiers = [...new Set([...(usage.billedTiers ?? []), resp.service_tier])];
-  if (resp.service_tier === 'flex') {
-    const f = (usage.flex ??= { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 });
+  if (resp.service_tier === 'flex' || resp.service_tier === 'batch') {
+    const f = (usage[resp.service_tier] ??= { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 });
     f.promptTokens += prompt;
     f.completionTokens += completion;
     f.cachedPromptTokens += cached;
