@@ -77,7 +77,15 @@ export interface ScriptedOpenAI {
   countPromptTokens(count: ((body: ChatBody) => number) | undefined): void;
   /** The Batch API side: the jobs created, and how the next ones progress. */
   batches: ScriptedBatches;
+  /** What the server billed: each chat completion it answered, at the tier it answered at (`batch` for a job's lines). */
+  bill: BilledCall[];
   close(): Promise<void>;
+}
+
+export interface BilledCall {
+  tier: string;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /** The game's prompts begin their system message with `ROLE: attacker|defender|judge`. */
@@ -143,6 +151,13 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
   let handler: ScriptHandler = defaultHandler ?? (() => ({ status: 500, message: 'no script for this request' }));
   let interceptor: Interceptor | undefined;
   let countPrompt: ((body: ChatBody) => number) | undefined;
+  const bill: BilledCall[] = [];
+  /** A completion, entered in the bill at the tier it names. */
+  const billed = (body: ChatBody, r: ScriptedResponse, tier?: string) => {
+    const c = completion(body, r, countPrompt);
+    bill.push({ tier: tier ?? c.service_tier ?? 'default', promptTokens: c.usage.prompt_tokens, completionTokens: c.usage.completion_tokens });
+    return c;
+  };
 
   /** Answers a fault (error status, raw body, dropped or stalled connection); false when `r` is not one. */
   const sendFault = (res: ServerResponse, r: ScriptedResponse): boolean => {
@@ -177,7 +192,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
     const r = (interceptor ? await interceptor(recorded) : undefined) ?? queues.get(role)?.shift() ?? (await handler({ ...(body as ChatBody), role }));
     if ('status' in r && r.status !== 200) return { status: r.status, body: r.errorBody ?? { error: { message: r.message ?? `scripted HTTP ${r.status}`, type: 'scripted', code: null } } };
     if ('drop' in r || 'rawBody' in r) return { status: 500, body: { error: { message: 'scripted server error', type: 'server_error' } } };
-    return { status: 200, body: completion(body as ChatBody, r, countPrompt) };
+    return { status: 200, body: billed(body as ChatBody, r, 'batch') };
   });
 
   const server = createServer((req, res) => {
@@ -203,7 +218,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       if (intercepted) {
         if (intercepted.delayMs) await new Promise((ok) => setTimeout(ok, intercepted.delayMs));
         if (sendFault(res, intercepted)) return;
-        if ('json' in intercepted || 'content' in intercepted || 'toolCalls' in intercepted) return send(res, 200, completion(body as ChatBody, intercepted, countPrompt));
+        if ('json' in intercepted || 'content' in intercepted || 'toolCalls' in intercepted) return send(res, 200, billed(body as ChatBody, intercepted));
       }
 
       if (req.method === 'POST' && path.endsWith('/embeddings')) {
@@ -224,7 +239,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       const r = queued ?? (await handler({ ...(body as ChatBody), role }));
       if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
       if (sendFault(res, r)) return;
-      return send(res, 200, completion(body as ChatBody, r, countPrompt));
+      return send(res, 200, billed(body as ChatBody, r));
     })().catch((e) => {
       if (!res.headersSent) send(res, 500, { error: { message: String(e) } });
     });
@@ -250,6 +265,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
       countPrompt = count;
     },
     batches,
+    bill,
     close: () =>
       new Promise<void>((ok, fail) => {
         server.closeAllConnections();
