@@ -1,5 +1,7 @@
 import { isAbsolute, basename } from 'node:path';
-import { OUTCOMES, ROLES, type TrainingExample } from '../../common/contracts/index.js';
+import { type BilledTokens, OUTCOMES, ROLES, type TrainingExample } from '../../common/contracts/index.js';
+import { addTokens, ROLES as SPENDERS, totalTokens, zeroTokens } from '../../common/tokens-by-role.js';
+import { sumBilled } from '../../workflows/logic/cost.js';
 import { redact } from '../../common/errors.js';
 import { FORMAT_FIELDS, isExportFormat } from './formats.js';
 import type { EpisodeRecord } from '../store/ledger.js';
@@ -33,6 +35,7 @@ export function datasetCard(input: DatasetCardInput): string {
     summary(input.examples, input.episodes),
     measured(input),
     domains(input.examples, input.episodes),
+    spent(input.episodes),
     histograms(input.examples),
     models(input.examples),
     GENERATION,
@@ -127,6 +130,35 @@ function domains(examples: TrainingExample[], episodes: EpisodeRecord[]): string
   return [
     '## Domains',
     table(['domain', 'examples', 'episodes', 'acceptance rate'], ['l', 'r', 'r', 'r'], names.map((d) => [d, ex.get(d) ?? 0, ep.get(d) ?? 0, percent(acc.get(d) ?? 0, ep.get(d) ?? 0)])),
+  ].join('\n\n');
+}
+
+/** What generating the set cost, by role, as the provider billed each call (issue 16); every episode counted, rejected ones too. */
+function spent(episodes: EpisodeRecord[]): string {
+  const tokens = episodes.reduce((a, e) => addTokens(a, e.summary.tokens), zeroTokens());
+  const priced = episodes.filter((e) => e.summary.cost);
+  const cost = priced.reduce((a, e) => addTokens(a, e.summary.cost!), zeroTokens());
+  const billed = episodes.reduce<BilledTokens | undefined>((b, e) => sumBilled(b, e.summary.billed), undefined);
+  const accepted = episodes.filter((e) => e.summary.outcome === 'accepted').length;
+  const usd = (x: number) => (priced.length === 0 ? 'not priced' : `$${x.toFixed(4)}`);
+  const discounted = (r: (typeof SPENDERS)[number]) => {
+    const parts = [
+      billed?.flex[r] ? `${percent(billed.flex[r], tokens[r])} at flex` : '',
+      billed?.batch?.[r] ? `${percent(billed.batch[r], tokens[r])} by Batch API` : '',
+      billed?.cachedPrompt[r] ? `${billed.cachedPrompt[r]} prompt tokens from the cache` : '',
+    ].filter(Boolean);
+    return parts.length > 0 ? parts.join(', ') : '—';
+  };
+  const unpriced = episodes.length - priced.length;
+  return [
+    '## What it cost',
+    'Generation only (the fine-tune and evaluation are in the run\'s report.md), as the provider billed each call: cached prompt tokens, and the flex and Batch API tiers, at their prices.',
+    table(['role', 'tokens', 'USD', 'billed at a discount'], ['l', 'r', 'r', 'l'], [
+      ...SPENDERS.map((r) => [r, tokens[r], usd(cost[r]), discounted(r)]),
+      ['total', totalTokens(tokens), usd(totalTokens(cost)), ''],
+      ['per accepted example', accepted > 0 ? Math.round(totalTokens(tokens) / accepted) : '—', accepted > 0 ? usd(totalTokens(cost) / accepted) : '—', ''],
+    ]),
+    ...(unpriced > 0 && priced.length > 0 ? [`${unpriced} of ${episodes.length} episodes carry no cost (recorded before prices): the USD figures leave them out.`] : []),
   ].join('\n\n');
 }
 

@@ -254,6 +254,23 @@ describe('dataset card', () => {
     expect(c).toContain('6 Judge tool calls over 4 verdicts: 1.50 per verdict.');
   });
 
+  it('says what generation cost by role, as billed: discounted shares, cached prompt tokens, per accepted example', () => {
+    const billedAt = (batch: number) => ({ cachedPrompt: { attacker: 0, defender: 0, judge: 2, embedding: 0 }, flex: { attacker: 0, defender: 0, judge: 0, embedding: 0 }, batch: { attacker: batch, defender: 0, judge: 0, embedding: 0 } });
+    const priced = EPISODES.map((e, i) => ({ ...e, summary: { ...e.summary, tokens: { attacker: 10, defender: 20, judge: 30, embedding: 0 }, cost: { attacker: 0.001, defender: 0.002, judge: 0.003, embedding: 0 }, ...(i < 2 ? { billed: billedAt(10) } : {}) } }));
+    const c = datasetCard({ runId: 'demo', examples: EXAMPLES, episodes: priced, format: 'openai', file: 'd.jsonl' });
+    const n = priced.length;
+    const accepted = priced.filter((e) => e.summary.outcome === 'accepted').length;
+    expect(tableAfter(c, '## What it cost')).toEqual([
+      ['attacker', String(10 * n), `$${(0.001 * n).toFixed(4)}`, `${((100 * 20) / (10 * n)).toFixed(1)}% by Batch API`],
+      ['defender', String(20 * n), `$${(0.002 * n).toFixed(4)}`, '—'],
+      ['judge', String(30 * n), `$${(0.003 * n).toFixed(4)}`, '4 prompt tokens from the cache'],
+      ['embedding', '0', '$0.0000', '—'],
+      ['total', String(60 * n), `$${(0.006 * n).toFixed(4)}`, ''],
+      ['per accepted example', String(Math.round((60 * n) / accepted)), `$${((0.006 * n) / accepted).toFixed(4)}`, ''],
+    ]);
+    expect(tableAfter(card, '## What it cost').at(-2)).toEqual(['total', String(3 * EPISODES.length), 'not priced', '']);
+  });
+
   it('flags a score level that holds more than 80% of the accepted examples as not discriminating', () => {
     expect(card).toContain('- quality level: no level holds more than 80% of the 3 accepted examples');
     const same = [0, 1, 2, 3].map((n) => example({ episode: n, qualityLevel: 'L5', quality: 5, complexity: 1 + (n % 2) }));
