@@ -76,6 +76,8 @@ export class ModelError extends NanofluxError {
   requestId?: string;
   /** The call outlasted its time (the model ref's timeoutSeconds): a smaller request may succeed where the same one would not (embedding batches halve). */
   timedOut?: boolean;
+  /** What the provider billed for this attempt before it failed (answers that came back, then a bad one or an error); absent: nothing. */
+  spent?: SpentTokens;
   constructor(
     override readonly type: ModelErrorType,
     message: string,
@@ -87,6 +89,15 @@ export class ModelError extends NanofluxError {
     if (opts.status !== undefined) this.status = opts.status;
     if (opts.requestId !== undefined) this.requestId = opts.requestId;
   }
+}
+
+/** Tokens a failed attempt was billed for (the shape of the game's Usage, as the provider reported them). */
+export interface SpentTokens {
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens?: number;
+  flex?: { promptTokens: number; completionTokens: number; cachedPromptTokens: number };
+  batch?: { promptTokens: number; completionTokens: number; cachedPromptTokens: number };
 }
 
 /** A local file the run needs (a model, a dataset, a prompt template, the trainer's packages) is missing or unreadable. */

@@ -9,7 +9,7 @@ import { failureTypeOf } from './logic/breaker.js';
 import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
 import { checkActivities, localStoreActivities, modelCallsFor, storeActivities } from './options.js';
-import { addBilled, callCost, embeddingCost } from './logic/cost.js';
+import { addBilled, addFailedAttempts, callCost, embeddingCost } from './logic/cost.js';
 import { countEpisode } from './metrics.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
 
@@ -71,18 +71,43 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   } catch (err) {
     summary.outcome = 'failed';
     summary.error = describeFailure(err);
+    countFailedCall(ep, err);
     const type = failureTypeOf(err);
     if (type) summary.errorType = type;
   }
   return await finish(ep);
 }
 
-/** The game's steps; each `return` leaves `summary.outcome` set for `finish`. */
-/** What the provider said of a call's bill (cached prompt, flex), kept in the summary only once it says something. */
-function noteBilled(summary: EpisodeSummary, role: 'attacker' | 'defender' | 'judge', usage: Usage): void {
-  const billed = addBilled(summary.billed, role, usage);
+/**
+ * One call's usage into the episode's tokens and cost, and what the provider said of its bill
+ * (cached prompt, flex, batch) into `billed`, kept only once it says something. Failed attempts'
+ * usage counts in tokens and cost too (it was billed) and apart in `billed.failedAttempts`.
+ */
+function count(ep: Episode, role: Role, usage: Usage, failed = false): void {
+  const { summary } = ep;
+  summary.tokens[role] += usage.promptTokens + usage.completionTokens;
+  summary.cost![role] += callCost(usage, ep.input.models[role].price);
+  const billed = failed ? addFailedAttempts(summary.billed, role, usage) : addBilled(summary.billed, role, usage);
   if (billed) summary.billed = billed;
 }
+
+/** A role's call result: its usage, and what its failed attempts were billed for. */
+function countCall(ep: Episode, role: Role, r: { usage: Usage; failedAttempts?: Usage }): void {
+  count(ep, role, r.usage);
+  if (r.failedAttempts) count(ep, role, r.failedAttempts, true);
+}
+
+const ROLE_OF_ACTIVITY: Record<string, Role> = { attack: 'attacker', defend: 'defender', judge: 'judge' };
+
+/** A model call that failed for good: what its attempts were billed for (the failure's details, activities/kit/errors.ts), counted apart. */
+function countFailedCall(ep: Episode, err: unknown): void {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return;
+  const role = ROLE_OF_ACTIVITY[err.activityType ?? ''];
+  const spent = (err.cause.details?.[0] as { spent?: Usage } | undefined)?.spent;
+  if (role && spent && typeof spent.promptTokens === 'number' && typeof spent.completionTokens === 'number') count(ep, role, spent, true);
+}
+
+/** The game's steps; each `return` leaves `summary.outcome` set for `finish`. */
 
 async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise<void> {
   const { input, summary, transcript } = ep;
@@ -96,9 +121,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
     model: input.models.attacker,
     maxSchemaRetries: input.maxSchemaRetries,
   });
-  tokens.attacker += attacked.usage.promptTokens + attacked.usage.completionTokens;
-  cost!.attacker += callCost(attacked.usage, input.models.attacker.price);
-  noteBilled(summary, 'attacker', attacked.usage);
+  countCall(ep, 'attacker', attacked);
   transcript.attack = attacked.attack;
   noteRefused(transcript, 'attacker', attacked);
   summary.skill = attacked.attack.skill;
@@ -135,9 +158,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
     ),
   );
   for (const d of defended) {
-    tokens.defender += d.usage.promptTokens + d.usage.completionTokens;
-    cost!.defender += callCost(d.usage, input.models.defender.price);
-    noteBilled(summary, 'defender', d.usage);
+    countCall(ep, 'defender', d);
     noteRefused(transcript, 'defender', d);
   }
   transcript.defenses = defended.map((d) => d.defense);
@@ -150,9 +171,7 @@ async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise
     maxSchemaRetries: input.maxSchemaRetries,
     tools: input.judge ?? { maxToolRounds: 4, mcpServers: [] },
   });
-  tokens.judge += judged.usage.promptTokens + judged.usage.completionTokens;
-  cost!.judge += callCost(judged.usage, input.models.judge.price);
-  noteBilled(summary, 'judge', judged.usage);
+  countCall(ep, 'judge', judged);
   Object.assign(transcript, { verdict: judged.verdict, judgeModel: judged.model, toolCalls: judged.toolCalls });
   noteRefused(transcript, 'judge', judged);
   summary.toolCalls = judged.toolCalls.length;

@@ -1,7 +1,7 @@
 import { isAbsolute, basename } from 'node:path';
 import { type BilledTokens, OUTCOMES, ROLES, type TrainingExample } from '../../common/contracts/index.js';
 import { addTokens, ROLES as SPENDERS, totalTokens, zeroTokens } from '../../common/tokens-by-role.js';
-import { sumBilled } from '../../workflows/logic/cost.js';
+import { sumBilled } from '../../common/billed-tokens.js';
 import { redact } from '../../common/errors.js';
 import { FORMAT_FIELDS, isExportFormat } from './formats.js';
 import type { EpisodeRecord } from '../store/ledger.js';

@@ -1,11 +1,13 @@
 import type { McpServerConfig, ModelRef } from '../../common/config.js';
-import { ErrorType, ModelError } from '../../common/errors.js';
+import { ErrorType } from '../../common/errors.js';
 import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
 import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.js';
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
 import { measuredModelCall } from '../kit/metrics.js';
-import { activity, reportProgress } from '../kit/boundary.js';
+import { activity, previousProgress, reportProgress } from '../kit/boundary.js';
+import { ModelError } from '../../common/errors.js';
+import { spentBefore, sumUsage } from './models/tiers.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
 import { createChatPreflight } from './preflight.js';
@@ -30,19 +32,42 @@ const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.p
  */
 const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, sampledDefender: 0.8, judge: 0 } as const;
 
-/** What a role's call returns beside its answer: the parameters the endpoint refused, when any (the episode's transcript keeps them). */
-const refused = (r: { refusedParameters?: string[] }) => (r.refusedParameters ? { refusedParameters: r.refusedParameters } : {});
+/** What a role's call returns beside its answer: the parameters the endpoint refused, when any (the episode's transcript keeps them), and what failed attempts cost. */
+const refused = (r: { refusedParameters?: string[]; failedAttempts?: Usage }) => ({
+  ...(r.refusedParameters ? { refusedParameters: r.refusedParameters } : {}),
+  // What earlier attempts of the call were billed for before they failed: counted apart by the episode.
+  ...(r.failedAttempts ? { failedAttempts: r.failedAttempts } : {}),
+});
 
 /** The three roles' model calls, on the rate-limited `nanoflux-llm` queue. */
 export function createGameActivities(deps: GameDeps) {
+  /**
+   * One role's model call. What earlier attempts of this activity were billed for before they failed
+   * or their worker died (heartbeated as `spent`, and in a failure's details) comes back with the
+   * result as `failedAttempts`, so the episode counts it apart and the run's cost is the bill.
+   */
   async function play<T>(role: keyof typeof ROLE_TEMPERATURE, ref: ModelRef, req: Omit<StructuredRequest<T>, 'temperature' | 'maxOutputTokens'>) {
     const m = deps.chatModel(ref);
-    const r = await measuredModelCall(role, m.id, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens }));
-    return { ...r, model: m.id };
+    // At the batch tier a retry finds the answers its earlier attempts were billed for in the batcher's ledger and uses them: nothing to count apart.
+    const prior = ref.tier === 'batch' ? undefined : spentBefore(previousProgress());
+    const onUsage = (u: Usage) => reportProgress({ spent: prior ? sumUsage(prior, u) : u });
+    try {
+      const r = await measuredModelCall(role, m.id, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens, onUsage }));
+      return { ...r, model: m.id, ...(prior ? { failedAttempts: prior } : {}) };
+    } catch (e) {
+      if (e instanceof ModelError) {
+        const spent = prior && e.spent ? sumUsage(prior, e.spent) : (prior ?? e.spent);
+        if (spent) {
+          e.spent = spent;
+          reportProgress({ spent });
+        }
+      }
+      throw e;
+    }
   }
 
   type JudgeArgs = { domain: DomainBrief; attack: Attack; defenses: Defense[]; model: ModelRef; maxSchemaRetries: number; tools: { maxToolRounds: number; mcpServers: McpServerConfig[] } };
-  async function judgeCall(j: JudgeArgs): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string; refusedParameters?: string[] }> {
+  async function judgeCall(j: JudgeArgs): Promise<{ verdict: JudgeVerdict; usage: Usage; toolCalls: ToolCallRecord[]; model: string; refusedParameters?: string[]; failedAttempts?: Usage }> {
     const tools = [...PACKS[j.domain.pack].judgeTools(), ...(await mcpToolsOrUnavailable(j.tools.mcpServers))];
     const common = { messages: judgeMessages({ ...promptContext(j.domain), attack: j.attack, defenses: j.defenses }), maxSchemaRetries: j.maxSchemaRetries, tools, maxToolRounds: j.tools.maxToolRounds };
     if (j.defenses.length === 1) {
@@ -59,7 +84,7 @@ export function createGameActivities(deps: GameDeps) {
 
   return {
     attack: activity(
-      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string; promptOverlap: PromptOverlap; refusedParameters?: string[] }> => {
+      async (a: { domain: DomainBrief; topic: string; targetComplexity: number; targetHops: number; defenderProfile: string; model: ModelRef; maxSchemaRetries: number }): Promise<{ attack: Attack; usage: Usage; model: string; promptOverlap: PromptOverlap; refusedParameters?: string[]; failedAttempts?: Usage }> => {
         const pack = PACKS[a.domain.pack];
         const r = await play('attacker', a.model, {
           messages: attackerMessages({ ...promptContext(a.domain), topic: a.topic, targetComplexity: a.targetComplexity, targetHops: a.targetHops, defenderProfile: a.defenderProfile }),
@@ -73,7 +98,7 @@ export function createGameActivities(deps: GameDeps) {
     ),
 
     defend: activity(
-      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number; sampled?: boolean }): Promise<{ defense: Defense; usage: Usage; model: string; refusedParameters?: string[] }> => {
+      async (d: { domain: DomainBrief; question: string; model: ModelRef; maxSchemaRetries: number; sampled?: boolean }): Promise<{ defense: Defense; usage: Usage; model: string; refusedParameters?: string[]; failedAttempts?: Usage }> => {
         // Solve-rate samples must differ, so they are drawn warmer than a single careful answer.
         const r = await play(d.sampled ? 'sampledDefender' : 'defender', d.model, {
           messages: defenderMessages({ ...promptContext(d.domain), question: d.question }),

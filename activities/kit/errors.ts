@@ -175,8 +175,8 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
       message: redact(err.message),
       nonRetryable: NON_RETRYABLE.includes(err.type),
       ...(provider?.retryAfterMs !== undefined ? { nextRetryDelay: provider.retryAfterMs } : {}),
-      // Only these two fields: never the request (headers carry the Authorization key).
-      details: [{ status: provider?.status ?? null, requestId: provider?.requestId ?? null }],
+      // Only these fields (and the tokens billed): never the request (headers carry the Authorization key).
+      details: [{ status: provider?.status ?? null, requestId: provider?.requestId ?? null, ...(provider?.spent ? { spent: provider.spent } : {}) }],
     });
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -33,6 +33,8 @@ export interface BilledTokens {
   flex: TokensByRole;
   /** Answered through the Batch API; absent in records from before the batch tier. */
   batch?: TokensByRole;
+  /** Billed for attempts of a model call that failed (answers before a bad one or an error; included in the tokens and cost); absent: none. */
+  failedAttempts?: TokensByRole;
 }
 
 /** What an episode workflow returns: compact, so the domain loop's history stays small. The ledger keeps it (activities/store/ledger.ts). */

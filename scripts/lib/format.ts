@@ -25,15 +25,16 @@ export function byRole(values: Record<(typeof ROLES)[number], number>, show: (n:
   return ROLES.map((r) => `${r} ${show(values[r] ?? 0)}`).join(' · ');
 }
 
-/** Of each role's tokens, the share the provider billed at flex or through the Batch API and served from its prompt cache (issue 16): the roles it said something of. */
+/** Of each role's tokens, the share the provider billed at flex or through the Batch API, served from its prompt cache, and spent on failed attempts (issue 16): the roles it said something of. */
 export function billedLine(s: Pick<RunStatus, 'tokens' | 'billed'>): string {
   const pct = (n: number, of: number) => `${of > 0 ? Math.round((100 * n) / of) : 0}%`;
   const b = s.billed!;
-  const parts = ROLES.filter((r) => (b.flex[r] ?? 0) + (b.batch?.[r] ?? 0) + (b.cachedPrompt[r] ?? 0) > 0).map((r) => {
+  const parts = ROLES.filter((r) => (b.flex[r] ?? 0) + (b.batch?.[r] ?? 0) + (b.cachedPrompt[r] ?? 0) + (b.failedAttempts?.[r] ?? 0) > 0).map((r) => {
     const flex = b.flex[r] ?? 0;
     const batch = b.batch?.[r] ?? 0;
     const cached = b.cachedPrompt[r] ?? 0;
-    return `${r} ${[flex ? `${pct(flex, s.tokens[r])} at flex` : '', batch ? `${pct(batch, s.tokens[r])} by batch` : '', cached ? `${count(cached)} cached prompt tokens` : ''].filter(Boolean).join(', ')}`;
+    const failed = b.failedAttempts?.[r] ?? 0;
+    return `${r} ${[flex ? `${pct(flex, s.tokens[r])} at flex` : '', batch ? `${pct(batch, s.tokens[r])} by batch` : '', cached ? `${count(cached)} cached prompt tokens` : '', failed ? `${count(failed)} tokens on failed attempts` : ''].filter(Boolean).join(', ')}`;
   });
   return `${parts.join(' · ')} (as the provider reported each call; the cost above prices them so)`;
 }

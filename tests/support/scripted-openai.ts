@@ -83,6 +83,7 @@ export interface ScriptedOpenAI {
 }
 
 export interface BilledCall {
+  role: ScriptRole;
   tier: string;
   promptTokens: number;
   completionTokens: number;
@@ -155,7 +156,7 @@ export async function startScriptedOpenAI(defaultHandler?: ScriptHandler): Promi
   /** A completion, entered in the bill at the tier it names. */
   const billed = (body: ChatBody, r: ScriptedResponse, tier?: string) => {
     const c = completion(body, r, countPrompt);
-    bill.push({ tier: tier ?? c.service_tier ?? 'default', promptTokens: c.usage.prompt_tokens, completionTokens: c.usage.completion_tokens });
+    bill.push({ role: roleOf(body), tier: tier ?? c.service_tier ?? 'default', promptTokens: c.usage.prompt_tokens, completionTokens: c.usage.completion_tokens });
     return c;
   };
 

@@ -1,6 +1,9 @@
 import type { ModelRef } from '../../common/config.js';
 import type { BilledTokens, TierTokens, TokensByRole, Usage } from '../../common/contracts/index.js';
 import { addTokens, zeroTokens } from '../../common/tokens-by-role.js';
+import { sumBilled } from '../../common/billed-tokens.js';
+
+export { sumBilled };
 
 /** Flex is billed at batch rates (OpenAI: half), unless the price says otherwise. */
 export const DEFAULT_FLEX_DISCOUNT = 0.5;
@@ -45,6 +48,7 @@ export function addBilled(billed: BilledTokens | undefined, role: keyof TokensBy
   if (cached === 0 && flex === 0 && batch === 0) return billed;
   const b = billed ?? { cachedPrompt: zeroTokens(), flex: zeroTokens() };
   return {
+    ...b,
     cachedPrompt: addTokens(b.cachedPrompt, { [role]: cached }),
     flex: addTokens(b.flex, { [role]: flex }),
     // Absent until a call was batched, so the records of runs without the batch tier keep their shape.
@@ -52,9 +56,8 @@ export function addBilled(billed: BilledTokens | undefined, role: keyof TokensBy
   };
 }
 
-/** Two records summed (a domain's progress and an episode's summary). */
-export function sumBilled(a: BilledTokens | undefined, b: BilledTokens | undefined): BilledTokens | undefined {
-  if (!a || !b) return a ?? b;
-  const batch = a.batch || b.batch ? { batch: addTokens(a.batch ?? zeroTokens(), b.batch ?? zeroTokens()) } : {};
-  return { cachedPrompt: addTokens(a.cachedPrompt, b.cachedPrompt), flex: addTokens(a.flex, b.flex), ...batch };
+/** Records the tokens of failed attempts apart (they are in the episode's tokens and cost too): the provider billed them. */
+export function addFailedAttempts(billed: BilledTokens | undefined, role: keyof TokensByRole, usage: Usage): BilledTokens {
+  const b = addBilled(billed, role, usage) ?? { cachedPrompt: zeroTokens(), flex: zeroTokens() };
+  return { ...b, failedAttempts: addTokens(b.failedAttempts ?? zeroTokens(), { [role]: usage.promptTokens + usage.completionTokens }) };
 }

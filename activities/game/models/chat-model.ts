@@ -30,6 +30,8 @@ export interface StructuredRequest<T> {
   tools?: ToolSpec[];
   /** Bound on tool-calling rounds before the final structured answer is demanded. */
   maxToolRounds?: number;
+  /** Told the call's usage so far after each billed response (the activity heartbeats it: a crashed attempt's spend is not lost). */
+  onUsage?: (usage: Usage) => void;
 }
 
 export interface StructuredResult<T> {

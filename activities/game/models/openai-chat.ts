@@ -9,19 +9,19 @@ import { recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
 import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
-import type { ChatModel, StructuredRequest, StructuredResult, ToolSpec } from './chat-model.js';
+import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
 import type { RateLimiter } from '../../kit/rate-limiter.js';
 import { ConversationMeter, fitRequest, marginOf, type Measure, shrinkTo, toolOutputBudget, trimToolOutput } from './context-window.js';
 import { EndpointContext } from './endpoint-context.js';
 import type { BatchLane } from './batcher.js';
+import { runToolCall, truncate } from './tool-calls.js';
+
+export { runToolCall, TOOL_CALL_TIMEOUT_MS, truncate } from './tool-calls.js';
 import { addBilledUsage, DEFAULT_FLEX_FALLBACK_MS, DEFAULT_FLEX_TIMEOUT_MS, type FlexCall, flexCall, sendAtFlex } from './tiers.js';
 import { adjustmentFor, applyRefusals, bodyFieldOf, knownRefusals, learnRefusal, refusalKey } from './parameter-refusals.js';
 
 /** Longer answers are refused: a runaway model must not push megabytes into activity results/histories. */
 export const MAX_ANSWER_CHARS = 64 * 1024;
-const TRUNCATE = 500;
-
-export const truncate = (s: string, n = TRUNCATE) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 export type AnswerCheck<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -52,51 +52,6 @@ export function invalidOutput(schemaName: string, attempts: number, problem: str
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema) as Record<string, unknown>;
   return rest;
-}
-
-/** Runs one tool call; never throws, so a bad call becomes text the model can react to. */
-/** Longest a single tool call may take (the python tool's own wall-time limit is far shorter). */
-export const TOOL_CALL_TIMEOUT_MS = 60_000;
-
-export async function runToolCall(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
-  const started = Date.now();
-  const finish = (text: string, error?: string) => ({
-    text,
-    record: { tool: name, input: truncate(rawArgs), output: truncate(text), durationMs: Date.now() - started, ...(error ? { error } : {}) },
-  });
-  const tool = tools.find((t) => t.name === name);
-  if (!tool) return finish(JSON.stringify({ error: `unknown tool "${name}"` }), `unknown tool "${name}"`);
-  let args: unknown;
-  try {
-    args = rawArgs.trim() ? JSON.parse(rawArgs) : {};
-  } catch (e) {
-    const error = `malformed tool arguments (not JSON): ${e instanceof Error ? e.message : String(e)}`;
-    return finish(JSON.stringify({ error }), error);
-  }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    // A bound on each call's time: a tool that hangs must not hold the judge (and its activity) forever.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`tool "${name}" did not answer within ${TOOL_CALL_TIMEOUT_MS / 1000} s`)), TOOL_CALL_TIMEOUT_MS);
-    });
-    const text = await Promise.race([tool.run(args), timeout]);
-    return finish(text, toolError(text));
-  } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    return finish(JSON.stringify({ error }), error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Tools answer errors as JSON `{"error": …}` rather than throwing; the record should say so too. */
-function toolError(text: string): string | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && 'error' in v ? truncate(String((v as { error: unknown }).error)) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface OpenAIChatOptions {
@@ -191,11 +146,21 @@ export class OpenAIChatModel implements ChatModel {
   }
 
   async generate<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>> {
+    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
+    try {
+      return await this.converse(req, usage);
+    } catch (e) {
+      // Answers that came back before the failure were billed: the failure says how much (counted apart by the episode).
+      if (e instanceof ModelError && usage.promptTokens + usage.completionTokens > 0) e.spent = usage;
+      throw e;
+    }
+  }
+
+  private async converse<T>(req: StructuredRequest<T>, usage: Usage): Promise<StructuredResult<T>> {
     const maxSchemaRetries = req.maxSchemaRetries ?? 2;
     const maxToolRounds = req.maxToolRounds ?? 4;
     const requestedMax = req.maxOutputTokens ?? this.opts.maxOutputTokens;
     const tools = req.tools ?? [];
-    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
     const toolCalls: ToolCallRecord[] = [];
     const messages: ChatCompletionMessageParam[] = req.messages.map((m) => ({ role: m.role, content: m.content }));
     const toolDefs: ChatCompletionTool[] = tools.map((t) => ({
@@ -255,6 +220,7 @@ export class OpenAIChatModel implements ChatModel {
         );
       }
       addBilledUsage(usage, resp);
+      req.onUsage?.(usage);
       meter.observe(sent, resp.usage?.prompt_tokens ?? 0);
       const msg = resp.choices[0]?.message;
       const calls = (msg?.tool_calls ?? []).filter((c) => c.type === 'function');

@@ -69,6 +69,32 @@ const realClock = {
   },
 };
 
+const TIER_PARTS = ['flex', 'batch'] as const;
+
+/** Two usages summed (a failed attempt's and the next one's), tier parts and cached tokens included. */
+export function sumUsage(a: Usage, b: Usage): Usage {
+  const sum: Usage = { promptTokens: a.promptTokens + b.promptTokens, completionTokens: a.completionTokens + b.completionTokens };
+  const cached = (a.cachedPromptTokens ?? 0) + (b.cachedPromptTokens ?? 0);
+  if (cached > 0) sum.cachedPromptTokens = cached;
+  const reasoning = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
+  if (reasoning > 0) sum.reasoningTokens = reasoning;
+  const tiers = [...new Set([...(a.billedTiers ?? []), ...(b.billedTiers ?? [])])];
+  if (tiers.length > 0) sum.billedTiers = tiers;
+  for (const t of TIER_PARTS) {
+    const x = a[t];
+    const y = b[t];
+    if (x || y) sum[t] = { promptTokens: (x?.promptTokens ?? 0) + (y?.promptTokens ?? 0), completionTokens: (x?.completionTokens ?? 0) + (y?.completionTokens ?? 0), cachedPromptTokens: (x?.cachedPromptTokens ?? 0) + (y?.cachedPromptTokens ?? 0) };
+  }
+  return sum;
+}
+
+/** What earlier attempts of this activity were billed for, from their last heartbeat (untrusted shape: checked). */
+export function spentBefore(progress: unknown): Usage | undefined {
+  const spent = (progress as { spent?: Usage } | undefined)?.spent;
+  if (!spent || typeof spent.promptTokens !== 'number' || typeof spent.completionTokens !== 'number') return undefined;
+  return spent.promptTokens + spent.completionTokens > 0 ? spent : undefined;
+}
+
 interface ResponseUsage {
   usage?: {
     prompt_tokens?: number;
