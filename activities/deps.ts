@@ -26,6 +26,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     webUi: { url: env.uiUrl, namespace: env.temporalNamespace },
     datasetsDir: defaultDatasetsDir(env),
     chatModel: chatModelsWith(batcher),
+    batcher,
     embedder: (ref) => buildEmbedder(ref),
     fineTuneBackend: (f) => buildFineTuneBackend(f),
     async close() {

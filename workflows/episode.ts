@@ -8,7 +8,7 @@ import { zeroTokens } from './logic/progress.js';
 import { failureTypeOf } from './logic/breaker.js';
 import { decideVerified, referenceGate } from './logic/gate.js';
 import { screenAttack } from './logic/junk.js';
-import { checkActivities, localStoreActivities, modelCallsFor, storeActivities } from './options.js';
+import { batchLedgerActivities, checkActivities, localStoreActivities, modelCallsFor, storeActivities } from './options.js';
 import { addBilled, addFailedAttempts, callCost, embeddingCost } from './logic/cost.js';
 import { countEpisode } from './metrics.js';
 import { type ReviewItem, reviewQuery, reviewSignal } from './messages.js';
@@ -74,6 +74,11 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
     countFailedCall(ep, err);
     const type = failureTypeOf(err);
     if (type) summary.errorType = type;
+  }
+  // Only batch-tier episodes ask (no history from before the batch tier has one): answers billed for an earlier, discarded execution of this episode.
+  if ((['attacker', 'defender', 'judge'] as const).some((r) => input.models[r].tier === 'batch')) {
+    const superseded = await batchLedgerActivities.supersededBatchSpend();
+    for (const [role, usage] of Object.entries(superseded)) count(ep, role as Role, usage, true);
   }
   return await finish(ep);
 }

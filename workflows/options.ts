@@ -60,6 +60,12 @@ const BATCH_MODEL_OPTIONS: ActivityOptions = {
 };
 const batchModelActivities = proxyActivities<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>(BATCH_MODEL_OPTIONS);
 
+/** The batch tier's end-of-episode reckoning (activities/game/activities.ts supersededBatchSpend): a ledger read on the owner. */
+export const batchLedgerActivities = proxyActivities<Pick<GameActivities, 'supersededBatchSpend'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** The model calls of a role's ref: through the Batch API on the data dir's worker, or on the model queue. */
 export const modelCallsFor = (ref: { tier?: string }) => (ref.tier === 'batch' ? batchModelActivities : modelActivities);
 

@@ -5,7 +5,8 @@ import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.j
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
 import { measuredModelCall } from '../kit/metrics.js';
-import { activity, previousProgress, reportProgress } from '../kit/boundary.js';
+import { activity, activityIdentity, previousProgress, reportProgress } from '../kit/boundary.js';
+import type { Batcher } from './models/batcher.js';
 import { ModelError } from '../../common/errors.js';
 import { spentBefore, sumUsage } from './models/tiers.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
@@ -21,6 +22,8 @@ export interface GameDeps {
   home: string;
   /** The benchmarks' train splits the calibration sets are built from. */
   datasetsDir: string;
+  /** The data dir's Batch API batcher (models/batcher.ts), where a batch-tier episode's superseded answers are found; absent: none. */
+  batcher?: Pick<Batcher, 'superseded'>;
 }
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
@@ -30,6 +33,8 @@ const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.p
  * endpoint is sent the ref's temperature or none: OpenAI's reasoning models answer 400 to any but
  * their default, and the provider's default (1 at OpenAI and Anthropic) keeps solve-rate samples apart.
  */
+const ROLE_OF_ACTIVITY: Record<string, 'attacker' | 'defender' | 'judge'> = { attack: 'attacker', defend: 'defender', judge: 'judge' };
+
 const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, sampledDefender: 0.8, judge: 0 } as const;
 
 /** What a role's call returns beside its answer: the parameters the endpoint refused, when any (the episode's transcript keeps them), and what failed attempts cost. */
@@ -111,6 +116,22 @@ export function createGameActivities(deps: GameDeps) {
     ),
 
     judge: activity(judgeCall),
+
+    /**
+     * At the end of a batch-tier episode: what the Batch API answered for this episode's earlier
+     * executions (discarded by a reset or a termination) that this one asked differently and did not
+     * use — billed all the same, so counted apart with the failed attempts. By role.
+     */
+    supersededBatchSpend: activity(async (): Promise<Partial<Record<'attacker' | 'defender' | 'judge', Usage>>> => {
+      const id = activityIdentity();
+      if (!id || !deps.batcher) return {};
+      const byRole: Partial<Record<'attacker' | 'defender' | 'judge', Usage>> = {};
+      for (const [type, usage] of deps.batcher.superseded(id.workflowId, id.runId)) {
+        const role = ROLE_OF_ACTIVITY[type];
+        if (role) byRole[role] = byRole[role] ? sumUsage(byRole[role], usage) : usage;
+      }
+      return byRole;
+    }),
 
     // A batch job can take hours: the preflight asks each endpoint at the standard tier.
     ...createChatPreflight((ref) => deps.chatModel(atStandardTier(ref))),

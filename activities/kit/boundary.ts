@@ -46,11 +46,11 @@ export function activityNamespace(): string | undefined {
 }
 
 /** The current activity's identity, the same in every attempt (undefined outside an activity): what makes a retried request the same request. */
-export function activityIdentity(): { workflowId: string; activityId: string } | undefined {
+export function activityIdentity(): { workflowId: string; activityId: string; runId: string; activityType: string } | undefined {
   try {
     const info = Context.current().info;
     // A standalone activity (no workflow) has no workflow id; its activity id is its identity then.
-    return { workflowId: info.workflowExecution?.workflowId ?? '', activityId: info.activityId };
+    return { workflowId: info.workflowExecution?.workflowId ?? '', activityId: info.activityId, runId: info.workflowExecution?.runId ?? '', activityType: info.activityType };
   } catch {
     return undefined;
   }

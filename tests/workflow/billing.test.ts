@@ -1,16 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, inject, it } from 'vitest';
 import type { RunConfigInput } from '../../common/config.js';
+import { temporalCliPath } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
+import { statusQuery } from '../../workflows/messages.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import type { BilledCall } from '../support/scripted-openai.js';
-import { useGameFixture } from '../support/workers.js';
+import { until, useGameFixture } from '../support/workers.js';
 
 /**
  * Usage as the provider bills it (issue 16, item 4): the run's tokens and cost equal what the
  * scripted server (standing in for a paid provider) billed — failed attempts included and counted
- * apart, and across a resume-from.
+ * apart, after a `temporal workflow reset`, and across a resume-from.
  */
 process.env.NANOFLUX_TEST_KEY = 'test-key-value';
 const NS = 'wf-billing';
@@ -63,5 +66,24 @@ describe('usage as billed', () => {
     expect(second.imported).toBe(first.accepted);
     // The resumed run pays only for what it generated; the two runs together are the whole bill.
     expect(second.tokens.attacker + second.tokens.defender + second.tokens.judge).toBe(tokensOf(chatBill()) - afterFirst);
+  }, 180_000);
+
+  it('the bill equals the usage after a reset of a terminated batch-tier run: what the discarded execution was answered and the re-run asked differently is counted apart', async () => {
+    f.server.bill.length = 0;
+    scriptGame(f.server, { delayMs: 50 });
+    const config = pricedConfig(f.server.baseURL, 'billed-reset', { tier: 'batch', generation: { targetAccepted: 4, maxEpisodes: 40, concurrency: 2 } });
+    const h = await f.tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('billed-reset'), args: [config] });
+    await until(() => h.query(statusQuery), (s) => (s.domains.math?.accepted ?? 0) >= 1, 60_000);
+    await h.terminate('operator mistake');
+    const r = spawnSync(temporalCliPath(), ['workflow', 'reset', '--address', inject('temporalAddress'), '--namespace', NS, '--workflow-id', runWorkflowId('billed-reset'), '--type', 'FirstWorkflowTask', '--reason', 'resume after termination', '--yes'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const first = (await f.tc.client.workflow.getHandle<typeof nanofluxRun>(runWorkflowId('billed-reset')).result()).status.domains.math!;
+    expect(first.stopReason).toBe('target_reached');
+    const afterFirst = tokensOf(chatBill());
+    expect(first.tokens.attacker + first.tokens.defender + first.tokens.judge).toBe(afterFirst);
+    expect(first.cost.attacker + first.cost.defender + first.cost.judge).toBeCloseTo(usdOf(chatBill()), 12);
+    // No request was paid twice: each job line is a request of its own.
+    const lines = f.server.batches.jobs.flatMap((j) => j.lines.map((l) => l.custom_id));
+    expect(new Set(lines).size).toBe(lines.length);
   }, 180_000);
 });

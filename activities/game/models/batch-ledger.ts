@@ -69,7 +69,26 @@ export class BatchLedger {
         batch_id TEXT PRIMARY KEY, lane TEXT NOT NULL, flush_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
         lines INTEGER NOT NULL, created_at INTEGER NOT NULL, cancel_asked INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS batch_flushes (flush_id TEXT PRIMARY KEY, lane TEXT NOT NULL, started_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS batch_consumers (custom_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, activity_type TEXT NOT NULL);
     `);
+  }
+
+  /** Which workflow execution last asked for a request, and as which activity: a reset episode's new execution takes over what it asks again. */
+  consume(customId: string, runId: string, activityType: string): void {
+    this.db.prepare(`INSERT INTO batch_consumers (custom_id, run_id, activity_type) VALUES (?, ?, ?) ON CONFLICT (custom_id) DO UPDATE SET run_id = excluded.run_id`).run(customId, runId, activityType);
+  }
+
+  /**
+   * The answers a workflow was billed for that its execution `runId` never asked for: those of an
+   * execution a reset or a termination discarded, whose re-run asked differently. By activity type.
+   */
+  superseded(workflowId: string, runId: string): Array<{ activity_type: string; answer: string }> {
+    return this.db
+      .prepare(
+        `SELECT c.activity_type, r.answer FROM batch_requests r JOIN batch_consumers c ON c.custom_id = r.custom_id
+           WHERE r.workflow_id = ? AND r.state = 'answered' AND c.run_id != ? ORDER BY r.custom_id`,
+      )
+      .all(workflowId, runId) as Array<{ activity_type: string; answer: string }>;
   }
 
   /** Adds a request once (a retried activity finds its own); a request its caller had given up on is wanted again. */

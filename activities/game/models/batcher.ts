@@ -2,7 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ErrorType, ModelError } from '../../../common/errors.js';
+import type { Usage } from '../../../common/contracts/index.js';
 import { BatchLedger, type BatchRequestRow, type LineError, type LineOutcome } from './batch-ledger.js';
+import { addBilledUsage, sumUsage } from './tiers.js';
 
 /**
  * The batch tier (issue 16): every request of a `tier: "batch"` model call, from every episode in
@@ -33,10 +35,12 @@ export interface BatchLaneOptions {
   pollMs: number;
 }
 
-/** Who asks: the identity that makes a retried request the same request. */
+/** Who asks: the identity that makes a retried request the same request, and the execution and activity that use its answer. */
 export interface Asker {
   workflowId: string;
   activityId: string;
+  runId?: string;
+  activityType?: string;
 }
 
 export interface BatchLane {
@@ -70,6 +74,22 @@ export class Batcher {
     return { complete: (body, asker, signal) => this.complete(o.key, body, asker, signal) };
   }
 
+  /**
+   * What a workflow's discarded executions were billed for and its execution `runId` did not ask
+   * again (answers it did ask again it used: those are in its usage), by activity type, as usages
+   * billed at the batch tier. Only answered requests count: one still in a job is not billed yet.
+   */
+  superseded(workflowId: string, runId: string): Map<string, Usage> {
+    const spent = new Map<string, Usage>();
+    for (const row of this.open().superseded(workflowId, runId)) {
+      const usage: Usage = { promptTokens: 0, completionTokens: 0 };
+      addBilledUsage(usage, { ...(JSON.parse(row.answer) as ChatCompletion), service_tier: 'batch' });
+      const before = spent.get(row.activity_type);
+      spent.set(row.activity_type, before ? sumUsage(before, usage) : usage);
+    }
+    return spent;
+  }
+
   /** The jobs this data dir's batcher created, oldest first (for status and tests). */
   jobs() {
     return this.open().allJobs();
@@ -92,6 +112,7 @@ export class Batcher {
     const text = JSON.stringify(body);
     const customId = `nf-${createHash('sha256').update(`${asker.workflowId}\n${asker.activityId}\n${text}`).digest('hex').slice(0, 40)}`;
     const row = this.open().enqueue({ customId, lane, workflowId: asker.workflowId, body: text, now: Date.now() });
+    if (asker.runId) this.open().consume(customId, asker.runId, asker.activityType ?? '');
     const ended = endOf(row);
     if (ended) return ended();
     return new Promise<ChatCompletion>((resolve, reject) => {
