@@ -24,6 +24,7 @@ export function buildActivityDeps(env: NanofluxEnv = readEnv()): ActivityDeps & 
     ledger,
     home: env.home,
     webUi: { url: env.uiUrl, namespace: env.temporalNamespace },
+    ...(env.traceUrl ? { traceUrl: env.traceUrl } : {}),
     datasetsDir: defaultDatasetsDir(env),
     chatModel: chatModelsWith(batcher),
     batcher,

@@ -208,6 +208,21 @@ export const ENV_VARS = {
     description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`, `nanoflux_rate_limit_wait`)",
     readers: ['worker'],
   }),
+  otlpEndpoint: envVar({
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: text('an http(s) URL'), fallback: unset, shown: 'unset (no traces)',
+    description: "OpenTelemetry's own variable: set, the worker exports its traces over OTLP/HTTP to it (`/v1/traces`): a span per model call and Judge tool call with `gen_ai.*` attributes, in one trace per episode whose id the accepted example records (`provenance.traceId`); unset, nothing is exported and the spans are no-ops. The other `OTEL_*` variables (headers, service name) apply as the OpenTelemetry SDK reads them",
+    readers: ['worker'],
+  }),
+  otelServiceName: envVar({
+    name: 'OTEL_SERVICE_NAME', kind: text('a name'), fallback: () => 'nanoflux-worker', shown: '`nanoflux-worker`',
+    description: "OpenTelemetry's own variable: the `service.name` of the worker's traces (with OTEL_EXPORTER_OTLP_ENDPOINT)",
+    readers: ['worker'],
+  }),
+  traceUrl: envVar({
+    name: 'NANOFLUX_TRACE_URL', kind: text('a URL with {traceId}'), fallback: unset, shown: 'unset (trace ids shown, not linked)',
+    description: "where report.html links each episode's trace: a URL of your tracing UI with `{traceId}` in it (Jaeger: `http://localhost:16686/trace/{traceId}`; Grafana Tempo: its explore URL)",
+    readers: ['worker', 'CLI'],
+  }),
   logLevel: envVar({
     name: 'NANOFLUX_LOG_LEVEL', kind: oneOf(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']), fallback: () => 'WARN' as const, shown: '`WARN`',
     description: "the worker's Temporal SDK log level", readers: ['worker'],

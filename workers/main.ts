@@ -3,6 +3,7 @@ import { readEnv } from '../common/env.js';
 import { buildActivityDeps } from '../activities/deps.js';
 import { createWorkers, registerSearchAttributes } from './create-workers.js';
 import { installLogging } from './logger.js';
+import { installTracing } from './tracing.js';
 
 /**
  * `npm run worker`: the workers of the main, llm and train queues of this deployment (their names from
@@ -12,6 +13,8 @@ import { installLogging } from './logger.js';
 async function main(): Promise<void> {
   const env = readEnv();
   installLogging({ level: env.logLevel, debug: env.debug, ...(env.metricsAddr ? { metricsAddr: env.metricsAddr } : {}) });
+  // The OTLP exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_HEADERS) itself.
+  const tracing = env.otlpEndpoint ? installTracing({ serviceName: env.otelServiceName }) : undefined;
   await registerSearchAttributes(env.temporalAddress, env.temporalNamespace);
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
@@ -20,7 +23,7 @@ async function main(): Promise<void> {
   const q = workers.queues;
   const names = queues.flatMap((r) => (r === 'main' ? [q.main, q.store(deps.owner.id)] : r === 'train' ? [q.train, q.trainHost(deps.owner.id)] : [q.llm]));
   const build = workers.build ? `build ${workers.build.buildId} of deployment ${workers.build.deploymentName}` : 'unversioned (NANOFLUX_WORKER_VERSIONING=0)';
-  const metrics = env.metricsAddr ? `; metrics at http://${env.metricsAddr}/metrics` : '';
+  const metrics = `${env.metricsAddr ? `; metrics at http://${env.metricsAddr}/metrics` : ''}${env.otlpEndpoint ? `; traces to ${env.otlpEndpoint}` : ''}`;
   console.log(`[worker] polling ${names.join(', ')} on ${env.temporalAddress} (namespace ${env.temporalNamespace}), ${build}; data in ${env.home}${metrics}`);
   try {
     // Worker.run() shuts down on SIGINT/SIGTERM by default (Runtime shutdownSignals).
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
   } finally {
     await deps.close();
     await connection.close();
+    await tracing?.shutdown();
   }
 }
 

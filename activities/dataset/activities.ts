@@ -22,6 +22,8 @@ export interface DatasetDeps {
   home: string;
   /** The Temporal web UI that report.html links each episode to (NANOFLUX_UI_URL); no links without it. */
   webUi?: WebUi;
+  /** Where report.html links each episode's trace (NANOFLUX_TRACE_URL, with `{traceId}`); ids shown unlinked without it. */
+  traceUrl?: string;
 }
 
 /** The export of a run's dataset, on the `nanoflux` queue (it reads the store the run wrote). */
@@ -64,7 +66,7 @@ export function createDatasetActivities(deps: DatasetDeps) {
         const htmlPath = join(dir, 'report.html');
         // The namespace the run is in, when called by it (a worker may serve another than TEMPORAL_NAMESPACE names).
         const webUi = deps.webUi && { ...deps.webUi, namespace: activityNamespace() ?? deps.webUi.namespace };
-        writeFileAtomic(htmlPath, reportHtml({ runId: a.runId, episodes, examples: rows, ...calibration, ...(webUi ? { webUi } : {}) }));
+        writeFileAtomic(htmlPath, reportHtml({ runId: a.runId, episodes, examples: rows, ...calibration, ...(webUi ? { webUi } : {}), ...(deps.traceUrl ? { traceUrl: deps.traceUrl } : {}) }));
         return { path, examples: rows.length, episodesPath, files: [...files, examplesPath, episodesPath, readmePath, htmlPath, ...calibrationPath] };
       },
     ),

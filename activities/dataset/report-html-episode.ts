@@ -134,13 +134,16 @@ const MEANING: Record<string, string> = {
   answer_unparseable: 'junk: the final answer is absent or unparseable for the domain',
 };
 
-/** `link`: the episode's page in the Temporal web UI; `level`: its quality level for the filter. */
-export function episodeHtml(e: EpisodeRecord, link: string | undefined, level: string): string {
+const traceLink = (t: { id: string; url?: string } | undefined): string =>
+  !t ? '' : t.url ? ` <a class="trace" href="${esc(t.url)}" target="_blank" rel="noopener noreferrer">trace ${esc(t.id)}</a>` : ` <span class="trace">trace ${esc(t.id)}</span>`;
+
+/** `link`: the episode's page in the Temporal web UI; `level`: its quality level for the filter; `trace`: its OpenTelemetry trace. */
+export function episodeHtml(e: EpisodeRecord, link: string | undefined, level: string, trace?: { id: string; url?: string }): string {
   const t = (e.transcript && typeof e.transcript === 'object' ? e.transcript : {}) as Transcript;
   const s = e.summary;
   const why = t.rejection ?? s.rejection;
   return `<article class="episode" id="${esc(`ep-${e.domain}-${e.episode}`)}" data-outcome="${esc(s.outcome)}" data-level="${esc(level)}" data-complexity="${esc(s.scores?.complexity ?? '')}" data-domain="${esc(e.domain)}">
-<h2><span class="outcome outcome-${esc(s.outcome)}">${esc(s.outcome)}</span> ${esc(e.domain)} episode ${esc(e.episode)}${link ? ` <a class="web-ui" href="${esc(link)}" target="_blank" rel="noopener noreferrer">open in the Temporal web UI</a>` : ''}</h2>
+<h2><span class="outcome outcome-${esc(s.outcome)}">${esc(s.outcome)}</span> ${esc(e.domain)} episode ${esc(e.episode)}${link ? ` <a class="web-ui" href="${esc(link)}" target="_blank" rel="noopener noreferrer">open in the Temporal web UI</a>` : ''}${traceLink(trace)}</h2>
 <p class="meaning">${esc(MEANING[s.outcome] ?? s.outcome)}</p>${why ? `<p class="rejection">Why: ${esc(clip(why, 2000))}</p>` : ''}${s.error ? `<p class="rejection">Error: ${esc(clip(s.error, 2000))}</p>` : ''}
 ${scoresFacts(e)}
 ${attackPart(t.attack)}

@@ -14,7 +14,7 @@ declare module 'vitest' {
 }
 
 /** Workflow tests run against one real `temporal server start-dev` (in memory), started here from the installed CLI. */
-export const TEST_NAMESPACES = ['wf-run', 'wf-control', 'wf-crash', 'wf-local', 'wf-difficulty', 'wf-stages', 'wf-finetune-crash', 'wf-cli', 'wf-review', 'wf-resume', 'wf-bad-input', 'wf-faults', 'wf-secrets', 'wf-chaos', 'wf-calibration', 'wf-preflight', 'wf-slow-server', 'wf-logs', 'wf-paper', 'wf-paper-shape', 'wf-store-owner', 'wf-queues', 'wf-metrics', 'wf-batch', 'wf-billing', 'bundle'];
+export const TEST_NAMESPACES = ['wf-run', 'wf-control', 'wf-crash', 'wf-local', 'wf-difficulty', 'wf-stages', 'wf-finetune-crash', 'wf-cli', 'wf-review', 'wf-resume', 'wf-bad-input', 'wf-faults', 'wf-secrets', 'wf-chaos', 'wf-calibration', 'wf-preflight', 'wf-slow-server', 'wf-logs', 'wf-paper', 'wf-paper-shape', 'wf-store-owner', 'wf-queues', 'wf-metrics', 'wf-batch', 'wf-billing', 'wf-traces', 'bundle'];
 
 let server: DevServer | undefined;
 

@@ -7,6 +7,7 @@ import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { activityIdentity, cancellationSignal } from '../../kit/boundary.js';
 import { recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
+import { chatResponseAttributes, inChildSpan } from '../../kit/tracing.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
 import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
@@ -336,7 +337,12 @@ export class OpenAIChatModel implements ChatModel {
     };
     let resp: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      resp = this.opts.batch ? await this.sendInBatch(this.opts.batch, body, signal) : flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
+      const attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': this.opts.model, ...(this.opts.tier ? { 'nanoflux.tier': this.opts.tier } : {}) };
+      resp = await inChildSpan(`chat ${this.opts.model}`, 'client', attributes, async (span) => {
+        const r = this.opts.batch ? await this.sendInBatch(this.opts.batch, body, signal) : flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
+        span.setAttributes(chatResponseAttributes(r));
+        return r;
+      });
     } catch (e) {
       // A 429's Retry-After holds back every request to this endpoint, not only this one's retry.
       const err = fromOpenAIError(e);

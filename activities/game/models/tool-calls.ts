@@ -1,5 +1,6 @@
 import type { ToolCallRecord } from '../../../common/contracts/index.js';
 import type { ToolSpec } from './chat-model.js';
+import { inChildSpan } from '../../kit/tracing.js';
 
 const TRUNCATE = 500;
 
@@ -9,7 +10,16 @@ export const truncate = (s: string, n = TRUNCATE) => (s.length > n ? `${s.slice(
 export const TOOL_CALL_TIMEOUT_MS = 60_000;
 
 /** Runs one tool call; never throws, so a bad call becomes text the model can react to. */
-export async function runToolCall(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
+export function runToolCall(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
+  return inChildSpan(`execute_tool ${name}`, 'internal', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name }, async (span) => {
+    const r = await runToolCallUntraced(tools, name, rawArgs);
+    span.setAttribute('nanoflux.tool.duration_ms', r.record.durationMs);
+    if (r.record.error) span.setAttribute('error.type', 'tool_error');
+    return r;
+  });
+}
+
+async function runToolCallUntraced(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
   const started = Date.now();
   const finish = (text: string, error?: string) => ({
     text,

@@ -1,0 +1,78 @@
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TaskQueue } from '../../common/task-queues.js';
+import { runWorkflowId } from '../../workflows/logic/ids.js';
+import type { nanofluxRun } from '../../workflows/run.js';
+import { installTracing } from '../../workers/tracing.js';
+import { scriptGame, testConfig } from '../support/game-script.js';
+import { useGameFixture } from '../support/workers.js';
+
+/**
+ * Traces (issue 17, item 2) with the OpenTelemetry SDK's in-memory exporter installed as the
+ * worker would install its OTLP one: an episode's spans form one trace whose id its accepted
+ * example records, with the gen_ai attributes on each model request and a span per Judge tool call.
+ */
+process.env.NANOFLUX_TEST_KEY = 'test-key-value';
+// report.html links each episode's trace where a tracing UI is named (the workers read it at start).
+process.env.NANOFLUX_TRACE_URL = 'http://jaeger.test/trace/{traceId}';
+const exporter = new InMemorySpanExporter();
+installTracing({ processor: new SimpleSpanProcessor(exporter), serviceName: 'nanoflux-test' });
+
+describe('traces', () => {
+  const f = useGameFixture('wf-traces');
+
+  it('one trace per episode from its model calls and tool calls to the stored example, with gen_ai attributes and no secrets', async () => {
+    scriptGame(f.server);
+    // Every Judge checks with a tool first: whichever episode is accepted has a tool call in its trace.
+    f.server.intercept((r) => (r.role === 'judge' && !r.body.messages.some((m: { role: string }) => m.role === 'tool') ? { toolCalls: [{ name: 'calculate', arguments: JSON.stringify({ expression: '45-3' }) }] } : undefined));
+    const config = testConfig(f.server.baseURL, 'traced', { generation: { targetAccepted: 1, maxEpisodes: 5, concurrency: 1 } });
+    await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('traced'), args: [config] });
+
+    const example = JSON.parse(readFileSync(join(f.workers.home, 'runs', 'traced', 'examples.jsonl'), 'utf8').trim().split('\n')[0]!) as { id: string; provenance: { traceId?: string; workflowId: string; episode: number } };
+    const traceId = example.provenance.traceId!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    const named = (name: string) => spans.filter((s) => s.name === name);
+    const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+    // The roles' calls, each under the episode's root (the workflow: a remote parent, the same for all).
+    const roles = ['nanoflux.attacker', 'nanoflux.defender', 'nanoflux.judge'].map((n) => named(n)[0]!);
+    expect(roles.every(Boolean)).toBe(true);
+    expect(new Set(roles.map(parentOf)).size).toBe(1);
+    for (const r of roles) expect(r.attributes).toMatchObject({ 'nanoflux.run': 'traced', 'nanoflux.domain': 'math', 'nanoflux.episode': example.provenance.episode, 'gen_ai.system': 'openai' });
+    const judge = roles[2]!;
+    expect(judge.attributes['gen_ai.request.model']).toBe('judge');
+
+    // Each request a CLIENT span under its role, with the gen_ai request and usage attributes.
+    const chats = spans.filter((s) => s.kind === SpanKind.CLIENT);
+    expect(chats.length).toBe(4); // attack, defend, the Judge's tool round and its verdict
+    for (const c of chats) {
+      expect(c.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai' });
+      expect(c.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+      expect(c.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+      expect(roles.map((r) => r.spanContext().spanId)).toContain(parentOf(c));
+    }
+    expect(chats.filter((c) => parentOf(c) === judge.spanContext().spanId)).toHaveLength(2);
+
+    // The Judge's tool call, under the Judge's span.
+    const [tool] = named('execute_tool calculate');
+    expect(tool?.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'calculate' });
+    expect(parentOf(tool!)).toBe(judge.spanContext().spanId);
+
+    // The episode's end: its outcome and the example it stored.
+    const [end] = named('nanoflux.episode');
+    expect(end?.attributes).toMatchObject({ 'nanoflux.outcome': 'accepted', 'nanoflux.example_id': expect.any(String) });
+
+    // A row leads to its trace: report.html links the accepted episode's.
+    const html = readFileSync(join(f.workers.home, 'runs', 'traced', 'report.html'), 'utf8');
+    expect(html).toContain(`href="http://jaeger.test/trace/${traceId}"`);
+
+    // No key, no prompt text: attributes are names, models, counts and ids.
+    const all = JSON.stringify(exporter.getFinishedSpans().map((s) => ({ name: s.name, attributes: s.attributes, events: s.events })));
+    expect(all).not.toContain('test-key-value');
+    expect(all).not.toContain('ROLE:');
+  }, 120_000);
+});
