@@ -49,3 +49,6 @@ same<z.infer<typeof MathAttackSchema>['program'], NonNullable<Attack['program']>
 same<z.infer<typeof DefenseSchema>, Defense>(true);
 same<z.infer<typeof VerdictSchema>, Verdict>(true);
 same<z.infer<typeof MultiVerdictSchema>, MultiVerdict>(true);
+
+/** The role each of the game's model activities plays (activity type → role): where a call's spend is counted. */
+export const ROLE_OF_ACTIVITY: Readonly<Record<string, 'attacker' | 'defender' | 'judge'>> = { attack: 'attacker', defend: 'defender', judge: 'judge' };

@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { answerKind } from '../common/answer-kind.js';
+import { ROLE_OF_ACTIVITY } from '../common/game.js';
 import type { Attack, Defense, EpisodeInput, EpisodeSummary, JudgeVerdict, RejectionReason, ReferenceCheck, ToolCallRecord, TrainingExample, Usage, Verification } from '../common/contracts/index.js';
 import { SA } from '../common/search-attributes.js';
 import { decide, decideBySolveRate, qualityLevel } from './logic/decide.js';
@@ -77,8 +78,13 @@ export async function episodeWorkflow(input: EpisodeInput): Promise<EpisodeSumma
   }
   // Only batch-tier episodes ask (no history from before the batch tier has one): answers billed for an earlier, discarded execution of this episode.
   if ((['attacker', 'defender', 'judge'] as const).some((r) => input.models[r].tier === 'batch')) {
-    const superseded = await batchLedgerActivities.supersededBatchSpend();
-    for (const [role, usage] of Object.entries(superseded)) count(ep, role as Role, usage, true);
+    try {
+      const superseded = await batchLedgerActivities.supersededBatchSpend();
+      for (const [role, usage] of Object.entries(superseded)) count(ep, role as Role, usage, true);
+    } catch (err) {
+      // A reckoning that cannot be had (its retries spent) must not cost the episode its outcome.
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
   }
   return await finish(ep);
 }
@@ -102,8 +108,6 @@ function countCall(ep: Episode, role: Role, r: { usage: Usage; failedAttempts?: 
   if (r.failedAttempts) count(ep, role, r.failedAttempts, true);
 }
 
-const ROLE_OF_ACTIVITY: Record<string, Role> = { attack: 'attacker', defend: 'defender', judge: 'judge' };
-
 /** A model call that failed for good: what its attempts were billed for (the failure's details, activities/kit/errors.ts), counted apart. */
 function countFailedCall(ep: Episode, err: unknown): void {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return;
@@ -113,7 +117,6 @@ function countFailedCall(ep: Episode, err: unknown): void {
 }
 
 /** The game's steps; each `return` leaves `summary.outcome` set for `finish`. */
-
 async function play(ep: Episode, review: ReturnType<typeof reviewGate>): Promise<void> {
   const { input, summary, transcript } = ep;
   const { tokens, cost } = summary;

@@ -1,6 +1,6 @@
 import type { McpServerConfig, ModelRef } from '../../common/config.js';
-import { ErrorType } from '../../common/errors.js';
-import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, VerdictSchema } from '../../common/game.js';
+import { ErrorType, ModelError } from '../../common/errors.js';
+import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, ROLE_OF_ACTIVITY, VerdictSchema } from '../../common/game.js';
 import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.js';
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
@@ -8,7 +8,6 @@ import { measuredModelCall } from '../kit/metrics.js';
 import { inEpisodeSpan } from '../kit/tracing.js';
 import { activity, activityIdentity, previousProgress, reportProgress } from '../kit/boundary.js';
 import type { Batcher } from './models/batcher.js';
-import { ModelError } from '../../common/errors.js';
 import { spentBefore, sumUsage } from './models/tiers.js';
 import { type CalibrationOutcome, calibrateJudge } from './calibration/run.js';
 import { mcpTools } from './judge/mcp.js';
@@ -34,8 +33,6 @@ const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.p
  * endpoint is sent the ref's temperature or none: OpenAI's reasoning models answer 400 to any but
  * their default, and the provider's default (1 at OpenAI and Anthropic) keeps solve-rate samples apart.
  */
-const ROLE_OF_ACTIVITY: Record<string, 'attacker' | 'defender' | 'judge'> = { attack: 'attacker', defend: 'defender', judge: 'judge' };
-
 const ROLE_TEMPERATURE = { attacker: 0.9, defender: 0.2, sampledDefender: 0.8, judge: 0 } as const;
 
 /** What a role's call returns beside its answer: the parameters the endpoint refused, when any (the episode's transcript keeps them), and what failed attempts cost. */
