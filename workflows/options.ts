@@ -29,20 +29,22 @@ type StageFileSteps = Pick<StageActivities, 'prepareDomainStage' | 'cutAblation'
  * clock runs while a call waits in the queue: a worker gone over a weekend must not fail the episodes
  * it left scheduled. Twelve attempts bound the retries, not the calendar.
  */
+const MODEL_CALL_RETRY: ActivityOptions['retry'] = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+  maximumAttempts: 12,
+  // The chat layer already re-asked on schema failures (maxSchemaRetries); a further retry would only spend tokens.
+  nonRetryableErrorTypes: [...NON_RETRYABLE, ErrorType.ModelOutputInvalid],
+};
+
 export const modelActivities = onQueue<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>('llm', {
   // The embedded model runs on CPU and queues behind other generations in the same process.
   startToCloseTimeout: '10 minutes',
   // Activities heartbeat while they run (activities/kit/boundary.ts): a dead worker's call is retried after 20 s, not 10 min.
   heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '7 days',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 12,
-    // The chat layer already re-asked on schema failures (maxSchemaRetries); a further retry would only spend tokens.
-    nonRetryableErrorTypes: [...NON_RETRYABLE, ErrorType.ModelOutputInvalid],
-  },
+  retry: MODEL_CALL_RETRY,
 });
 
 /**
@@ -56,7 +58,7 @@ const BATCH_MODEL_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '100 hours',
   heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '14 days',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes: [...NON_RETRYABLE, ErrorType.ModelOutputInvalid] },
+  retry: MODEL_CALL_RETRY,
 };
 const batchModelActivities = proxyActivities<Pick<GameActivities, 'attack' | 'defend' | 'judge'>>(BATCH_MODEL_OPTIONS);
 

@@ -170,16 +170,15 @@ export class BatchLedger {
 
   /** Open jobs whose every unanswered request has been given up by its caller: worth cancelling. */
   jobsNobodyWaitsFor(lane: string): string[] {
+    const open = TERMINAL_JOB_STATES.map(() => '?').join(', ');
     return (
       this.db
         .prepare(
-          `SELECT j.batch_id FROM batch_jobs j WHERE j.lane = ? AND j.cancel_asked = 0
+          `SELECT j.batch_id FROM batch_jobs j WHERE j.lane = ? AND j.cancel_asked = 0 AND j.state NOT IN (${open})
              AND NOT EXISTS (SELECT 1 FROM batch_requests r WHERE r.batch_id = j.batch_id AND r.state = 'sent' AND r.abandoned = 0)`,
         )
-        .all(lane) as Array<{ batch_id: string }>
-    )
-      .map((j) => j.batch_id)
-      .filter((id) => this.openJobs(lane).some((j) => j.batch_id === id));
+        .all(lane, ...TERMINAL_JOB_STATES) as Array<{ batch_id: string }>
+    ).map((j) => j.batch_id);
   }
 
   markCancelAsked(batchId: string): void {

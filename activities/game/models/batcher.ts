@@ -3,7 +3,7 @@ import OpenAI, { toFile } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { Usage } from '../../../common/contracts/index.js';
-import { BatchLedger, type BatchRequestRow, type LineError, type LineOutcome } from './batch-ledger.js';
+import { BatchLedger, type BatchRequestRow, isTerminalJob, type LineError, type LineOutcome } from './batch-ledger.js';
 import { addBilledUsage, sumUsage } from './tiers.js';
 
 /**
@@ -178,7 +178,7 @@ export class Batcher {
       const b = await lane.client.batches.retrieve(job.batch_id);
       this.nextPoll.set(job.batch_id, { at: Date.now() + poll.every, every: Math.min(poll.every * 1.5, lane.pollMs * MAX_POLL_FACTOR) });
       if (b.status === job.state) continue;
-      if (['completed', 'expired', 'cancelled', 'failed'].includes(b.status)) await this.settle(lane, b);
+      if (isTerminalJob(b.status)) await this.settle(lane, b);
       else ledger.setJobState(job.batch_id, b.status);
     }
     for (const id of ledger.jobsNobodyWaitsFor(lane.key)) {

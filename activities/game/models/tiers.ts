@@ -107,19 +107,23 @@ interface ResponseUsage {
 
 /** Adds one response's usage as the provider reports it: cached prompt and reasoning tokens, and the part billed at flex or through the Batch API (which the batcher marks `batch`). */
 export function addBilledUsage(usage: Usage, resp: ResponseUsage): void {
-  const prompt = resp.usage?.prompt_tokens ?? 0;
-  const completion = resp.usage?.completion_tokens ?? 0;
-  const cached = resp.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-  const reasoning = resp.usage?.completion_tokens_details?.reasoning_tokens ?? 0;
-  usage.promptTokens += prompt;
-  usage.completionTokens += completion;
-  if (cached > 0) usage.cachedPromptTokens = (usage.cachedPromptTokens ?? 0) + cached;
-  if (reasoning > 0) usage.reasoningTokens = (usage.reasoningTokens ?? 0) + reasoning;
-  if (resp.service_tier) usage.billedTiers = [...new Set([...(usage.billedTiers ?? []), resp.service_tier])];
-  if (resp.service_tier === 'flex' || resp.service_tier === 'batch') {
-    const f = (usage[resp.service_tier] ??= { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 });
-    f.promptTokens += prompt;
-    f.completionTokens += completion;
-    f.cachedPromptTokens += cached;
-  }
+  // In place: the model call's usage object is the one its heartbeat reports.
+  Object.assign(usage, sumUsage(usage, usageOf(resp)));
+}
+
+/** One response's usage as the provider reports it. */
+function usageOf(resp: ResponseUsage): Usage {
+  const promptTokens = resp.usage?.prompt_tokens ?? 0;
+  const completionTokens = resp.usage?.completion_tokens ?? 0;
+  const cachedPromptTokens = resp.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoningTokens = resp.usage?.completion_tokens_details?.reasoning_tokens ?? 0;
+  const tier = resp.service_tier;
+  return {
+    promptTokens,
+    completionTokens,
+    ...(cachedPromptTokens > 0 ? { cachedPromptTokens } : {}),
+    ...(reasoningTokens > 0 ? { reasoningTokens } : {}),
+    ...(tier ? { billedTiers: [tier] } : {}),
+    ...(tier === 'flex' || tier === 'batch' ? { [tier]: { promptTokens, completionTokens, cachedPromptTokens } } : {}),
+  };
 }
