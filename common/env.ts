@@ -97,6 +97,15 @@ const flag: Kind<boolean> = {
     throw new Error('expected 1 or 0');
   },
 };
+/** OpenTelemetry's own booleans (OTEL_*): `true` or `false`, in any case. */
+const otelBoolean: Kind<boolean> = {
+  expects: '`true` or `false`',
+  parse: (s) => {
+    const v = s.toLowerCase();
+    if (v === 'true' || v === 'false') return v === 'true';
+    throw new Error('expected true or false');
+  },
+};
 function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
   return {
     expects: `one of ${values.join(', ')}`,
@@ -210,17 +219,22 @@ export const ENV_VARS = {
   }),
   otlpEndpoint: envVar({
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: text('an http(s) URL'), fallback: unset, shown: 'unset (no traces)',
-    description: "OpenTelemetry's own variable: set, the worker exports its traces over OTLP/HTTP to it (`/v1/traces`): a span per model call and Judge tool call with `gen_ai.*` attributes, in one trace per episode whose id the accepted example records (`provenance.traceId`); unset, nothing is exported and the spans are no-ops. The other `OTEL_*` variables (headers, service name) apply as the OpenTelemetry SDK reads them",
-    readers: ['worker'],
+    description: "OpenTelemetry's own variable: set, the worker exports its traces over OTLP/HTTP to it (`/v1/traces`): a span per model call and Judge tool call with `gen_ai.*` attributes, under the spans of Temporal's own interceptors (client, workflows, activities), one trace per run from its start, whose id and span the accepted example records (`provenance.traceId`, `spanId`); unset, the workers get no interceptors, nothing is exported and the spans are no-ops. The CLI, set, opens the trace with its start. The other `OTEL_*` variables (headers, service name) apply as the OpenTelemetry SDK reads them",
+    readers: ['worker', 'CLI'],
   }),
   otelServiceName: envVar({
     name: 'OTEL_SERVICE_NAME', kind: text('a name'), fallback: () => 'nanoflux-worker', shown: '`nanoflux-worker`',
     description: "OpenTelemetry's own variable: the `service.name` of the worker's traces (with OTEL_EXPORTER_OTLP_ENDPOINT)",
     readers: ['worker'],
   }),
+  traceContent: envVar({
+    name: 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', kind: otelBoolean, fallback: () => false, shown: '`false`',
+    description: "OpenTelemetry's GenAI opt-in: `true` puts the texts on the spans — each request's messages and answer (`gen_ai.input.messages`, `gen_ai.output.messages`) and each Judge tool call's arguments and result. Off, spans carry names, models, counts and ids only. Keys never",
+    readers: ['worker'],
+  }),
   traceUrl: envVar({
     name: 'NANOFLUX_TRACE_URL', kind: text('a URL with {traceId}'), fallback: unset, shown: 'unset (trace ids shown, not linked)',
-    description: "where report.html links each episode's trace: a URL of your tracing UI with `{traceId}` in it (Jaeger: `http://localhost:16686/trace/{traceId}`; Grafana Tempo: its explore URL)",
+    description: "where report.html links each traced episode: a URL of your tracing UI with `{traceId}` (and `{spanId}`, the span of the episode's record) in it (Jaeger: `http://localhost:16686/trace/{traceId}?uiFind={spanId}`; Grafana Tempo: its explore URL)",
     readers: ['worker', 'CLI'],
   }),
   logLevel: envVar({

@@ -7,6 +7,7 @@ import { readEnv } from '../common/env.js';
 import { type QueueRole, QUEUE_ROLES, type TaskQueues, taskQueues } from '../common/queues.js';
 import { sourceBuildId } from './build-id.js';
 import { type Build, deploymentOptions, keepServing } from './deployment.js';
+import { type Tracing, WORKFLOW_TRACING_MODULE, workerTracingOptions } from './tracing.js';
 import { SA } from '../common/search-attributes.js';
 import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
 import { splitStageActivities } from '../activities/stages/activities.js';
@@ -29,6 +30,8 @@ export interface WorkerSetOptions {
   prefix?: string;
   /** This worker's version under Worker Versioning (workers/deployment.ts); null: unversioned. Default from NANOFLUX_WORKER_VERSIONING and NANOFLUX_BUILD_ID. */
   build?: Build | null;
+  /** An installed tracer provider (workers/tracing.ts): every worker then traces through Temporal's interceptors. A prebuilt bundle must have been bundled with WORKFLOW_TRACING_MODULE. */
+  tracing?: Tracing;
   /** Where the worker set says what it does about builds (default the console). */
   log?: (line: string) => void;
 }
@@ -44,6 +47,9 @@ export interface WorkerSet {
   serving(): Promise<void>;
   shutdown(): void;
 }
+
+/** Temporal's workflow interceptors are bundled only when tracing: untraced, the sandbox makes no spans at all. */
+export const tracedBundle = (tracing: Tracing | undefined | boolean) => (tracing ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {});
 
 /** The build a worker of this process runs as: null when NANOFLUX_WORKER_VERSIONING=0. */
 export function envBuild(env = readEnv()): Build | null {
@@ -63,7 +69,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
   const serve = (role: QueueRole) => (o.queues ?? QUEUE_ROLES).includes(role);
   const build = o.build === undefined ? envBuild() : o.build;
   const q = taskQueues(build?.deploymentName ?? o.prefix ?? readEnv().taskQueuePrefix);
-  const base = { connection: o.connection, namespace: o.namespace, ...deploymentOptions(build) };
+  const base = { connection: o.connection, namespace: o.namespace, ...deploymentOptions(build), ...(o.tracing ? workerTracingOptions(o.tracing) : {}) };
   const workers: Worker[] = [];
   const stages = splitStageActivities(createStageActivities({ ...o.deps, trainHost: q.trainHost(o.deps.owner.id) }));
   // The episode's executed check runs as a local activity, so on the worker that runs the workflows; the model calls on `nanoflux-llm`.
@@ -73,7 +79,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
   const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference, ...modelCalls };
   if (serve('main')) {
     // Bundled once for both workflow workers (`nanoflux` and this data dir's queue): a bundle takes seconds and tens of MB.
-    const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger })) };
+    const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger, ...tracedBundle(o.tracing) })) };
     // Batch-tier model calls wait here for their jobs, one slot each while they wait (an async wait, no
     // thread): as many slots as a domain may have episodes in flight (generation.concurrency ≤ 1000), times a few domains.
     const storeSlots = { maxConcurrentActivityTaskExecutions: 4000 };

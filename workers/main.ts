@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const deps = buildActivityDeps(env);
   const { llmConcurrency, trainConcurrency, queues } = env;
-  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, trainConcurrency, queues });
+  const workers = await createWorkers({ connection, namespace: env.temporalNamespace, deps, llmConcurrency, trainConcurrency, queues, ...(tracing ? { tracing } : {}) });
   const q = workers.queues;
   const names = queues.flatMap((r) => (r === 'main' ? [q.main, q.store(deps.owner.id)] : r === 'train' ? [q.train, q.trainHost(deps.owner.id)] : [q.llm]));
   const build = workers.build ? `build ${workers.build.buildId} of deployment ${workers.build.deploymentName}` : 'unversioned (NANOFLUX_WORKER_VERSIONING=0)';

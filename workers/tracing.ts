@@ -1,19 +1,68 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, createTraceState, propagation, type SpanContext, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, type OpenTelemetrySinks, type SerializableSpan } from '@temporalio/interceptors-opentelemetry';
+import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
+import { createRequire } from 'node:module';
+
+/** An installed tracer provider: where the workers' Temporal interceptors send their spans too. */
+export interface Tracing {
+  processor: SpanProcessor;
+  resource: Resource;
+  shutdown(): Promise<void>;
+}
 
 /**
- * The worker's tracer provider (issue 17): installed only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+ * The process's tracer provider (issue 17): installed only when OTEL_EXPORTER_OTLP_ENDPOINT is set
  * (spans batched and sent over OTLP/HTTP), or by a test with its own processor; otherwise the global
- * API stays a no-op and NanoFlux's spans (activities/kit/tracing.ts) cost nothing. The context manager
- * makes a model call's request and tool spans children of its role's span.
+ * API stays a no-op, the workers get no interceptors and NanoFlux's spans (activities/kit/tracing.ts)
+ * cost nothing. The context manager makes a model call's request and tool spans children of its
+ * role's span; the W3C propagator carries a span across the Temporal boundary in headers.
  */
-export function installTracing(o: { processor?: SpanProcessor; exporter?: SpanExporter; serviceName?: string } = {}): { shutdown(): Promise<void> } {
+export function installTracing(o: { processor?: SpanProcessor; exporter?: SpanExporter; serviceName?: string } = {}): Tracing {
   const processor = o.processor ?? new BatchSpanProcessor(o.exporter ?? new OTLPTraceExporter());
-  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': o.serviceName ?? 'nanoflux-worker' }), spanProcessors: [processor] });
+  const resource = resourceFromAttributes({ 'service.name': o.serviceName ?? 'nanoflux-worker' });
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  return { shutdown: () => provider.shutdown() };
+  return { processor, resource, shutdown: () => provider.shutdown() };
+}
+
+/** Temporal's workflow interceptors (spans of each workflow, its activities and children, made in the sandbox): bundled into the workflow code when tracing. */
+export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/**
+ * A span made in the workflow sandbox, as its sink hands it over: shaped as the interceptor package's
+ * own OpenTelemetry SDK (1.x) makes them (`parentSpanId`, `instrumentationLibrary`, trace state as a
+ * string). The processor here is SDK 2.x, whose exporters read `parentSpanContext` and
+ * `instrumentationScope`: passed as it is, every workflow span would reach the backend parentless.
+ * The package's own sink (makeWorkflowExporter) would also copy the whole WorkflowInfo — memo,
+ * search attributes, nested objects — into the attributes; here only ids and names are added.
+ */
+export function fromSandbox(s: SerializableSpan, info: Pick<WorkflowInfo, 'workflowId' | 'runId' | 'workflowType' | 'taskQueue'>, resource: Resource): ReadableSpan {
+  const { traceState, ...ids } = s.spanContext;
+  const own: SpanContext = { ...ids, ...(traceState ? { traceState: createTraceState(traceState) } : {}) };
+  const { spanContext: _, parentSpanId, instrumentationLibrary, ...rest } = s;
+  return {
+    ...rest,
+    spanContext: () => own,
+    ...(parentSpanId ? { parentSpanContext: { traceId: own.traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } } : {}),
+    instrumentationScope: instrumentationLibrary,
+    resource,
+    attributes: { ...s.attributes, temporalWorkflowId: info.workflowId, run_id: info.runId, temporalWorkflowType: info.workflowType, temporalTaskQueue: info.taskQueue },
+  };
+}
+
+/** What a worker needs to trace its workflows and activities through Temporal's OpenTelemetry interceptors. */
+export function workerTracingOptions(t: Tracing): Pick<WorkerOptions, 'interceptors'> & { sinks: InjectedSinks<OpenTelemetrySinks> } {
+  return {
+    interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })] },
+    // Not called while a history replays (a sink's default): a replayed workflow's spans were sent when it first ran.
+    sinks: { exporter: { export: { fn: (info, spans) => spans.forEach((s) => t.processor.onEnd(fromSandbox(s, info, t.resource))) } } },
+  };
 }

@@ -3,7 +3,6 @@ import { type WebUi, workflowUrl } from '../../common/web-ui.js';
 import type { EpisodeRecord } from '../store/ledger.js';
 import { clip, CSP, esc, htmlTable, SCRIPT, STYLE } from './report-html-assets.js';
 import { episodeHtml } from './report-html-episode.js';
-import { traceIdOf } from '../kit/tracing.js';
 import { calibrationRows, calibrationSummary, discriminationLine, judgeUse, judgeUseLine, levelDistributions, MIN_EXAMPLES_TO_FLAG, type RunCalibration, verifiedLine, verifiedShare } from './measures.js';
 
 /**
@@ -20,7 +19,7 @@ export interface ReportHtmlInput extends RunCalibration {
   examples: TrainingExample[];
   /** Where episode links point; none without it. */
   webUi?: WebUi;
-  /** A tracing UI's URL with `{traceId}`: each episode's trace is linked (activities/kit/tracing.ts); shown unlinked without it. */
+  /** A tracing UI's URL with `{traceId}` (and `{spanId}`, the episode's record): each traced episode's trace is linked; shown unlinked without it. */
   traceUrl?: string;
 }
 
@@ -79,15 +78,16 @@ function filters(episodes: EpisodeRecord[]): string {
     `<span id="shown">${episodes.length} of ${episodes.length} episodes shown</span></nav>`;
 }
 
-/** An episode's trace: its id (derived from the workflow id, as its spans are) and, given a tracing UI, its URL there. */
-const traceOf = (workflowId: string, template: string | undefined) => {
-  const id = traceIdOf(workflowId);
-  return { id, ...(template ? { url: template.replaceAll('{traceId}', id) } : {}) };
+/** An episode's trace, when it was traced: its id and, given a tracing UI, its URL there. */
+const traceOf = (e: EpisodeRecord, template: string | undefined) => {
+  const t = e.summary.trace;
+  if (!t) return undefined;
+  return { id: t.traceId, ...(template ? { url: template.replaceAll('{traceId}', t.traceId).replaceAll('{spanId}', t.spanId) } : {}) };
 };
 
 export function reportHtml(input: ReportHtmlInput): string {
   const link = (e: EpisodeRecord) => (input.webUi ? workflowUrl(input.webUi, e.workflowId) : undefined);
-  const body = input.episodes.length === 0 ? '<p>No episode was recorded for this run.</p>' : input.episodes.map((e) => episodeHtml(e, link(e), episodeLevel(e), traceOf(e.workflowId, input.traceUrl))).join('\n');
+  const body = input.episodes.length === 0 ? '<p>No episode was recorded for this run.</p>' : input.episodes.map((e) => episodeHtml(e, link(e), episodeLevel(e), traceOf(e, input.traceUrl))).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">

@@ -1,21 +1,16 @@
-import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
-import { createHash } from 'node:crypto';
+import { type Attributes, context, isSpanContextValid, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { activityIdentity } from './boundary.js';
 
 /**
- * NanoFlux's spans (issue 17, item 2): one trace per episode, whose id is derived from the episode's
- * workflow id, so every activity of the episode — on any worker, in any attempt — puts its spans in
- * the same trace without a context passed through the workflow, and the accepted example can name its
- * trace (`provenance.traceId`) by the same rule. The spans go through the global OpenTelemetry API:
- * with no tracer provider installed (OTEL_EXPORTER_OTLP_ENDPOINT unset, workers/tracing.ts) they are
- * no-ops. No prompt, answer or key is ever an attribute: names, models, counts and ids only.
+ * NanoFlux's spans (issue 17, item 2), under the span Temporal's activity interceptor opened for the
+ * current attempt (workers/tracing.ts), so a model call's spans hang in the trace that runs from the
+ * client's start through the run's, the domain's and the episode's workflows. The spans go through the
+ * global OpenTelemetry API: with no tracer provider installed (OTEL_EXPORTER_OTLP_ENDPOINT unset) they
+ * are no-ops. No key is ever an attribute, and no prompt or answer unless the worker is told to
+ * (chatContentAttributes): names, models, counts and ids only.
  */
 
 const tracer = () => trace.getTracer('nanoflux');
-const hex = (s: string, chars: number) => createHash('sha256').update(s).digest('hex').slice(0, chars);
-
-/** The W3C trace id of an episode (32 hex digits). */
-export const traceIdOf = (episodeWorkflowId: string): string => hex(`nanoflux-trace:${episodeWorkflowId}`, 32);
 
 const EPISODE_ID = /^nanoflux-(.+)\/([^/]+)\/ep-(\d+)$/;
 
@@ -25,11 +20,10 @@ export function episodeAttributes(workflowId: string): Attributes {
   return m ? { 'nanoflux.run': m[1]!, 'nanoflux.domain': m[2]!, 'nanoflux.episode': Number(m[3]) } : { 'nanoflux.workflow_id': workflowId };
 }
 
-/** The context of the current activity's episode trace (its root span stands for the episode workflow). */
-function episodeContext() {
-  const id = activityIdentity();
-  if (!id?.workflowId || !EPISODE_ID.test(id.workflowId)) return context.active();
-  return trace.setSpanContext(context.active(), { traceId: traceIdOf(id.workflowId), spanId: hex(`nanoflux-span:${id.workflowId}`, 16), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+/** Where the current activity's work is in its trace (ids a row keeps to lead to it); none when nothing is traced. */
+export function currentTrace(): { traceId: string; spanId: string } | undefined {
+  const c = trace.getActiveSpan()?.spanContext();
+  return c && isSpanContextValid(c) ? { traceId: c.traceId, spanId: c.spanId } : undefined;
 }
 
 async function inSpanOf<T>(parent: ReturnType<typeof context.active>, name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
@@ -46,10 +40,10 @@ async function inSpanOf<T>(parent: ReturnType<typeof context.active>, name: stri
   });
 }
 
-/** A span at the top of the current activity, in its episode's trace: a role's model call, a store step. */
+/** A span at the top of the current activity, named with its episode: a role's model call, a store step. */
 export function inEpisodeSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
   const id = activityIdentity();
-  return inSpanOf(episodeContext(), name, SpanKind.INTERNAL, { ...(id ? episodeAttributes(id.workflowId) : {}), ...attributes }, fn);
+  return inSpanOf(context.active(), name, SpanKind.INTERNAL, { ...(id ? episodeAttributes(id.workflowId) : {}), ...attributes }, fn);
 }
 
 /** A span under the active one: one request to a model endpoint (CLIENT), one tool call. */
@@ -65,4 +59,13 @@ export function chatResponseAttributes(resp: { model?: string; service_tier?: st
     ...(resp.usage?.completion_tokens !== undefined ? { 'gen_ai.usage.output_tokens': resp.usage.completion_tokens } : {}),
     ...(resp.service_tier ? { 'gen_ai.openai.response.service_tier': resp.service_tier } : {}),
   };
+}
+
+/**
+ * The texts of one request and its answer, for OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
+ * only: prompts, questions and answers leave the worker in spans, which a team may not want in its
+ * tracing backend (or may want above all while debugging a prompt). Keys are never in messages.
+ */
+export function chatContentAttributes(messages: unknown[], resp: { choices?: { message?: unknown }[] }): Attributes {
+  return { 'gen_ai.input.messages': JSON.stringify(messages), 'gen_ai.output.messages': JSON.stringify((resp.choices ?? []).map((c) => c.message)) };
 }

@@ -1,5 +1,5 @@
 import type { StoreOwner } from '../../common/contracts/index.js';
-import { inEpisodeSpan, traceIdOf } from '../kit/tracing.js';
+import { currentTrace, inEpisodeSpan } from '../kit/tracing.js';
 import type { ModelRef } from '../../common/config.js';
 import type { EpisodeSummary, TrainingExample } from '../../common/contracts/index.js';
 import { examplesCollection, stripRunId } from './examples.js';
@@ -76,8 +76,9 @@ export function createStoreActivities(deps: StoreDeps) {
         await deps.store.ensureCollection(collection, v.length);
         const rival = await nearestOf(collection, v, id, (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`);
         if (rival && rival.score >= a.threshold) return { id, duplicateOf: rival };
-        // The episode's trace (derived from its workflow id, as every span of it is): a dataset row leads to its model calls.
-        const example = { ...a.example, provenance: { ...a.example.provenance, traceId: traceIdOf(a.example.provenance.workflowId) } };
+        // The trace this store step is in (its episode's, traced): a dataset row leads to its model calls.
+        const t = currentTrace();
+        const example = t ? { ...a.example, provenance: { ...a.example.provenance, traceId: t.traceId, spanId: t.spanId } } : a.example;
         await deps.store.upsert(collection, [{ id, vector: v, payload: { ...example, runId: a.example.provenance.runId } }]);
         return { id };
       },
@@ -122,7 +123,11 @@ export function createStoreActivities(deps: StoreDeps) {
 
     recordEpisode: activity(async (r: EpisodeRecord): Promise<void> =>
       // The episode's end in its trace: its outcome and, accepted, its example.
-      inEpisodeSpan('nanoflux.episode', { 'nanoflux.outcome': r.summary.outcome, ...(r.summary.exampleId ? { 'nanoflux.example_id': r.summary.exampleId } : {}) }, async () => deps.ledger.record(r)),
+      inEpisodeSpan('nanoflux.episode', { 'nanoflux.outcome': r.summary.outcome, ...(r.summary.exampleId ? { 'nanoflux.example_id': r.summary.exampleId } : {}) }, async () => {
+        // The episode's place in its trace, so report.html links every episode, accepted or not.
+        const trace = currentTrace();
+        deps.ledger.record(trace ? { ...r, summary: { ...r.summary, trace } } : r);
+      }),
     ),
 
     loadEpisodeSummary: activity(async (a: { workflowId: string }): Promise<EpisodeSummary | null> => deps.ledger.summary(a.workflowId) ?? null),

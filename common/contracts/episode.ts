@@ -66,6 +66,8 @@ export interface EpisodeSummary {
   /** How the verdict was decided (gated episodes): the executed check, the rules, and where the Judge was overruled. */
   verification?: Omit<Verification, 'program' | 'detail'>;
   error?: string;
+  /** Where the episode's record was written in its OpenTelemetry trace, when the worker traced (report.html links it). */
+  trace?: { traceId: string; spanId: string };
   /** A failed episode's failure type (common/errors.ts ErrorType), for the circuit breaker and status' failure reasons. */
   errorType?: string;
 }

@@ -121,8 +121,8 @@ export interface TrainingExample {
   quality: number;
   qualityLevel: string;
   novelty: number;
-  /** `traceId`: the OpenTelemetry trace of the episode that made it (activities/kit/tracing.ts), set when it is stored; absent on examples from before traces. */
-  provenance: { runId: string; episode: number; workflowId: string; attackerModel: string; defenderModel: string; judgeModel: string; traceId?: string };
+  /** `traceId`, `spanId`: where in OpenTelemetry's traces it was stored (activities/kit/tracing.ts), when the worker traced; absent otherwise. */
+  provenance: { runId: string; episode: number; workflowId: string; attackerModel: string; defenderModel: string; judgeModel: string; traceId?: string; spanId?: string };
   /** How its reference was verified (absent on examples from before the verified gate): `verified: null` means by the Judge alone. */
   verification?: { method: 'program' | 'options' | 'none'; verified: boolean | null };
 }

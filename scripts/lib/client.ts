@@ -10,6 +10,8 @@ import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { installTracing, type Tracing } from '../../workers/tracing.js';
 import { hinted, OperationalError, RunNotFound, UserError, withTimeout } from './errors.js';
 
 export { UserError, OperationalError, RunNotFound } from './errors.js';
@@ -27,8 +29,21 @@ export async function connectClient(env = readEnv()): Promise<{ client: Client; 
   } catch {
     throw new OperationalError(hinted(`cannot reach Temporal at ${env.temporalAddress}`, 'start it with `npm run dev-server`, or set TEMPORAL_ADDRESS'));
   }
-  return { client: new Client({ connection, namespace: env.temporalNamespace }), close: () => connection.close() };
+  // With OTEL_EXPORTER_OTLP_ENDPOINT the CLI's start (and signals, queries, updates) open the trace
+  // that the workflow's and the model calls' spans join (workers/tracing.ts); flushed at close, as the CLI exits right after.
+  const tracing = env.otlpEndpoint ? cliTracing() : undefined;
+  const interceptors = tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
+  return {
+    client: new Client({ connection, namespace: env.temporalNamespace, interceptors }),
+    close: async () => {
+      await connection.close();
+      await tracing?.processor.forceFlush();
+    },
+  };
 }
+
+let installed: Tracing | undefined;
+const cliTracing = (): Tracing => (installed ??= installTracing({ serviceName: 'nanoflux-cli' }));
 
 /** Connects, runs `fn`, and always closes the connection. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {

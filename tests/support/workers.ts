@@ -1,13 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { readEnv } from '../../common/env.js';
-import { createWorkers } from '../../workers/create-workers.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { createWorkers, tracedBundle, WORKFLOWS_PATH } from '../../workers/create-workers.js';
+import type { Tracing } from '../../workers/tracing.js';
 import { installLogging } from '../../workers/logger.js';
+import { quietLogger } from './global-setup.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
 
 let runtimeInstalled = false;
@@ -17,20 +20,23 @@ export function tempHome(): string {
 }
 
 /** A client on the test server (or on `address`, a server of the test's own), in the given namespace. */
-export async function testClient(namespace: string, address = inject('temporalAddress')): Promise<{ client: Client; close(): Promise<void> }> {
+export async function testClient(namespace: string, address = inject('temporalAddress'), o: { tracing?: Tracing } = {}): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address });
-  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+  const interceptors = o.tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
+  return { client: new Client({ connection, namespace, interceptors }), close: () => connection.close() };
 }
 
 /** The real worker set (both queues, real activity deps) in this test process, on the shared dev server (or on `address`). */
-export async function startTestWorkers(namespace: string, home = tempHome(), address = inject('temporalAddress')) {
+export async function startTestWorkers(namespace: string, home = tempHome(), address = inject('temporalAddress'), o: { tracing?: Tracing } = {}) {
   if (!runtimeInstalled) {
     installLogging({ level: 'ERROR' });
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({ address });
   const deps = buildActivityDeps({ ...readEnv(), home, qdrantUrl: undefined });
-  const workers = await createWorkers({ connection, namespace, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  // Traced, the workflow code is bundled here with Temporal's interceptors (the shared bundle has none).
+  const workflowBundle = o.tracing ? await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger, ...tracedBundle(true) }) : { codePath: inject('workflowBundlePath') };
+  const workers = await createWorkers({ connection, namespace, deps, workflowBundle, ...(o.tracing ? { tracing: o.tracing } : {}) });
   const running = workers.run();
   return {
     home,
@@ -48,7 +54,7 @@ export async function startTestWorkers(namespace: string, home = tempHome(), add
  * Registers the usual workflow-test fixture in the calling describe block: the scripted
  * OpenAI-compatible server, the real workers and a client, all on `namespace`.
  */
-export function useGameFixture(namespace: string) {
+export function useGameFixture(namespace: string, o: { tracing?: Tracing } = {}) {
   const f = {} as {
     server: ScriptedOpenAI;
     workers: Awaited<ReturnType<typeof startTestWorkers>>;
@@ -56,8 +62,8 @@ export function useGameFixture(namespace: string) {
   };
   beforeAll(async () => {
     f.server = await startScriptedOpenAI();
-    f.workers = await startTestWorkers(namespace);
-    f.tc = await testClient(namespace);
+    f.workers = await startTestWorkers(namespace, tempHome(), inject('temporalAddress'), o);
+    f.tc = await testClient(namespace, inject('temporalAddress'), o);
   });
   afterAll(async () => {
     await f.tc?.close();

@@ -1,14 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { episodeAttributes, traceIdOf } from '../../activities/kit/tracing.js';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { SerializableSpan } from '@temporalio/interceptors-opentelemetry';
+import { currentTrace, episodeAttributes } from '../../activities/kit/tracing.js';
 import { episodeHtml } from '../../activities/dataset/report-html-episode.js';
+import { fromSandbox } from '../../workers/tracing.js';
 
 describe('an episode trace (activities/kit/tracing.ts)', () => {
-  it('has one id per episode workflow, the same wherever it is asked, a valid W3C trace id', () => {
-    const id = traceIdOf('nanoflux-demo/math/ep-000003');
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(id).not.toBe('0'.repeat(32));
-    expect(traceIdOf('nanoflux-demo/math/ep-000003')).toBe(id);
-    expect(traceIdOf('nanoflux-demo/math/ep-000004')).not.toBe(id);
+  it('is no trace at all where nothing is traced (no provider installed in this process)', () => {
+    expect(currentTrace()).toBeUndefined();
+  });
+
+  it("keeps a workflow span's parent when the sandbox hands it over in the SDK 1.x shape, and adds only ids from the workflow's info", () => {
+    const ctx = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1, traceState: 'k=v' };
+    const sandbox = { name: 'RunWorkflow:episodeWorkflow', spanContext: ctx, parentSpanId: 'c'.repeat(16), instrumentationLibrary: { name: '@temporalio/interceptor-workflow' }, attributes: { own: 1 } } as unknown as SerializableSpan;
+    const info = { workflowId: 'nanoflux-r/math/ep-000001', runId: 'run-1', workflowType: 'episodeWorkflow', taskQueue: 'q', memo: { summary: 'a text' }, searchAttributes: { NanofluxDomain: ['math'] } };
+    const span = fromSandbox(sandbox, info, resourceFromAttributes({}));
+    expect(span.parentSpanContext).toMatchObject({ traceId: ctx.traceId, spanId: 'c'.repeat(16) });
+    expect(span.instrumentationScope.name).toBe('@temporalio/interceptor-workflow');
+    expect(span.spanContext()).toMatchObject({ traceId: ctx.traceId, spanId: ctx.spanId });
+    expect(span.spanContext().traceState?.get('k')).toBe('v');
+    expect(span.attributes).toEqual({ own: 1, temporalWorkflowId: info.workflowId, run_id: 'run-1', temporalWorkflowType: 'episodeWorkflow', temporalTaskQueue: 'q' });
+    // A root span of the sandbox stays a root.
+    expect(fromSandbox({ ...sandbox, parentSpanId: undefined }, info, resourceFromAttributes({})).parentSpanContext).toBeUndefined();
   });
 
   it('names the run, domain and episode of an episode workflow, and only the id of anything else', () => {

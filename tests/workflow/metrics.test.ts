@@ -2,7 +2,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
@@ -12,16 +11,9 @@ import { scriptGame, testConfig } from '../support/game-script.js';
 import type { ScriptedOpenAI } from '../support/scripted-openai.js';
 import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
 import { tempHome } from '../support/workers.js';
+import { freePort } from '../support/http.js';
 
 const NS = 'wf-metrics';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 /** Sum of a metric's samples (Prometheus text format) whose labels include every pair given. */
 function sum(text: string, name: string, labels: Record<string, string>): number {

@@ -3,14 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import type { ScriptedOpenAI } from '../support/scripted-openai.js';
-import { killHard, startWorkerProcess, type TestClient, workerProcessSuite } from '../support/worker-process.js';
+import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
+import { freePort, startOtlpSink } from '../support/http.js';
 import { tempHome } from '../support/workers.js';
 
 const NS = 'wf-secrets';
@@ -25,7 +26,7 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe('secrets stay out of histories, logs, exports and reports', () => {
+describe('secrets stay out of histories, logs, exports, reports, metrics and traces', () => {
   let server: ScriptedOpenAI;
   let tc: TestClient;
   let worker: ChildProcess | undefined;
@@ -50,7 +51,12 @@ describe('secrets stay out of histories, logs, exports and reports', () => {
       finetune: { backend: 'command', baseModel: 'student', command: [trainer, '{out}'] },
       evaluate: { via: 'endpoint', limit: 4, endpoint: { baseURL: server.baseURL, apiKeyEnv: 'NANOFLUX_SECRET_KEY', models: { tuned: 'served-tuned' } } },
     });
-    worker = startWorkerProcess(NS, home, { NANOFLUX_SECRET_KEY: KEY, NANOFLUX_LOG_LEVEL: 'DEBUG' }, (t) => (logs += t));
+    // The worker serves metrics and exports traces over OTLP/HTTP to a collector here, which keeps what it is sent.
+    const metricsPort = await freePort();
+    const otlp = await startOtlpSink();
+    onTestFinished(() => otlp.close());
+    const telemetry = { NANOFLUX_METRICS_ADDR: `127.0.0.1:${metricsPort}`, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url };
+    worker = startWorkerProcess(NS, home, { NANOFLUX_SECRET_KEY: KEY, NANOFLUX_LOG_LEVEL: 'DEBUG', ...telemetry }, (t) => (logs += t));
     const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('secrets'), args: [config] });
     expect(result.status.stage).toBe('done');
     expect(result.status.report).toBeTruthy();
@@ -77,6 +83,13 @@ describe('secrets stay out of histories, logs, exports and reports', () => {
     const files = filesUnder(home);
     expect(files.some((f) => f.endsWith('report.md'))).toBe(true);
     for (const f of files) expect(readFileSync(f).includes(Buffer.from(KEY_BODY)), f).toBe(false);
+
+    // Its metrics and the spans it exported (batched every few seconds: until the Judge's failed call's have come).
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^nanoflux_tokens\{/m);
+    expect(metrics).not.toContain(KEY_BODY);
+    await waitFor(async () => otlp.bodies().includes('nanoflux.judge') && otlp.bodies().includes('RunWorkflow:episodeWorkflow') && otlp.bodies().includes('Bearer [redacted]'), 30_000);
+    expect(otlp.bodies()).not.toContain(KEY_BODY);
 
     // The worker's own log at DEBUG, and what the CLI prints.
     await killHard(worker);

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { ModelRef } from '../../../common/config.js';
+import { readEnv } from '../../../common/env.js';
 import { apiKeyFor, memoByRef } from '../../kit/model-refs.js';
 import type { Batcher } from './batcher.js';
 import type { ChatModel } from './chat-model.js';
@@ -27,6 +28,7 @@ function openAIOptions(ref: ModelRef, env: NodeJS.ProcessEnv): OpenAIChatOptions
     rateLimiter: rateLimiterFor(ref),
     contextTokens: ref.contextTokens,
     ...(ref.tier ? { tier: ref.tier } : {}),
+    captureContent: readEnv(env).traceContent,
     ...(ref.flexFallbackAfterSeconds !== undefined ? { flexFallbackMs: ref.flexFallbackAfterSeconds * 1000 } : {}),
     // Asked of the server only for refs that do not state contextTokens, once per server per process.
     context: endpointContext({ baseURL: ref.baseURL, model: ref.model, apiKey, timeoutMs }),

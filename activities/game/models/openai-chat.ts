@@ -7,7 +7,7 @@ import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { activityIdentity, cancellationSignal } from '../../kit/boundary.js';
 import { recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
-import { chatResponseAttributes, inChildSpan } from '../../kit/tracing.js';
+import { chatContentAttributes, chatResponseAttributes, inChildSpan } from '../../kit/tracing.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
 import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
@@ -77,6 +77,8 @@ export interface OpenAIChatOptions {
   tier?: 'standard' | 'flex' | 'batch';
   /** tier batch: the lane of the worker's batcher (batcher.ts) every request of a call goes through. */
   batch?: BatchLane;
+  /** OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: each request's messages and answer, and each tool call's arguments and result, go on its span (kit/tracing.ts). */
+  captureContent?: boolean;
   /** flex: how long a call waits for flex capacity before it goes on at the standard tier; default DEFAULT_FLEX_FALLBACK_MS. */
   flexFallbackMs?: number;
 }
@@ -231,7 +233,7 @@ export class OpenAIChatModel implements ChatModel {
         messages.push({ role: 'assistant', content: msg?.content ?? null, tool_calls: calls });
         const results: Array<{ id: string; text: string }> = [];
         for (const call of calls) {
-          const { text, record } = await runToolCall(tools, call.function.name, call.function.arguments);
+          const { text, record } = await runToolCall(tools, call.function.name, call.function.arguments, this.opts.captureContent);
           toolCalls.push(record);
           results.push({ id: call.id, text });
         }
@@ -341,6 +343,7 @@ export class OpenAIChatModel implements ChatModel {
       resp = await inChildSpan(`chat ${this.opts.model}`, 'client', attributes, async (span) => {
         const r = this.opts.batch ? await this.sendInBatch(this.opts.batch, body, signal) : flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
         span.setAttributes(chatResponseAttributes(r));
+        if (this.opts.captureContent) span.setAttributes(chatContentAttributes(body.messages, r));
         return r;
       });
     } catch (e) {

@@ -9,11 +9,12 @@ export const truncate = (s: string, n = TRUNCATE) => (s.length > n ? `${s.slice(
 /** Longest a single tool call may take (the python tool's own wall-time limit is far shorter). */
 export const TOOL_CALL_TIMEOUT_MS = 60_000;
 
-/** Runs one tool call; never throws, so a bad call becomes text the model can react to. */
-export function runToolCall(tools: ToolSpec[], name: string, rawArgs: string): Promise<{ text: string; record: ToolCallRecord }> {
+/** Runs one tool call; never throws, so a bad call becomes text the model can react to. `captureContent`: its arguments and result go on its span. */
+export function runToolCall(tools: ToolSpec[], name: string, rawArgs: string, captureContent = false): Promise<{ text: string; record: ToolCallRecord }> {
   return inChildSpan(`execute_tool ${name}`, 'internal', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name }, async (span) => {
     const r = await runToolCallUntraced(tools, name, rawArgs);
     span.setAttribute('nanoflux.tool.duration_ms', r.record.durationMs);
+    if (captureContent) span.setAttributes({ 'gen_ai.tool.call.arguments': rawArgs, 'gen_ai.tool.call.result': r.text });
     if (r.record.error) span.setAttribute('error.type', 'tool_error');
     return r;
   });
