@@ -214,7 +214,7 @@ export const ENV_VARS = {
   }),
   metricsAddr: envVar({
     name: 'NANOFLUX_METRICS_ADDR', kind: listenAddress, fallback: unset, shown: 'unset (off)',
-    description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`, `nanoflux_rate_limit_wait`)",
+    description: "where the worker serves Prometheus metrics at `/metrics` (e.g. `:9464` or `127.0.0.1:9464`): the Temporal SDK's own and NanoFlux's (`nanoflux_episodes`, `nanoflux_tokens`, `nanoflux_cost_microusd`, `nanoflux_model_call_latency`, `nanoflux_model_call_failures`, `nanoflux_rate_limit_wait`, `nanoflux_novelty_search_latency`, `nanoflux_judge_calibration_agreement`, `nanoflux_batch_jobs_pending`…; docs/operating.md, Metrics)",
     readers: ['worker'],
   }),
   otlpEndpoint: envVar({

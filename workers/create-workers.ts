@@ -7,6 +7,7 @@ import { readEnv } from '../common/env.js';
 import { type QueueRole, QUEUE_ROLES, type TaskQueues, taskQueues } from '../common/queues.js';
 import { sourceBuildId } from './build-id.js';
 import { type Build, deploymentOptions, keepServing } from './deployment.js';
+import { watchBatches } from './batch-gauges.js';
 import { type Tracing, WORKFLOW_TRACING_MODULE, workerTracingOptions } from './tracing.js';
 import { SA } from '../common/search-attributes.js';
 import { type ActivityDeps, createDatasetActivities, createGameActivities, createStageActivities, createStoreActivities } from '../activities/index.js';
@@ -111,9 +112,11 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
     async run() {
       const upkeep = new AbortController();
       const upkeeping = build ? keepServing(o.connection, o.namespace, build, q, upkeep.signal, log, markServing) : Promise.resolve();
+      const unwatch = watchBatches(o.deps.batcher);
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
+        unwatch();
         upkeep.abort();
         await upkeeping;
       }

@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, type OpenTelemetrySinks, type SerializableSpan } from '@temporalio/interceptors-opentelemetry';
+import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, OpenTelemetryWorkflowClientInterceptor, type OpenTelemetrySinks, type SerializableSpan } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import { createRequire } from 'node:module';
@@ -32,6 +32,9 @@ export function installTracing(o: { processor?: SpanProcessor; exporter?: SpanEx
   trace.setGlobalTracerProvider(provider);
   return { processor, resource, shutdown: () => provider.shutdown() };
 }
+
+/** A client's interceptors: traced, its start (signals, queries, updates) opens the span the workflow's join. */
+export const clientTracingInterceptors = (tracing: Tracing | undefined) => (tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {});
 
 /** Temporal's workflow interceptors (spans of each workflow, its activities and children, made in the sandbox): bundled into the workflow code when tracing. */
 export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');

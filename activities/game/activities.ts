@@ -4,7 +4,7 @@ import { AttackSchema, DefenseSchema, MathAttackSchema, MultiVerdictSchema, ROLE
 import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.js';
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
-import { measuredModelCall } from '../kit/metrics.js';
+import { endpointLabel, measuredModelCall, recordCalibration } from '../kit/metrics.js';
 import { inEpisodeSpan } from '../kit/tracing.js';
 import { activity, activityIdentity, previousProgress, reportProgress } from '../kit/boundary.js';
 import type { Batcher } from './models/batcher.js';
@@ -23,7 +23,7 @@ export interface GameDeps {
   /** The benchmarks' train splits the calibration sets are built from. */
   datasetsDir: string;
   /** The data dir's Batch API batcher (models/batcher.ts), where a batch-tier episode's superseded answers are found; absent: none. */
-  batcher?: Pick<Batcher, 'superseded'>;
+  batcher?: Pick<Batcher, 'superseded' | 'pending'>;
 }
 
 const promptContext = (d: DomainBrief) => ({ version: d.promptVersion, pack: d.pack, brief: d.brief });
@@ -57,7 +57,7 @@ export function createGameActivities(deps: GameDeps) {
     const attributes = { 'nanoflux.role': role, 'gen_ai.system': ref.provider === 'local' ? 'nanoflux.local' : 'openai', 'gen_ai.request.model': ref.model, ...(ref.tier ? { 'nanoflux.tier': ref.tier } : {}) };
     try {
       const r = await inEpisodeSpan(`nanoflux.${role}`, attributes, async (span) => {
-        const done = await measuredModelCall(role, m.id, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens, onUsage }));
+        const done = await measuredModelCall({ role, model: m.id, endpoint: endpointLabel(ref.baseURL, ref.provider) }, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens, onUsage }));
         span.setAttributes({ 'gen_ai.usage.input_tokens': done.usage.promptTokens, 'gen_ai.usage.output_tokens': done.usage.completionTokens, 'nanoflux.tool_calls': done.toolCalls.length });
         return done;
       });
@@ -149,7 +149,7 @@ export function createGameActivities(deps: GameDeps) {
      */
     calibrateJudge: activity(async (c: Omit<JudgeArgs, 'attack' | 'defenses'> & { domain: DomainBrief & { benchmark?: string }; items: number; minAgreement: number }): Promise<CalibrationOutcome> => {
       const { apiKeyEnv: _key, ...identity } = c.model as ModelRef & { apiKeyEnv?: string };
-      return calibrateJudge(
+      const outcome = await calibrateJudge(
         deps.home,
         deps.datasetsDir,
         { domain: c.domain, judgeIdentity: { ...identity, tools: c.tools, prompt: judgePromptDigest(c.domain.promptVersion, c.domain.pack) }, judgeModel: c.model.model, items: c.items, minAgreement: c.minAgreement },
@@ -160,6 +160,8 @@ export function createGameActivities(deps: GameDeps) {
         },
         (done, total) => reportProgress({ calibrated: done, of: total }),
       );
+      if ('report' in outcome) recordCalibration(c.domain.name, c.model.model, outcome.report);
+      return outcome;
     }),
   };
 }

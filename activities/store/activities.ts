@@ -1,5 +1,6 @@
 import type { StoreOwner } from '../../common/contracts/index.js';
 import { currentTrace, inEpisodeSpan } from '../kit/tracing.js';
+import { recordNoveltySearch } from '../kit/metrics.js';
 import type { ModelRef } from '../../common/config.js';
 import type { EpisodeSummary, TrainingExample } from '../../common/contracts/index.js';
 import { examplesCollection, stripRunId } from './examples.js';
@@ -58,8 +59,10 @@ export function createStoreActivities(deps: StoreDeps) {
         const e = deps.embedder(a.embedding);
         const { vectors, tokens } = await e.embed([a.question]);
         const v = vectors[0]!;
+        const searched = Date.now();
         const candidates = [await nearestOf(examples(a.domain, e), v, pointId(a.selfKey), (p) => `run ${String((p.provenance as { runId?: string } | undefined)?.runId ?? '?')}`)];
         if (a.benchmark !== 'none') candidates.push(await nearestOf(decontam(a.benchmark, e), v, undefined, () => `${a.benchmark} test set`));
+        recordNoveltySearch(Date.now() - searched, a.domain);
         const nearest = candidates.filter((c): c is Nearest => !!c).sort((x, y) => y.score - x.score)[0];
         return { nearest, tokens };
       },

@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { buildActivityDeps } from '../../activities/deps.js';
 import { readEnv } from '../../common/env.js';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createWorkers, tracedBundle, WORKFLOWS_PATH } from '../../workers/create-workers.js';
-import type { Tracing } from '../../workers/tracing.js';
+import { clientTracingInterceptors, type Tracing } from '../../workers/tracing.js';
 import { installLogging } from '../../workers/logger.js';
 import { quietLogger } from './global-setup.js';
 import { type ScriptedOpenAI, startScriptedOpenAI } from './scripted-openai.js';
@@ -22,8 +21,7 @@ export function tempHome(): string {
 /** A client on the test server (or on `address`, a server of the test's own), in the given namespace. */
 export async function testClient(namespace: string, address = inject('temporalAddress'), o: { tracing?: Tracing } = {}): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address });
-  const interceptors = o.tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
-  return { client: new Client({ connection, namespace, interceptors }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace, interceptors: clientTracingInterceptors(o.tracing) }), close: () => connection.close() };
 }
 
 /** The real worker set (both queues, real activity deps) in this test process, on the shared dev server (or on `address`). */

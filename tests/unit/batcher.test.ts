@@ -90,8 +90,11 @@ describe('the Batch API tier', () => {
   it('a restarted worker resumes the jobs in flight: a retried call is answered from its job, not sent again', async () => {
     server.batches.behave({ pollsToFinish: 6 });
     const first = batcher();
-    const call = laneOf(first).complete(body('q'), { workflowId: 'ep-1', activityId: '3' }, never());
-    await expect.poll(() => server.batches.jobs.length, { timeout: 5000 }).toBe(1);
+    expect(first.pending()).toEqual([]); // no lane yet: the ledger is not even opened
+    const call = laneOf(first, { labels: { endpoint: 'scripted-host', model: 'scripted-1' } }).complete(body('q'), { workflowId: 'ep-1', activityId: '3' }, never());
+    // The worker's gauges: one job pending at the provider, nothing left to send.
+    await expect.poll(() => first.pending(), { timeout: 5000 }).toEqual([{ endpoint: 'scripted-host', model: 'scripted-1', jobs: 1, queued: 0 }]);
+    expect(server.batches.jobs).toHaveLength(1);
     first.close(); // the worker dies with the job in flight
     await expect(call).rejects.toThrow(/shutting down/);
     const again = await laneOf(batcher()).complete(body('q'), { workflowId: 'ep-1', activityId: '3' }, never());

@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
+import { scriptCalibrationJudges } from '../support/calibration-judges.js';
 import { scriptGame, testConfig } from '../support/game-script.js';
 import type { ScriptedOpenAI } from '../support/scripted-openai.js';
 import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
@@ -55,11 +56,25 @@ describe('worker metrics at /metrics', () => {
     const prometheus = startPrometheus(port, promPort);
     try {
       scriptGame(server);
-      // One failed call (a 500, retried by Temporal), and a client-side rate limit on model A: every metric the dashboard reads has samples.
+      // A Judge that answers its calibration set right (the agreement gauges).
+      scriptCalibrationJudges(server, { 'judge-right': 'right' });
+      // One failed call (a 500, retried by Temporal), a client-side rate limit on model A, and model B at
+      // the batch tier: every metric the dashboard reads has samples.
       server.enqueue('attacker', { status: 500, message: 'scripted outage' });
-      const base = testConfig(server.baseURL, 'metered');
+      const base = testConfig(server.baseURL, 'metered', {
+        domains: [{ name: 'math', brief: 'Multi-step arithmetic word problems.', topics: ['rates'], benchmark: 'none', pack: 'none', evaluation: { benchmark: 'gsm8k' } }],
+        judge: { calibration: { items: 6, minAgreement: 0.5, onFail: 'pause' } },
+      });
       const price = { inputPerMillion: 2, outputPerMillion: 8 };
-      const config = { ...base, models: { ...base.models, a: { ...base.models.a, price, requestsPerMinute: 6000 }, b: { ...base.models.b, price }, judge: { ...base.models.judge, price } } };
+      const config = {
+        ...base,
+        models: {
+          ...base.models,
+          a: { ...base.models.a, price, requestsPerMinute: 6000 },
+          b: { ...base.models.b, price, tier: 'batch' as const, batch: { maxWaitSeconds: 0.3, pollSeconds: 0.2 } },
+          judge: { ...base.models.judge, model: 'judge-right', price },
+        },
+      };
       const result = await tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('metered'), args: [config] });
       const st = result.status;
       const url = `http://127.0.0.1:${port}/metrics`;
@@ -75,6 +90,15 @@ describe('worker metrics at /metrics', () => {
       }
       expect(sum(text, 'nanoflux_cost_microusd', { run: 'metered' }) / 1e6).toBeCloseTo(st.cost.total, 4);
       expect(sum(text, 'nanoflux_model_call_latency_count', { role: 'judge' })).toBeGreaterThanOrEqual(st.episodes - (st.domains.math?.rejected.duplicate ?? 0));
+      // By tier: model B's calls went in batch jobs; the 500 by its endpoint; the novelty searches; the Judge's calibration.
+      expect(sum(text, 'nanoflux_tokens', { run: 'metered', tier: 'batch' })).toBeGreaterThan(0);
+      expect(sum(text, 'nanoflux_tokens', { run: 'metered', tier: 'standard', role: 'judge' })).toBe(st.tokens.judge);
+      expect(sum(text, 'nanoflux_model_call_failures', { endpoint: new URL(server.baseURL).host })).toBeGreaterThanOrEqual(1);
+      expect(sum(text, 'nanoflux_novelty_search_latency_count', { domain: 'math' })).toBeGreaterThanOrEqual(st.episodes);
+      expect(sum(text, 'nanoflux_judge_calibration_agreement', { domain: 'math', model: 'judge-right', field: 'referenceCorrect' })).toBeGreaterThanOrEqual(0.5);
+      // The batch gauges are read from the ledger every few seconds; after the run, nothing is pending.
+      await waitFor(async () => /^nanoflux_batch_jobs_pending\{/m.test((text = await (await fetch(url)).text())), 30_000);
+      expect(sum(text, 'nanoflux_batch_jobs_pending', { model: 'model-b' })).toBe(0);
       // The SDK's own, from the same exporter.
       expect(text).toMatch(/^temporal_workflow_completed/m);
       expect(text).not.toContain('test-key-value');

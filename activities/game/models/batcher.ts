@@ -29,6 +29,8 @@ import { addBilledUsage, sumUsage } from './tiers.js';
 export interface BatchLaneOptions {
   /** Distinguishes lanes (endpoint, key variable, model); never the key itself. */
   key: string;
+  /** How the worker's gauges name the lane (bounded labels); default the key. */
+  labels?: { endpoint: string; model: string };
   client: OpenAI;
   maxWaitMs: number;
   maxRequests: number;
@@ -88,6 +90,23 @@ export class Batcher {
       spent.set(row.activity_type, before ? sumUsage(before, usage) : usage);
     }
     return spent;
+  }
+
+  /**
+   * What is in flight, by endpoint host and model (the worker's gauges, workers/batch-gauges.ts): jobs
+   * at the provider not ended yet, and requests waiting to be sent in one. Nothing before the first
+   * batch-tier call (the ledger is not opened for it).
+   */
+  pending(): Array<{ endpoint: string; model: string; jobs: number; queued: number }> {
+    const by = new Map<string, { endpoint: string; model: string; jobs: number; queued: number }>();
+    for (const lane of this.lanes.values()) {
+      const { endpoint, model } = lane.labels ?? { endpoint: lane.key, model: lane.key };
+      const p = by.get(`${endpoint}|${model}`) ?? { endpoint, model, jobs: 0, queued: 0 };
+      p.jobs += this.open().openJobs(lane.key).length;
+      p.queued += this.open().queued(lane.key).count;
+      by.set(`${endpoint}|${model}`, p);
+    }
+    return [...by.values()];
   }
 
   /** The jobs this data dir's batcher created, oldest first (for status and tests). */

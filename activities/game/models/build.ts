@@ -8,6 +8,7 @@ import { endpointContext } from './endpoint-context.js';
 import { LocalChatModel } from './local-chat.js';
 import { type OpenAIChatOptions, OpenAIChatModel } from './openai-chat.js';
 import { rateLimiterFor } from '../../kit/rate-limiter.js';
+import { endpointLabel } from '../../kit/metrics.js';
 
 /** Batch tier defaults (the ref's `batch` overrides them). */
 const BATCH_DEFAULTS = { maxWaitSeconds: 60, maxRequests: 50_000, pollSeconds: 30 };
@@ -51,7 +52,7 @@ export function chatModelsWith(batcher: Batcher): (ref: ModelRef) => ChatModel {
     const b = { ...BATCH_DEFAULTS, ...ref.batch };
     // Batch API calls are few (an upload, a create, polls), so the client retries transient failures itself; a poll that fails is tried again at the next tick anyway.
     const client = new OpenAI({ apiKey: o.apiKey, baseURL: o.baseURL, maxRetries: 2, timeout: 120_000 });
-    const lane = batcher.lane({ key: `${ref.baseURL ?? 'openai'}|${ref.apiKeyEnv ?? ''}|${ref.model}`, client, maxWaitMs: b.maxWaitSeconds * 1000, maxRequests: b.maxRequests, pollMs: b.pollSeconds * 1000 });
+    const lane = batcher.lane({ key: `${ref.baseURL ?? 'openai'}|${ref.apiKeyEnv ?? ''}|${ref.model}`, labels: { endpoint: endpointLabel(ref.baseURL), model: ref.model }, client, maxWaitMs: b.maxWaitSeconds * 1000, maxRequests: b.maxRequests, pollMs: b.pollSeconds * 1000 });
     return new OpenAIChatModel({ ...o, batch: lane });
   });
   return (ref) => (ref.tier === 'batch' ? batched(ref) : buildChatModel(ref));

@@ -5,7 +5,7 @@ import { formatPath } from '../../../common/config.js';
 import { ErrorType, ModelError } from '../../../common/errors.js';
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { activityIdentity, cancellationSignal } from '../../kit/boundary.js';
-import { recordRateLimitWait } from '../../kit/metrics.js';
+import { endpointLabel, recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
 import { chatContentAttributes, chatResponseAttributes, inChildSpan } from '../../kit/tracing.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
@@ -331,7 +331,7 @@ export class OpenAIChatModel implements ChatModel {
       if (this.opts.rateLimiter) {
         const queued = Date.now();
         await this.opts.rateLimiter.acquire(signal);
-        recordRateLimitWait(Date.now() - queued, this.opts.model);
+        recordRateLimitWait(Date.now() - queued, this.opts.model, endpointLabel(this.opts.baseURL));
       }
       // The client's timeout stops counting once the headers arrive; a body that stalls after them
       // would hold the activity for Node's 5-minute body timeout. This bounds the whole call.
