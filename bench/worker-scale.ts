@@ -13,50 +13,23 @@
  * Usage: npx tsx bench/worker-scale.ts [--episodes 48] [--latency 2000] [--slots 4] [--workers 1,2,4]
  *        [--out bench/results/worker-scale.json]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import { PROJECT_ROOT } from '../common/env.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { runWorkflowId } from '../workflows/logic/ids.js';
 import type { nanofluxRun } from '../workflows/run.js';
 import { scriptGame } from '../tests/support/game-script.js';
-import { arg, BENCH_KEY_ENV, benchConfig, benchHome, startBenchEnv } from './lib/harness.js';
+import { arg, benchConfig, benchHome, startBenchEnv } from './lib/harness.js';
+import { pollersReady, startWorker, stop } from './lib/worker-processes.js';
 
 const episodes = Number(arg('episodes', '48'));
 const latency = Number(arg('latency', '2000'));
 const slots = Number(arg('slots', '4'));
 const counts = arg('workers', '1,2,4').split(',').map(Number);
 const outPath = resolve(PROJECT_ROOT, arg('out', 'bench/results/worker-scale.json'));
-
-function startWorker(address: string, home: string): ChildProcess {
-  return spawn(process.execPath, [join(PROJECT_ROOT, 'scripts', 'worker.mjs')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', NANOFLUX_HOME: home, NANOFLUX_LLM_CONCURRENCY: String(slots), [BENCH_KEY_ENV]: 'bench-key', NANOFLUX_LOG_LEVEL: 'ERROR' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-/** Waits until `n` workers poll the model queue (each worker process is one poller identity). */
-async function pollersReady(client: Client, n: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const r = await client.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: TaskQueue.llm },
-      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    });
-    if (new Set((r.pollers ?? []).map((p) => p.identity)).size >= n) return;
-    await new Promise((ok) => setTimeout(ok, 500));
-  }
-  throw new Error(`${n} workers did not start polling in 5 minutes`);
-}
-
-async function stop(ws: ChildProcess[]): Promise<void> {
-  await Promise.all(ws.map((w) => new Promise((ok) => (w.exitCode !== null ? ok(null) : (w.once('exit', ok), w.kill('SIGTERM'))))));
-}
 
 async function main(): Promise<void> {
   const env = await startBenchEnv();
@@ -66,7 +39,7 @@ async function main(): Promise<void> {
   const rows: { workers: number; wallSeconds: number; episodes: number; perSecond: number }[] = [];
   try {
     for (const n of counts) {
-      const ws = Array.from({ length: n }, () => startWorker(env.server.address, benchHome()));
+      const ws = Array.from({ length: n }, () => startWorker(env.server.address, benchHome(), { NANOFLUX_LLM_CONCURRENCY: String(slots) }));
       try {
         await pollersReady(client, n);
         const runId = `scale-${n}-${Date.now()}`;

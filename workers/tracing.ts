@@ -7,7 +7,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanEx
 import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, OpenTelemetryWorkflowClientInterceptor, type OpenTelemetrySinks, type SerializableSpan } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** An installed tracer provider: where the workers' Temporal interceptors send their spans too. */
 export interface Tracing {
@@ -36,16 +36,15 @@ export function installTracing(o: { processor?: SpanProcessor; exporter?: SpanEx
 /** A client's interceptors: traced, its start (signals, queries, updates) opens the span the workflow's join. */
 export const clientTracingInterceptors = (tracing: Tracing | undefined) => (tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {});
 
-/** Temporal's workflow interceptors (spans of each workflow, its activities and children, made in the sandbox): bundled into the workflow code when tracing. */
-export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/** The workflows' own interceptors (workflows/tracing.ts: spans of each workflow, its activities and children, made in the sandbox): bundled into the workflow code when tracing. */
+export const WORKFLOW_TRACING_MODULE = fileURLToPath(new URL('../workflows/tracing.ts', import.meta.url));
 
 /**
- * A span made in the workflow sandbox, as its sink hands it over: shaped as the interceptor package's
- * own OpenTelemetry SDK (1.x) makes them (`parentSpanId`, `instrumentationLibrary`, trace state as a
- * string). The processor here is SDK 2.x, whose exporters read `parentSpanContext` and
- * `instrumentationScope`: passed as it is, every workflow span would reach the backend parentless.
- * The package's own sink (makeWorkflowExporter) would also copy the whole WorkflowInfo — memo,
- * search attributes, nested objects — into the attributes; here only ids and names are added.
+ * A span made in the workflow sandbox, as its sink hands it over (workflows/tracing.ts makes them in
+ * the interceptor package's `SerializableSpan` shape, OpenTelemetry SDK 1.x's: `parentSpanId`,
+ * `instrumentationLibrary`, trace state as a string). The processor here is SDK 2.x, whose exporters
+ * read `parentSpanContext` and `instrumentationScope`. Only ids and names of the workflow's info are
+ * added (the package's own sink would copy all of it — memo, search attributes — into the attributes).
  */
 export function fromSandbox(s: SerializableSpan, info: Pick<WorkflowInfo, 'workflowId' | 'runId' | 'workflowType' | 'taskQueue'>, resource: Resource): ReadableSpan {
   const { traceState, ...ids } = s.spanContext;

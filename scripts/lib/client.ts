@@ -10,8 +10,7 @@ import { SA } from '../../common/search-attributes.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import { startOptions } from '../../workflows/logic/start-options.js';
 import type { nanofluxRun } from '../../workflows/run.js';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { installTracing, type Tracing } from '../../workers/tracing.js';
+import type { Tracing } from '../../workers/tracing.js';
 import { hinted, OperationalError, RunNotFound, UserError, withTimeout } from './errors.js';
 
 export { UserError, OperationalError, RunNotFound } from './errors.js';
@@ -31,10 +30,9 @@ export async function connectClient(env = readEnv()): Promise<{ client: Client; 
   }
   // With OTEL_EXPORTER_OTLP_ENDPOINT the CLI's start (and signals, queries, updates) open the trace
   // that the workflow's and the model calls' spans join (workers/tracing.ts); flushed at close, as the CLI exits right after.
-  const tracing = env.otlpEndpoint ? cliTracing() : undefined;
-  const interceptors = tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
+  const tracing = env.otlpEndpoint ? await cliTracing() : undefined;
   return {
-    client: new Client({ connection, namespace: env.temporalNamespace, interceptors }),
+    client: new Client({ connection, namespace: env.temporalNamespace, interceptors: tracing?.interceptors ?? {} }),
     close: async () => {
       await connection.close();
       await tracing?.processor.forceFlush();
@@ -42,8 +40,13 @@ export async function connectClient(env = readEnv()): Promise<{ client: Client; 
   };
 }
 
-let installed: Tracing | undefined;
-const cliTracing = (): Tracing => (installed ??= installTracing({ serviceName: 'nanoflux-cli' }));
+/** Loaded only when tracing: the OpenTelemetry SDK and exporter are not worth their load time to every CLI command. */
+let installed: Promise<Tracing & { interceptors: ReturnType<typeof import('../../workers/tracing.js').clientTracingInterceptors> }> | undefined;
+const cliTracing = () =>
+  (installed ??= import('../../workers/tracing.js').then((t) => {
+    const tracing = t.installTracing({ serviceName: 'nanoflux-cli' });
+    return { ...tracing, interceptors: t.clientTracingInterceptors(tracing) };
+  }));
 
 /** Connects, runs `fn`, and always closes the connection. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {

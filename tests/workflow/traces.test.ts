@@ -2,7 +2,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
 import type { nanofluxRun } from '../../workflows/run.js';
@@ -92,6 +93,15 @@ describe('traces', () => {
     // A row leads to its trace: report.html links the accepted episode's.
     const html = readFileSync(join(f.workers.home, 'runs', 'traced', 'report.html'), 'utf8');
     expect(html).toContain(`href="http://jaeger.test/trace/${traceId}"`);
+
+    // Tracing adds headers, never commands or waits: the traced run's histories replay on the untraced bundle.
+    let replayed = 0;
+    for await (const w of f.tc.client.workflow.list({ query: 'NanofluxRunId="traced"' })) {
+      const history = await f.tc.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, w.workflowId);
+      replayed++;
+    }
+    expect(replayed).toBeGreaterThanOrEqual(3); // the run, its domain loop, its episodes
 
     // No key, no prompt text: attributes are names, models, counts and ids.
     const all = JSON.stringify(exporter.getFinishedSpans().map((s) => ({ name: s.name, attributes: s.attributes, events: s.events })));
