@@ -31,7 +31,7 @@ export interface WorkerSetOptions {
   prefix?: string;
   /** This worker's version under Worker Versioning (workers/deployment.ts); null: unversioned. Default from NANOFLUX_WORKER_VERSIONING and NANOFLUX_BUILD_ID. */
   build?: Build | null;
-  /** An installed tracer provider (workers/tracing.ts): every worker then traces through Temporal's interceptors. A prebuilt bundle must have been bundled with WORKFLOW_TRACING_MODULE. */
+  /** An installed tracer provider (workers/tracing.ts): every worker then traces its workflows and activities. A prebuilt bundle must have been bundled with tracedBundle. */
   tracing?: Tracing;
   /** Where the worker set says what it does about builds (default the console). */
   log?: (line: string) => void;
@@ -49,7 +49,7 @@ export interface WorkerSet {
   shutdown(): void;
 }
 
-/** Temporal's workflow interceptors are bundled only when tracing: untraced, the sandbox makes no spans at all. */
+/** The workflows' interceptors (workflows/tracing.ts) are bundled only when tracing: untraced, the sandbox makes no spans at all. */
 export const tracedBundle = (tracing: Tracing | undefined | boolean) => (tracing ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {});
 
 /** The build a worker of this process runs as: null when NANOFLUX_WORKER_VERSIONING=0. */

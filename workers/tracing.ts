@@ -60,7 +60,7 @@ export function fromSandbox(s: SerializableSpan, info: Pick<WorkflowInfo, 'workf
   };
 }
 
-/** What a worker needs to trace its workflows and activities through Temporal's OpenTelemetry interceptors. */
+/** What a worker needs to trace: Temporal's OpenTelemetry interceptor on each activity attempt, and the sink the workflows' spans come out of the sandbox by. */
 export function workerTracingOptions(t: Tracing): Pick<WorkerOptions, 'interceptors'> & { sinks: InjectedSinks<OpenTelemetrySinks> } {
   return {
     interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })] },
