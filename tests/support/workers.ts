@@ -39,6 +39,8 @@ export async function startTestWorkers(namespace: string, home = tempHome(), add
   return {
     home,
     deps,
+    /** The Temporal workers themselves (their status: activities in flight). */
+    workers: workers.workers,
     async stop() {
       workers.shutdown();
       await running;

@@ -31,6 +31,13 @@ function pricedConfig(baseURL: string, runId: string, o: Partial<RunConfigInput>
 describe('usage as billed', () => {
   const f = useGameFixture(NS);
   const chatBill = () => f.server.bill;
+  /**
+   * Until no model call is in flight and the batcher has no job open: the episodes a finished run left
+   * in flight (cancelled at its target) have jobs the provider may still finish, and bill, after the
+   * run's end; a test that starts its bill then would count them in.
+   */
+  const quiet = () =>
+    until(async () => f.workers.workers.every((w) => w.getStatus().numInFlightActivities === 0) && (f.workers.deps.batcher?.pending() ?? []).every((p) => p.jobs === 0 && p.queued === 0), (idle) => idle, 90_000);
 
   it('counts what failed attempts were billed, apart: a Judge that never answers in schema, and one whose server fails after a billed tool round', async () => {
     f.server.bill.length = 0;
@@ -51,6 +58,7 @@ describe('usage as billed', () => {
   }, 120_000);
 
   it('the bill equals the usage of a batch-tier run, and of the two runs of a resume-from together: nothing imported is paid or counted again', async () => {
+    await quiet();
     f.server.bill.length = 0;
     scriptGame(f.server, { delayMs: 50 });
     const config = pricedConfig(f.server.baseURL, 'billed-first', { tier: 'batch', generation: { targetAccepted: 3, maxEpisodes: 40, concurrency: 2 } });
@@ -69,12 +77,17 @@ describe('usage as billed', () => {
   }, 180_000);
 
   it('the bill equals the usage after a reset of a terminated batch-tier run: what the discarded execution was answered and the re-run asked differently is counted apart', async () => {
+    await quiet();
     f.server.bill.length = 0;
     scriptGame(f.server, { delayMs: 50 });
     const config = pricedConfig(f.server.baseURL, 'billed-reset', { tier: 'batch', generation: { targetAccepted: 4, maxEpisodes: 40, concurrency: 2 } });
     const h = await f.tc.client.workflow.start<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('billed-reset'), args: [config] });
     await until(() => h.query(statusQuery), (s) => (s.domains.math?.accepted ?? 0) >= 1, 60_000);
     await h.terminate('operator mistake');
+    // A terminated execution's model calls run on until a heartbeat tells them (up to 16 s), and what
+    // they ask meanwhile is billed: reset once they have stopped, so the re-run's reckoning has every
+    // answer of the discarded execution to count (docs/operating.md says what is missed otherwise).
+    await quiet();
     const r = spawnSync(temporalCliPath(), ['workflow', 'reset', '--address', inject('temporalAddress'), '--namespace', NS, '--workflow-id', runWorkflowId('billed-reset'), '--type', 'FirstWorkflowTask', '--reason', 'resume after termination', '--yes'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const first = (await f.tc.client.workflow.getHandle<typeof nanofluxRun>(runWorkflowId('billed-reset')).result()).status.domains.math!;
