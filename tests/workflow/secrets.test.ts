@@ -12,6 +12,7 @@ import { scriptGame, testConfig } from '../support/game-script.js';
 import type { ScriptedOpenAI } from '../support/scripted-openai.js';
 import { killHard, startWorkerProcess, type TestClient, waitFor, workerProcessSuite } from '../support/worker-process.js';
 import { freePort, startOtlpSink } from '../support/http.js';
+import { runNanoflux } from '../support/run-command.js';
 import { tempHome } from '../support/workers.js';
 
 const NS = 'wf-secrets';
@@ -89,6 +90,12 @@ describe('secrets stay out of histories, logs, exports, reports, metrics and tra
     expect(metrics).toMatch(/^nanoflux_tokens\{/m);
     expect(metrics).not.toContain(KEY_BODY);
     await waitFor(async () => otlp.bodies().includes('nanoflux.judge') && otlp.bodies().includes('RunWorkflow:episodeWorkflow') && otlp.bodies().includes('Bearer [redacted]'), 30_000);
+    expect(otlp.bodies()).not.toContain(KEY_BODY);
+    // The CLI traces too when told (its query's span, flushed before it exits), and sends no key either.
+    // Spawned asynchronously: the collector lives in this process and must answer while the CLI flushes.
+    const status = await runNanoflux(['status', 'secrets', '--json'], { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: NS, NANOFLUX_HOME: home, NANOFLUX_SECRET_KEY: KEY, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url }, 60_000);
+    expect(status.status, status.stderr).toBe(0);
+    expect(otlp.bodies()).toContain('"nanoflux-cli"');
     expect(otlp.bodies()).not.toContain(KEY_BODY);
 
     // The worker's own log at DEBUG, and what the CLI prints.
