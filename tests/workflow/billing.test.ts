@@ -32,9 +32,9 @@ describe('usage as billed', () => {
   const f = useGameFixture(NS);
   const chatBill = () => f.server.bill;
   /**
-   * Until no model call is in flight and the batcher has no job open: the episodes a finished run left
-   * in flight (cancelled at its target) have jobs the provider may still finish, and bill, after the
-   * run's end; a test that starts its bill then would count them in.
+   * Until no model call is in flight and the batcher has no job open: a bill starts from nothing, and
+   * a reset comes after the terminated execution's calls have stopped (they run on until a heartbeat
+   * tells them, and what they are answered after the re-run's reckoning is not counted).
    */
   const quiet = () =>
     until(async () => f.workers.workers.every((w) => w.getStatus().numInFlightActivities === 0) && (f.workers.deps.batcher?.pending() ?? []).every((p) => p.jobs === 0 && p.queued === 0), (idle) => idle, 90_000);
