@@ -50,7 +50,7 @@ export interface WorkerSet {
 }
 
 /** The workflows' interceptors (workflows/tracing.ts) are bundled only when tracing: untraced, the sandbox makes no spans at all. */
-export const tracedBundle = (tracing: Tracing | undefined | boolean) => (tracing ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {});
+export const tracedBundle = (traced: boolean) => (traced ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {});
 
 /** The build a worker of this process runs as: null when NANOFLUX_WORKER_VERSIONING=0. */
 export function envBuild(env = readEnv()): Build | null {
@@ -80,7 +80,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<WorkerSet> {
   const storeSide = { ...createStoreActivities(o.deps), ...createDatasetActivities(o.deps), ...stages.files, verifyReference, ...modelCalls };
   if (serve('main')) {
     // Bundled once for both workflow workers (`nanoflux` and this data dir's queue): a bundle takes seconds and tens of MB.
-    const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger, ...tracedBundle(o.tracing) })) };
+    const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger, ...tracedBundle(o.tracing !== undefined) })) };
     // Batch-tier model calls wait here for their jobs, one slot each while they wait (an async wait, no
     // thread): as many slots as a domain may have episodes in flight (generation.concurrency ≤ 1000), times a few domains.
     const storeSlots = { maxConcurrentActivityTaskExecutions: 4000 };

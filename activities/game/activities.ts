@@ -5,7 +5,7 @@ import { type PromptOverlap, promptOverlap } from '../../common/prompt-overlap.j
 import type { Attack, Defense, DomainBrief, JudgeVerdict, ReferenceCheck, ToolCallRecord, Usage } from '../../common/contracts/index.js';
 import { PACKS } from './packs.js';
 import { endpointLabel, measuredModelCall, recordCalibration } from '../kit/metrics.js';
-import { inEpisodeSpan } from '../kit/tracing.js';
+import { genAiSystem, inEpisodeSpan, usageAttributes } from '../kit/tracing.js';
 import { activity, activityIdentity, previousProgress, reportProgress } from '../kit/boundary.js';
 import type { Batcher } from './models/batcher.js';
 import { spentBefore, sumUsage } from './models/tiers.js';
@@ -54,11 +54,11 @@ export function createGameActivities(deps: GameDeps) {
     // At the batch tier a retry finds the answers its earlier attempts were billed for in the batcher's ledger and uses them: nothing to count apart.
     const prior = ref.tier === 'batch' ? undefined : spentBefore(previousProgress());
     const onUsage = (u: Usage) => reportProgress({ spent: prior ? sumUsage(prior, u) : u });
-    const attributes = { 'nanoflux.role': role, 'gen_ai.system': ref.provider === 'local' ? 'nanoflux.local' : 'openai', 'gen_ai.request.model': ref.model, ...(ref.tier ? { 'nanoflux.tier': ref.tier } : {}) };
+    const attributes = { 'nanoflux.role': role, 'gen_ai.system': genAiSystem(ref.provider), 'gen_ai.request.model': ref.model, ...(ref.tier ? { 'nanoflux.tier': ref.tier } : {}) };
     try {
       const r = await inEpisodeSpan(`nanoflux.${role}`, attributes, async (span) => {
         const done = await measuredModelCall({ role, model: m.id, endpoint: endpointLabel(ref.baseURL, ref.provider) }, () => m.generate({ ...req, defaultTemperature: ROLE_TEMPERATURE[role], maxOutputTokens: ref.maxOutputTokens, onUsage }));
-        span.setAttributes({ 'gen_ai.usage.input_tokens': done.usage.promptTokens, 'gen_ai.usage.output_tokens': done.usage.completionTokens, 'nanoflux.tool_calls': done.toolCalls.length });
+        span.setAttributes({ ...usageAttributes(done.usage.promptTokens, done.usage.completionTokens), 'nanoflux.tool_calls': done.toolCalls.length });
         return done;
       });
       return { ...r, model: m.id, ...(prior ? { failedAttempts: prior } : {}) };

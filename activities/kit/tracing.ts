@@ -51,6 +51,17 @@ export function inChildSpan<T>(name: string, kind: 'client' | 'internal', attrib
   return inSpanOf(context.active(), name, kind === 'client' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes, fn);
 }
 
+/** The `gen_ai.system` of a model ref: OpenAI's API (or one compatible with it), or the embedded model. */
+export const genAiSystem = (provider?: string): string => (provider === 'local' ? 'nanoflux.local' : 'openai');
+
+/** Tokens in and out, as the gen_ai semantic conventions name them. */
+export const usageAttributes = (input: number, output: number): Attributes => ({ 'gen_ai.usage.input_tokens': input, 'gen_ai.usage.output_tokens': output });
+
+/** One request to a chat model (an endpoint's or the embedded one's): a CLIENT span under the role's. */
+export function inChatSpan<T>(system: string, model: string, extra: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+  return inChildSpan(`chat ${model}`, 'client', { 'gen_ai.operation.name': 'chat', 'gen_ai.system': system, 'gen_ai.request.model': model, ...extra }, fn);
+}
+
 /** Usage of one chat response as the gen_ai semantic conventions name it. */
 export function chatResponseAttributes(resp: { model?: string; service_tier?: string | null; usage?: { prompt_tokens?: number; completion_tokens?: number } | null }): Attributes {
   return {

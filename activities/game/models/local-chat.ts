@@ -16,7 +16,7 @@ import { type NanofluxEnv, readEnv, resolveLocalModel } from '../../../common/en
 import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
 import { checkAnswer, correction, invalidOutput, jsonSchemaOf, runToolCall } from './openai-chat.js';
-import { inChildSpan } from '../../kit/tracing.js';
+import { genAiSystem, inChatSpan, usageAttributes } from '../../kit/tracing.js';
 
 /**
  * The embedded chat model: a GGUF run in-process by node-llama-cpp, output constrained by a grammar
@@ -185,13 +185,13 @@ export class LocalChatModel implements ChatModel {
       const common = { maxTokens, temperature, repeatPenalty: { penalty: 1.15, lastTokens: 64 } };
       // One request to the embedded model: a CLIENT span as an endpoint's request has (kit/tracing.ts).
       const ask = (text: string, extra: object) =>
-        inChildSpan(`chat ${this.opts.model}`, 'client', { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'nanoflux.local', 'gen_ai.request.model': this.opts.model }, async (span) => {
+        inChatSpan(genAiSystem('local'), this.opts.model, {}, async (span) => {
           const before = count(historyText() + '\n' + text);
           const res = await session.promptWithMeta(text, { ...common, ...extra });
           const out = count(res.responseText);
           usage.promptTokens += before;
           usage.completionTokens += out;
-          span.setAttributes({ 'gen_ai.usage.input_tokens': before, 'gen_ai.usage.output_tokens': out });
+          span.setAttributes(usageAttributes(before, out));
           return res;
         });
 

@@ -7,7 +7,7 @@ import type { ToolCallRecord, Usage } from '../../../common/contracts/index.js';
 import { activityIdentity, cancellationSignal } from '../../kit/boundary.js';
 import { endpointLabel, recordRateLimitWait } from '../../kit/metrics.js';
 import { withCallTimeout } from '../../kit/call-timeout.js';
-import { chatContentAttributes, chatResponseAttributes, inChildSpan } from '../../kit/tracing.js';
+import { chatContentAttributes, chatResponseAttributes, genAiSystem, inChatSpan } from '../../kit/tracing.js';
 import { ContextExceededError, fromOpenAIError, UnsupportedParameterError } from '../../kit/errors.js';
 import { type ChatParameters, chatParameters, type ParameterSettings, type ReasoningEffort, type TokenLimitParameter } from '../../../common/model-capabilities.js';
 import type { ChatModel, StructuredRequest, StructuredResult } from './chat-model.js';
@@ -339,8 +339,7 @@ export class OpenAIChatModel implements ChatModel {
     };
     let resp: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      const attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': this.opts.model, ...(this.opts.tier ? { 'nanoflux.tier': this.opts.tier } : {}) };
-      resp = await inChildSpan(`chat ${this.opts.model}`, 'client', attributes, async (span) => {
+      resp = await inChatSpan(genAiSystem(), this.opts.model, this.opts.tier ? { 'nanoflux.tier': this.opts.tier } : {}, async (span) => {
         const r = this.opts.batch ? await this.sendInBatch(this.opts.batch, body, signal) : flex ? await sendAtFlex(flex, body, once, signal) : await once(body);
         span.setAttributes(chatResponseAttributes(r));
         if (this.opts.captureContent) span.setAttributes(chatContentAttributes(body.messages, r));
