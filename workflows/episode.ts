@@ -313,6 +313,7 @@ async function finish(ep: Episode): Promise<EpisodeSummary> {
     episode: input.episode,
     summary,
     transcript,
+    example: { key: ep.key, embedding: input.models.embedding },
   });
   countEpisode(input, summary);
   return summary;

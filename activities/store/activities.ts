@@ -43,6 +43,11 @@ export function createStoreActivities(deps: StoreDeps) {
     return { id: String(hit.payload.id ?? hit.payload.itemId ?? hit.id), score: hit.score, source: source(hit.payload), text: String(hit.payload.question ?? hit.payload.text ?? '').slice(0, 300) };
   }
 
+  /** Reads before it deletes: almost every episode has nothing to discard, and a read takes no write lock. */
+  async function discardExample(collection: string, id: string): Promise<void> {
+    if ((await deps.store.retrieve(collection, [id])).length > 0) await deps.store.delete(collection, [id]);
+  }
+
   return {
     ...createStorePreflight(deps),
 
@@ -73,7 +78,10 @@ export function createStoreActivities(deps: StoreDeps) {
         const e = deps.embedder(a.embedding);
         const id = pointId(a.example.id);
         const collection = examples(a.example.domain, e);
-        if ((await deps.store.retrieve(collection, [id])).length > 0) return { id }; // a retry after the write landed
+        // A retry after the write landed. A different question under this id was stored by an earlier
+        // execution of the episode (terminated, then reset): this execution's example replaces it.
+        const [present] = await deps.store.retrieve(collection, [id]);
+        if (present && present.payload.question === a.example.question) return { id };
         const { vectors } = await e.embed([a.example.question]);
         const v = vectors[0]!;
         await deps.store.ensureCollection(collection, v.length);
@@ -124,9 +132,15 @@ export function createStoreActivities(deps: StoreDeps) {
       return { imported: earlier.length };
     }),
 
-    recordEpisode: activity(async (r: EpisodeRecord): Promise<void> =>
+    /**
+     * `example` (the episode's example key and embedder): an episode that did not end accepted keeps
+     * no example. One stored by an earlier execution of it (terminated after its store step, then
+     * reset) would otherwise be exported without being counted.
+     */
+    recordEpisode: activity(async ({ example, ...r }: EpisodeRecord & { example?: { key: string; embedding: ModelRef } }): Promise<void> =>
       // The episode's end in its trace: its outcome and, accepted, its example.
       inEpisodeSpan('nanoflux.episode', { 'nanoflux.outcome': r.summary.outcome, ...(r.summary.exampleId ? { 'nanoflux.example_id': r.summary.exampleId } : {}) }, async () => {
+        if (example && r.summary.outcome !== 'accepted') await discardExample(examples(r.domain, deps.embedder(example.embedding)), pointId(example.key));
         // The episode's place in its trace, so report.html links every episode, accepted or not.
         const trace = currentTrace();
         deps.ledger.record(trace ? { ...r, summary: { ...r.summary, trace } } : r);

@@ -112,6 +112,12 @@ export function upsert(c: Collection, b: Record<string, unknown>, wait: boolean)
   return { operation_id: c.operationId++, status: wait ? 'completed' : 'acknowledged' };
 }
 
+export function deletePoints(c: Collection, b: Record<string, unknown>, wait: boolean): unknown {
+  if (!Array.isArray(b.points)) throw unsupported('delete by filter');
+  for (const raw of b.points) c.points.delete(idKey(parseId(raw)));
+  return { operation_id: c.operationId++, status: wait ? 'completed' : 'acknowledged' };
+}
+
 export function retrieve(c: Collection, b: Record<string, unknown>): unknown {
   if (!Array.isArray(b.ids)) throw badRequest('Format error in JSON body: missing field `ids`');
   const seen = new Set<string>();

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectionInfo, collectionNamed, count, createCollection, query, retrieve, scroll, upsert, type Collection } from './fake-qdrant-collection.js';
+import { collectionInfo, collectionNamed, count, createCollection, deletePoints, query, retrieve, scroll, upsert, type Collection } from './fake-qdrant-collection.js';
 import { badRequest, HttpError, unsupported } from './fake-qdrant-points.js';
 import { readBody } from './http.js';
 
@@ -19,6 +19,7 @@ import { readBody } from './http.js';
  *   PUT  /collections/{name}/points?wait=  → { operation_id, status } (upsert: `points` or `batch`)
  *   POST /collections/{name}/points        → retrieve by ids (missing ids left out)
  *   POST /collections/{name}/points/query  → nearest neighbours of a plain dense vector
+ *   POST /collections/{name}/points/delete?wait= → { operation_id, status } (by `points` ids)
  *   POST /collections/{name}/points/count  → { count }
  *   POST /collections/{name}/points/scroll → { points, next_page_offset } ordered by id
  *
@@ -108,6 +109,8 @@ export async function startFakeQdrant(): Promise<FakeQdrant> {
         return retrieve(collection(name), b);
       case 'POST points/query':
         return query(collection(name), b);
+      case 'POST points/delete':
+        return deletePoints(collection(name), b, url.searchParams.get('wait') === 'true');
       case 'POST points/count':
         return count(collection(name), b);
       case 'POST points/scroll':

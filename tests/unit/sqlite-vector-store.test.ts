@@ -231,6 +231,13 @@ describe('SqliteVectorStore binary index', () => {
       expect(old!.score).toBeLessThan(0.99);
     }
 
+    // A delete takes the float, bit and point rows together; the coarse path no longer finds it.
+    await store.delete('s', [idOf(0), idOf(1)]);
+    expect(tableCounts(path, 's')).toEqual({ vec: 298, bits: 298, points: 298 });
+    expect((await store.search('s', Array.from(second[0]!), 3)).map((h) => h.id)).not.toContain(idOf(0));
+    await store.upsert('s', [at(second, 0), at(second, 1)]);
+    expect(tableCounts(path, 's')).toEqual({ vec: 300, bits: 300, points: 300 });
+
     // A batch that fails part-way (wrong dimensions) leaves no float or bit row behind.
     const bad: VectorPoint[] = [{ id: idOf(1000), vector: Array.from(unit(undefined, 0, dim)), payload: {} }, { id: idOf(1001), vector: [1, 2, 3], payload: {} }];
     await expect(store.upsert('s', bad)).rejects.toThrow(/dimensions/);

@@ -69,6 +69,24 @@ function contract(name: string, factory: Factory): void {
       expect(hit!.score).toBeCloseTo(1, 5);
     });
 
+    it('delete removes the points asked for, and nothing else; missing ids and collections are no-ops', async () => {
+      await store.ensureCollection(col, 2);
+      await store.upsert(col, [
+        { id: id('a'), vector: [1, 0], payload: { k: 'a' } },
+        { id: id('b'), vector: [0, 1], payload: { k: 'b' } },
+      ]);
+      await store.delete(col, [id('a'), id('missing')]);
+      await store.delete(col, [id('a')]); // again: idempotent
+      expect(await store.count(col)).toBe(1);
+      expect(await store.retrieve(col, [id('a'), id('b')])).toEqual([{ id: id('b'), payload: { k: 'b' } }]);
+      expect((await store.search(col, [1, 0], 5)).map((h) => h.id)).toEqual([id('b')]);
+      expect((await store.list(col)).map((p) => p.id)).toEqual([id('b')]);
+      await expect(store.delete(`${col}_missing`, [id('b')])).resolves.toBeUndefined();
+      // A deleted id can be stored again.
+      await store.upsert(col, [{ id: id('a'), vector: [1, 0], payload: { k: 'a2' } }]);
+      expect(await store.retrieve(col, [id('a')])).toEqual([{ id: id('a'), payload: { k: 'a2' } }]);
+    });
+
     it('filters search, count and list on payload equality', async () => {
       await store.ensureCollection(col, 2);
       await store.upsert(col, [

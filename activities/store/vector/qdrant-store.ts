@@ -58,6 +58,12 @@ export class QdrantVectorStore implements VectorStore {
     return (res ?? []).map((p) => ({ id: String(p.id), payload: p.payload ?? {} }));
   }
 
+  async delete(collection: string, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += PAGE) {
+      await orEmpty(this.client.delete(collection, { wait: true, points: ids.slice(i, i + PAGE) }));
+    }
+  }
+
   async count(collection: string, filter?: PayloadFilter): Promise<number> {
     const res = await orEmpty(this.client.count(collection, { filter: toFilter(filter), exact: true }));
     return res?.count ?? 0;

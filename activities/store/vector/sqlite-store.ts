@@ -116,6 +116,26 @@ export class SqliteVectorStore implements VectorStore {
     });
   }
 
+  async delete(collection: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.immediate(() => {
+      const col = this.collection(collection);
+      if (!col) return;
+      const find = this.db.prepare('SELECT rowid FROM points WHERE cid = ? AND id = ?').pluck();
+      const delPoint = this.db.prepare('DELETE FROM points WHERE rowid = ?');
+      const delVec = this.db.prepare(`DELETE FROM vec_${col.cid} WHERE rowid = ?`);
+      // The bit table loses the point in the same transaction, so the two never fall out of step.
+      const bits = this.bits.migrate(col.cid, col.dimensions, false) ? this.bits.writer(col.cid) : undefined;
+      for (const id of ids) {
+        const rowid = find.get(col.cid, id) as number | bigint | undefined;
+        if (rowid === undefined) continue;
+        delPoint.run(rowid);
+        delVec.run(BigInt(rowid));
+        bits?.remove.run(BigInt(rowid));
+      }
+    });
+  }
+
   private vectorBlob(collection: string, col: CollectionRow, vector: number[]): Buffer {
     if (vector.length !== col.dimensions) {
       throw new Error(

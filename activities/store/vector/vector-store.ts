@@ -31,6 +31,8 @@ export interface VectorStore {
   /** Points by id (missing ids are left out). */
   retrieve(collection: string, ids: string[]): Promise<{ id: string; payload: Payload }[]>;
   count(collection: string, filter?: PayloadFilter): Promise<number>;
+  /** Removes the points with these ids (missing ids, or a missing collection: nothing to do). Idempotent. */
+  delete(collection: string, ids: string[]): Promise<void>;
   /** Every point matching the filter, payload only, in a stable order. */
   list(collection: string, filter?: PayloadFilter): Promise<{ id: string; payload: Payload }[]>;
   close(): Promise<void>;
