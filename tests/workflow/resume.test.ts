@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import type { RunConfigInput } from '../../common/config.js';
+import { examplesCollection } from '../../activities/store/examples.js';
+import { pointId } from '../../activities/store/vector/point-id.js';
+import type { ModelRef, RunConfigInput } from '../../common/config.js';
+import type { TrainingExample } from '../../common/contracts/index.js';
 import { temporalCliPath } from '../../common/env.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { runWorkflowId } from '../../workflows/logic/ids.js';
@@ -22,6 +25,14 @@ function fakeTrainer(): { script: string; runs: () => string[] } {
   const script = join(dir, 'trainer.sh');
   writeFileSync(script, `#!/bin/sh\necho "$2" >> ${log}\nmkdir -p "$1"\necho '{}' > "$1/adapter_config.json"\necho '{"train_tokens": 100}' > "$1/summary.json"\n`, { mode: 0o755 });
   return { script, runs: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) };
+}
+
+/** A whole example, as an earlier execution of the episode would have stored it. */
+function staleExample(id: string, question: string, episode: number): TrainingExample {
+  return {
+    id, question, solutionSteps: ['Count.'], answer: '7', annotation: 'stale', domain: 'math', skill: 'counting', complexity: 3, hops: 2, quality: 4, qualityLevel: 'L4', novelty: 1,
+    provenance: { runId: 'stale', episode, workflowId: `stale-${episode}`, attackerModel: 'model-a', defenderModel: 'model-b', judgeModel: 'judge' },
+  };
 }
 
 describe('resuming experiments', () => {
@@ -90,4 +101,26 @@ describe('resuming experiments', () => {
     expect(exported.sort()).toEqual(episodes.filter((e) => e.summary.outcome === 'accepted').map((e) => `reset/math/${e.episode}`).sort());
     expect(exported.length).toBe(result.status.domains.math!.accepted);
   }, 120_000);
+
+  it('an example left by a discarded execution of an episode is replaced when the episode is accepted again, and removed when it is not', async () => {
+    scriptGame(f.server); // the Defender is right on its even calls: episode 0 is rejected, episode 1 accepted
+    const config = testConfig(f.server.baseURL, 'stale', { generation: { targetAccepted: 2, maxEpisodes: 20, concurrency: 1 } });
+    const embedder = f.workers.deps.embedder(config.models.embedding as ModelRef);
+    const collection = examplesCollection('math', embedder);
+    // As a terminated execution leaves them: stored under the episodes' keys, never recorded (the
+    // window between the two steps is too short to terminate in on purpose).
+    const stale = [0, 1].map((episode) => ({ key: `stale/math/${episode}`, question: `A zebra crossing ${episode} from a discarded execution?` }));
+    const { vectors } = await embedder.embed(stale.map((x) => x.question));
+    await f.workers.deps.store.ensureCollection(collection, vectors[0]!.length);
+    await f.workers.deps.store.upsert(collection, stale.map((x, i) => ({ id: pointId(x.key), vector: vectors[i]!, payload: { ...staleExample(x.key, x.question, i), runId: 'stale' } })));
+
+    const result = await f.tc.client.workflow.execute<typeof nanofluxRun>('nanofluxRun', { taskQueue: TaskQueue.main, workflowId: runWorkflowId('stale'), args: [config] });
+    const episodes = f.workers.deps.ledger.episodes('stale');
+    expect([0, 1].map((n) => episodes.find((e) => e.episode === n)?.summary.outcome)).toEqual(['defender_correct', 'accepted']);
+    const exported = readFileSync(join(f.workers.home, 'runs', 'stale', 'examples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; question: string });
+    expect(exported.map((x) => x.id).sort()).toEqual(episodes.filter((e) => e.summary.outcome === 'accepted').map((e) => `stale/math/${e.episode}`).sort());
+    expect(exported.length).toBe(result.status.domains.math!.accepted);
+    expect(exported.find((x) => x.id === 'stale/math/1')!.question).not.toContain('zebra');
+    expect(await f.workers.deps.store.retrieve(collection, [pointId('stale/math/0')])).toEqual([]);
+  }, 60_000);
 });
