@@ -43,6 +43,11 @@ export const interceptors = (): WorkflowInterceptors => {
     const ids = newIds(current?.traceId ?? randomHex(32, Math.random));
     return { name, ids, ...(current ? { parentSpanId: current.spanId } : {}), startMs: Date.now() };
   };
+  // An activity's span, remote or local: until its end, its context in the activity's headers.
+  const traced = <I extends { activityType: string; headers: Headers }>(input: I, next: (input: I) => Promise<unknown>): Promise<unknown> => {
+    const span = child(`StartActivity:${input.activityType}`);
+    return endWith(next({ ...input, headers: withContext(input.headers, span.ids) }), span);
+  };
   return {
     inbound: [
       {
@@ -58,14 +63,8 @@ export const interceptors = (): WorkflowInterceptors => {
     ],
     outbound: [
       {
-        scheduleActivity(input, next) {
-          const span = child(`StartActivity:${input.activityType}`);
-          return endWith(next({ ...input, headers: withContext(input.headers, span.ids) }), span);
-        },
-        scheduleLocalActivity(input, next) {
-          const span = child(`StartActivity:${input.activityType}`);
-          return endWith(next({ ...input, headers: withContext(input.headers, span.ids) }), span);
-        },
+        scheduleActivity: traced,
+        scheduleLocalActivity: traced,
         startChildWorkflowExecution(input, next) {
           const span = child(`StartChildWorkflow:${input.workflowType}`);
           const started = next({ ...input, headers: withContext(input.headers, span.ids) });

@@ -109,13 +109,16 @@ export function upsert(c: Collection, b: Record<string, unknown>, wait: boolean)
     return { id, vector, payload: structuredClone((p.payload ?? {}) as Record<string, unknown>) };
   });
   for (const p of parsed) c.points.set(idKey(p.id), p);
-  return { operation_id: c.operationId++, status: wait ? 'completed' : 'acknowledged' };
+  return updateResult(c, wait);
 }
+
+/** What a write answers: its operation and whether it was waited for. */
+const updateResult = (c: Collection, wait: boolean) => ({ operation_id: c.operationId++, status: wait ? 'completed' : 'acknowledged' });
 
 export function deletePoints(c: Collection, b: Record<string, unknown>, wait: boolean): unknown {
   if (!Array.isArray(b.points)) throw unsupported('delete by filter');
   for (const raw of b.points) c.points.delete(idKey(parseId(raw)));
-  return { operation_id: c.operationId++, status: wait ? 'completed' : 'acknowledged' };
+  return updateResult(c, wait);
 }
 
 export function retrieve(c: Collection, b: Record<string, unknown>): unknown {
